@@ -1,0 +1,71 @@
+/**
+ * Read-model documents. Deliberately small and Mongo-shaped so the MongoDB adapter stays a
+ * thin pass-through: get, find on declared indexes with one sort field and an opaque cursor,
+ * and a batch write that carries the projection checkpoint so a read model and the position
+ * it reflects can never disagree.
+ */
+export interface Doc {
+  readonly id: string;
+  readonly [field: string]: unknown;
+}
+
+export type Scalar = string | number | boolean;
+
+export interface Range {
+  readonly gt?: Scalar;
+  readonly gte?: Scalar;
+  readonly lt?: Scalar;
+  readonly lte?: Scalar;
+}
+
+export interface FindQuery {
+  /** Equality (a scalar) or a range on fields; fields must be covered by a declared index. */
+  readonly where?: Readonly<Record<string, Scalar | Range>>;
+  /** Sort on one field, ties broken by id in the same direction. Default: id ascending. */
+  readonly sort?: { readonly field: string; readonly direction: 'asc' | 'desc' };
+  readonly limit: number;
+  readonly cursor?: string | null;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly nextCursor: string | null;
+}
+
+/** Field lists, each one compound index, e.g. [['userId', 'occurredAt']]. */
+export interface CollectionSpec {
+  readonly name: string;
+  readonly indexes: readonly (readonly string[])[];
+}
+
+export type DocWrite =
+  | { readonly kind: 'upsert'; readonly collection: string; readonly doc: Doc }
+  | { readonly kind: 'delete'; readonly collection: string; readonly id: string };
+
+export interface Checkpoint {
+  readonly projection: string;
+  readonly position: string | null;
+}
+
+export class InvalidCursor extends Error {
+  constructor() {
+    super('cursor is not one this server issued');
+    this.name = 'InvalidCursor';
+  }
+}
+
+export interface DocumentStore {
+  readonly adapterName: string;
+  /** Creates the collection's indexes if missing. Idempotent. */
+  ensureCollection(spec: CollectionSpec): Promise<void>;
+  get<T extends Doc>(collection: string, id: string): Promise<T | null>;
+  getMany<T extends Doc>(collection: string, ids: readonly string[]): Promise<T[]>;
+  find<T extends Doc>(collection: string, query: FindQuery): Promise<Page<T>>;
+  /** Applies every write, and the checkpoint when given, atomically. */
+  write(writes: readonly DocWrite[], checkpoint?: Checkpoint): Promise<void>;
+  getCheckpoint(projection: string): Promise<string | null>;
+  /** Removes every document of the collections and resets the checkpoint (a rebuild starts here). */
+  reset(projection: string, collections: readonly string[]): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,223 @@
+import { EventEmitter } from 'node:events';
+import { immediate, openSqlite, SqliteDatabase, SqliteOptions } from '../sqlite';
+import {
+  AppendResult,
+  ConcurrencyConflict,
+  EventStore,
+  ExpectedRevision,
+  formatPosition,
+  StoredEvent,
+  StreamWrite,
+} from './port';
+
+interface EventRow {
+  position: number;
+  id: string;
+  stream: string;
+  revision: number;
+  type: string;
+  data: string;
+  metadata: string;
+}
+
+interface PendingAppend {
+  writes: readonly StreamWrite[];
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+const toStored = (row: EventRow): StoredEvent => ({
+  id: row.id,
+  stream: row.stream,
+  revision: BigInt(row.revision),
+  position: formatPosition(row.position),
+  type: row.type,
+  data: JSON.parse(row.data),
+  metadata: JSON.parse(row.metadata),
+});
+
+/**
+ * The embedded event store. Several processes may share the file: every append runs inside
+ * BEGIN IMMEDIATE, so reading a stream's revision and writing after it is one step.
+ *
+ * Appends that arrive in the same turn of the event loop are committed together (group commit):
+ * each runs in its own savepoint, so a conflict undoes only that append, and all of them share
+ * one fsync. Under load this is the difference between one durable commit per request and one
+ * per batch.
+ */
+export class SqliteEventStore implements EventStore {
+  readonly adapterName = 'sqlite';
+  private readonly db: SqliteDatabase;
+  private readonly emitter = new EventEmitter();
+  private queue: PendingAppend[] = [];
+  private flushScheduled = false;
+  private readonly statements;
+
+  constructor(file: string, options: SqliteOptions = {}) {
+    this.db = openSqlite(file, options);
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS events (
+        position INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        stream TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        data TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        UNIQUE (stream, revision)
+      );
+    `);
+    this.emitter.setMaxListeners(0);
+    this.statements = {
+      readStream: this.db.prepare<[string, number], EventRow>(
+        'SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision',
+      ),
+      readAll: this.db.prepare<[number, number], EventRow>(
+        'SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?',
+      ),
+      head: this.db.prepare<[], { position: number | null }>('SELECT MAX(position) AS position FROM events'),
+      revision: this.db.prepare<[string], { revision: number | null }>(
+        'SELECT MAX(revision) AS revision FROM events WHERE stream = ?',
+      ),
+      byId: this.db.prepare<[string], { position: number; stream: string; revision: number }>(
+        'SELECT position, stream, revision FROM events WHERE id = ?',
+      ),
+      insert: this.db.prepare(
+        'INSERT INTO events (id, stream, revision, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+    };
+  }
+
+  async readStream(stream: string, fromRevision = 0n): Promise<StoredEvent[]> {
+    return this.statements.readStream.all(stream, Number(fromRevision)).map(toStored);
+  }
+
+  async readAll(after: string | null, limit: number): Promise<StoredEvent[]> {
+    return this.statements.readAll.all(after === null ? 0 : Number(after), limit).map(toStored);
+  }
+
+  async headPosition(): Promise<string | null> {
+    const { position } = this.statements.head.get()!;
+    return position === null ? null : formatPosition(position);
+  }
+
+  append(writes: readonly StreamWrite[]): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ writes, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  onAppended(listener: () => void): () => void {
+    this.emitter.on('appended', listener);
+    return () => this.emitter.off('appended', listener);
+  }
+
+  async ping(): Promise<void> {
+    this.statements.head.get();
+  }
+
+  async close(): Promise<void> {
+    this.flush();
+    this.emitter.removeAllListeners();
+    this.db.close();
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    const outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }> = [];
+    try {
+      immediate(this.db, () => {
+        for (const pending of batch) {
+          this.db.exec('SAVEPOINT one_append');
+          try {
+            outcomes.push({ ok: true, result: this.appendNow(pending.writes) });
+            this.db.exec('RELEASE one_append');
+          } catch (error) {
+            this.db.exec('ROLLBACK TO one_append');
+            this.db.exec('RELEASE one_append');
+            outcomes.push({ ok: false, error });
+          }
+        }
+      });
+    } catch (error) {
+      // The commit itself failed (disk full, lock timeout): nothing of the batch was written.
+      batch.forEach((pending) => pending.reject(error));
+      return;
+    }
+    batch.forEach((pending, i) => {
+      const outcome = outcomes[i];
+      if (outcome.ok) pending.resolve(outcome.result);
+      else pending.reject(outcome.error);
+    });
+    if (outcomes.some((outcome) => outcome.ok && !outcome.result.duplicate)) this.emitter.emit('appended');
+  }
+
+  private appendNow(writes: readonly StreamWrite[]): AppendResult {
+    const replayed = this.findReplay(writes);
+    if (replayed) return replayed;
+    const revisions = new Map<string, bigint>();
+    let position = 0;
+    for (const write of writes) {
+      const current = this.statements.revision.get(write.stream)!.revision;
+      checkExpected(write.stream, write.expectedRevision, current);
+      let revision = current ?? -1;
+      for (const event of write.events) {
+        revision += 1;
+        const info = this.statements.insert.run(
+          event.id,
+          write.stream,
+          revision,
+          event.type,
+          JSON.stringify(event.data),
+          JSON.stringify(event.metadata ?? {}),
+        );
+        position = Number(info.lastInsertRowid);
+      }
+      revisions.set(write.stream, BigInt(revision));
+    }
+    return { position: formatPosition(position), revisions, duplicate: false };
+  }
+
+  /**
+   * A retried command carries the same event ids. If all of them are already in the log the
+   * retry is answered with what the first attempt wrote; if only some are, the log and the
+   * retry disagree, which we report as a conflict on that stream so the caller decides again.
+   */
+  private findReplay(writes: readonly StreamWrite[]): AppendResult | null {
+    const found = writes.flatMap((write) =>
+      write.events.map((event) => ({ write, row: this.statements.byId.get(event.id) })),
+    );
+    const existing = found.filter((f) => f.row !== undefined);
+    if (existing.length === 0) return null;
+    if (existing.length < found.length) {
+      const { write, row } = existing[0];
+      throw new ConcurrencyConflict(write.stream, write.expectedRevision, BigInt(row!.revision));
+    }
+    const revisions = new Map<string, bigint>();
+    let position = 0;
+    for (const { row } of existing) {
+      const revision = BigInt(row!.revision);
+      if ((revisions.get(row!.stream) ?? -1n) < revision) revisions.set(row!.stream, revision);
+      position = Math.max(position, row!.position);
+    }
+    return { position: formatPosition(position), revisions, duplicate: true };
+  }
+}
+
+function checkExpected(stream: string, expected: ExpectedRevision, current: number | null): void {
+  if (expected === 'any') return;
+  if (expected === 'no_stream') {
+    if (current !== null) throw new ConcurrencyConflict(stream, expected, BigInt(current));
+    return;
+  }
+  if (current === null || BigInt(current) !== expected) {
+    throw new ConcurrencyConflict(stream, expected, current === null ? 'no_stream' : BigInt(current));
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Idempotency-Key records (API.md): the first response is kept and replayed; the same key with
+ * another body is refused; a key whose first request is still running is refused too. A claim
+ * that is never completed (its process died) expires after `inFlightMs` so the key is usable again.
+ */
+export interface StoredResponse {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+export type Claim =
+  | { readonly outcome: 'claimed' }
+  | { readonly outcome: 'in_flight' }
+  | { readonly outcome: 'mismatch' }
+  | { readonly outcome: 'replay'; readonly response: StoredResponse };
+
+export interface IdempotencyStore {
+  readonly adapterName: string;
+  /** `scope` is the user (keys are per user); `fingerprint` identifies the request body and route. */
+  claim(scope: string, key: string, fingerprint: string, inFlightMs: number): Promise<Claim>;
+  /** Keeps the response for `ttlMs` (at least 24 h per API.md). */
+  complete(scope: string, key: string, response: StoredResponse, ttlMs: number): Promise<void>;
+  /** Frees the key after a failure that wrote nothing, so the client may retry with it. */
+  release(scope: string, key: string): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,180 @@
+/**
+ * The event store port's contract: every adapter must pass it unchanged.
+ * `makeStore` must hand out a store over an empty log (or one whose streams the suite names
+ * uniquely: stream names here carry a random suffix so a shared server can be reused).
+ */
+import { randomUUID } from 'node:crypto';
+import { ConcurrencyConflict, EventStore, NewEvent } from '../../src/shared/eventstore/port';
+
+const event = (type: string, data: Record<string, unknown> = {}): NewEvent => ({ id: randomUUID(), type, data });
+
+export function eventStoreContract(makeStore: () => Promise<EventStore>): void {
+  let store: EventStore;
+  let suffix: string;
+  const s = (name: string) => `${name}-${suffix}`;
+
+  beforeEach(async () => {
+    store = await makeStore();
+    suffix = randomUUID().replace(/-/g, '');
+  });
+  afterEach(async () => store.close());
+
+  it('appends to a new stream and reads it back in order with revisions from 0', async () => {
+    const result = await store.append([
+      { stream: s('a'), expectedRevision: 'no_stream', events: [event('One', { n: 1 }), event('Two', { n: 2 })] },
+    ]);
+    expect(result.revisions.get(s('a'))).toBe(1n);
+    expect(result.duplicate).toBe(false);
+    const read = await store.readStream(s('a'));
+    expect(read.map((e) => [e.type, e.data, e.revision, e.stream])).toEqual([
+      ['One', { n: 1 }, 0n, s('a')],
+      ['Two', { n: 2 }, 1n, s('a')],
+    ]);
+    expect(read[1].position).toBe(result.position);
+    expect(read[0].position < read[1].position).toBe(true);
+  });
+
+  it('keeps metadata and reads from a revision', async () => {
+    await store.append([
+      {
+        stream: s('m'),
+        expectedRevision: 'no_stream',
+        events: [{ ...event('A'), metadata: { userId: 'u1' } }, event('B'), event('C')],
+      },
+    ]);
+    const tail = await store.readStream(s('m'), 1n);
+    expect(tail.map((e) => e.type)).toEqual(['B', 'C']);
+    const head = await store.readStream(s('m'));
+    expect(head[0].metadata).toEqual({ userId: 'u1' });
+  });
+
+  it('reads an unknown stream as empty', async () => {
+    expect(await store.readStream(s('nothing'))).toEqual([]);
+  });
+
+  it('refuses no_stream when the stream exists', async () => {
+    await store.append([{ stream: s('x'), expectedRevision: 'no_stream', events: [event('A')] }]);
+    await expect(
+      store.append([{ stream: s('x'), expectedRevision: 'no_stream', events: [event('B')] }]),
+    ).rejects.toBeInstanceOf(ConcurrencyConflict);
+    expect(await store.readStream(s('x'))).toHaveLength(1);
+  });
+
+  it('refuses an exact revision that is stale or ahead, accepts the right one', async () => {
+    await store.append([{ stream: s('x'), expectedRevision: 'no_stream', events: [event('A'), event('B')] }]);
+    await expect(store.append([{ stream: s('x'), expectedRevision: 0n, events: [event('C')] }])).rejects.toMatchObject({
+      name: 'ConcurrencyConflict',
+      stream: s('x'),
+    });
+    await expect(store.append([{ stream: s('x'), expectedRevision: 5n, events: [event('C')] }])).rejects.toBeInstanceOf(
+      ConcurrencyConflict,
+    );
+    await expect(
+      store.append([{ stream: s('never'), expectedRevision: 0n, events: [event('C')] }]),
+    ).rejects.toBeInstanceOf(ConcurrencyConflict);
+    const ok = await store.append([{ stream: s('x'), expectedRevision: 1n, events: [event('C')] }]);
+    expect(ok.revisions.get(s('x'))).toBe(2n);
+  });
+
+  it('accepts any revision whether or not the stream exists', async () => {
+    await store.append([{ stream: s('y'), expectedRevision: 'any', events: [event('A')] }]);
+    await store.append([{ stream: s('y'), expectedRevision: 'any', events: [event('B')] }]);
+    expect((await store.readStream(s('y'))).map((e) => e.revision)).toEqual([0n, 1n]);
+  });
+
+  it('writes several streams atomically', async () => {
+    const result = await store.append([
+      { stream: s('p'), expectedRevision: 'no_stream', events: [event('P1')] },
+      { stream: s('q'), expectedRevision: 'no_stream', events: [event('Q1'), event('Q2')] },
+    ]);
+    expect(result.revisions.get(s('p'))).toBe(0n);
+    expect(result.revisions.get(s('q'))).toBe(1n);
+    expect(await store.readStream(s('p'))).toHaveLength(1);
+    expect(await store.readStream(s('q'))).toHaveLength(2);
+  });
+
+  it('writes nothing on any stream when one stream conflicts', async () => {
+    await store.append([{ stream: s('held'), expectedRevision: 'no_stream', events: [event('H')] }]);
+    await expect(
+      store.append([
+        { stream: s('free'), expectedRevision: 'no_stream', events: [event('F')] },
+        { stream: s('held'), expectedRevision: 'no_stream', events: [event('H2')] },
+      ]),
+    ).rejects.toMatchObject({ name: 'ConcurrencyConflict', stream: s('held') });
+    expect(await store.readStream(s('free'))).toEqual([]);
+    expect(await store.readStream(s('held'))).toHaveLength(1);
+  });
+
+  it('lets exactly one of many racing appends at one revision through', async () => {
+    await store.append([{ stream: s('race'), expectedRevision: 'no_stream', events: [event('Start')] }]);
+    const attempts = await Promise.allSettled(
+      Array.from({ length: 20 }, () => store.append([{ stream: s('race'), expectedRevision: 0n, events: [event('Go')] }])),
+    );
+    expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
+    expect(attempts.filter((a) => a.status === 'rejected' && a.reason instanceof ConcurrencyConflict)).toHaveLength(19);
+    expect(await store.readStream(s('race'))).toHaveLength(2);
+  });
+
+  it('orders the global log and reads it from a position', async () => {
+    const before = await store.headPosition();
+    const first = await store.append([{ stream: s('g1'), expectedRevision: 'any', events: [event('G1')] }]);
+    await store.append([{ stream: s('g2'), expectedRevision: 'any', events: [event('G2'), event('G3')] }]);
+    const ours = (await readAllFrom(store, before)).filter((e) => e.stream.endsWith(suffix));
+    expect(ours.map((e) => e.type)).toEqual(['G1', 'G2', 'G3']);
+    const positions = ours.map((e) => e.position);
+    expect([...positions].sort()).toEqual(positions);
+    const afterFirst = (await readAllFrom(store, first.position)).filter((e) => e.stream.endsWith(suffix));
+    expect(afterFirst.map((e) => e.type)).toEqual(['G2', 'G3']);
+    expect(await store.headPosition()).toBe(positions[2]);
+  });
+
+  it('pages through the global log with a limit', async () => {
+    const before = await store.headPosition();
+    await store.append([
+      { stream: s('page'), expectedRevision: 'any', events: Array.from({ length: 5 }, (_, i) => event('E', { i })) },
+    ]);
+    const firstPage = await store.readAll(before, 2);
+    expect(firstPage).toHaveLength(2);
+    const secondPage = await store.readAll(firstPage[1].position, 2);
+    expect(secondPage[0].position > firstPage[1].position).toBe(true);
+  });
+
+  it('does not write an event id twice and replays the original result', async () => {
+    const events = [event('Once'), event('Twice')];
+    const first = await store.append([{ stream: s('idem'), expectedRevision: 'no_stream', events }]);
+    const again = await store.append([{ stream: s('idem'), expectedRevision: 'no_stream', events }]);
+    expect(again.duplicate).toBe(true);
+    expect(again.position).toBe(first.position);
+    expect(await store.readStream(s('idem'))).toHaveLength(2);
+  });
+
+  it('tells listeners about its own appends', async () => {
+    let calls = 0;
+    const stop = store.onAppended(() => {
+      calls += 1;
+    });
+    await store.append([{ stream: s('w'), expectedRevision: 'any', events: [event('W')] }]);
+    await waitUntil(() => calls > 0);
+    stop();
+    expect(calls).toBeGreaterThan(0);
+  });
+}
+
+async function readAllFrom(store: EventStore, after: string | null) {
+  const out = [];
+  let cursor = after;
+  for (;;) {
+    const page = await store.readAll(cursor, 500);
+    if (page.length === 0) return out;
+    out.push(...page);
+    cursor = page[page.length - 1].position;
+  }
+}
+
+async function waitUntil(predicate: () => boolean, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
