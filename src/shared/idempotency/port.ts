@@ -18,10 +18,17 @@ export interface IdempotencyStore {
   readonly adapterName: string;
   /** `scope` is the user (keys are per user); `fingerprint` identifies the request body and route. */
   claim(scope: string, key: string, fingerprint: string, inFlightMs: number): Promise<Claim>;
-  /** Keeps the response for `ttlMs` (at least 24 h per API.md). */
-  complete(scope: string, key: string, response: StoredResponse, ttlMs: number): Promise<void>;
-  /** Frees the key after a failure that wrote nothing, so the client may retry with it. */
-  release(scope: string, key: string): Promise<void>;
+  /**
+   * Keeps the response for `ttlMs` (at least 24 h per API.md). `fingerprint` is the one the key
+   * was claimed with: the response is kept only if the record is gone (the claim expired) or is
+   * still that body's running claim; another body's claim, or a response already kept, stays.
+   */
+  complete(scope: string, key: string, fingerprint: string, response: StoredResponse, ttlMs: number): Promise<void>;
+  /**
+   * Frees the key after a failure that wrote nothing, so the client may retry with it: only the
+   * running claim of the same `fingerprint` is deleted, never another body's or a kept response.
+   */
+  release(scope: string, key: string, fingerprint: string): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
