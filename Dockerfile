@@ -1,0 +1,28 @@
+# Eventmart API / projector image. One image, two commands:
+#   API:       node dist/src/main.js          (the default CMD)
+#   projector: node dist/projections/main.js
+
+# Full Debian image for the build: native modules (better-sqlite3) fall back to node-gyp when no
+# prebuilt binary matches, and that needs python3, make and g++.
+FROM node:20-bookworm AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY projections ./projections
+RUN npm run build && npm prune --omit=dev
+
+# Same Debian release (glibc) as the build stage, so the native modules built there load here.
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    PORT=3000 \
+    DATA_DIR=/data
+WORKDIR /app
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+RUN mkdir -p /data && chown node:node /data
+USER node
+EXPOSE 3000
+CMD ["node", "dist/src/main.js"]
