@@ -1,0 +1,241 @@
+import Database from 'better-sqlite3';
+import { immediate, openSqlite, SqliteDatabase, SqliteOptions } from '../sqlite';
+import {
+  After,
+  checkName,
+  checkWrite,
+  Condition,
+  conditions,
+  decodeCursor,
+  encodeCursor,
+  IndexCatalog,
+  Sort,
+  sortOf,
+} from './query';
+import { Checkpoint, CollectionSpec, Doc, DocumentStore, DocWrite, FindQuery, Page, Scalar } from './port';
+
+const SQL_OPS = { eq: '=', gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
+
+/** Must be spelled identically in the index and in queries, or SQLite will not match them. */
+const column = (field: string) => (field === 'id' ? 'id' : `json_extract(body, '$.${field}')`);
+/** The name carries the field list so another process can tell what an index covers. */
+const indexPrefix = (collection: string) => `documents:${collection}(`;
+const indexName = (collection: string, fields: readonly string[]) => `"${indexPrefix(collection)}${fields.join(',')})"`;
+/** json_extract turns JSON true/false into 1/0, and better-sqlite3 cannot bind booleans. */
+const bindable = (value: Scalar) => (typeof value === 'boolean' ? Number(value) : value);
+
+/**
+ * Read-model documents as JSON rows in SQLite, queried through per-collection partial
+ * expression indexes. Several processes may share the file (WAL); every write batch runs in
+ * BEGIN IMMEDIATE together with its projection checkpoint.
+ */
+export class SqliteDocumentStore implements DocumentStore {
+  readonly adapterName = 'sqlite';
+  private readonly db: SqliteDatabase;
+  private readonly catalog = new IndexCatalog();
+  /** Find statements are built per query shape; there are few shapes, so keep them all. */
+  private readonly finds = new Map<string, Database.Statement<unknown[], string>>();
+  private readonly statements;
+
+  constructor(file: string, options: SqliteOptions = {}) {
+    this.db = openSqlite(file, options);
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS documents (
+        collection TEXT NOT NULL,
+        id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (collection, id)
+      );
+      CREATE TABLE IF NOT EXISTS checkpoints (
+        projection TEXT PRIMARY KEY,
+        position TEXT
+      );
+    `);
+    this.statements = {
+      get: this.db
+        .prepare<[string, string], string>('SELECT body FROM documents WHERE collection = ? AND id = ?')
+        .pluck(),
+      getMany: this.db
+        .prepare<[string, string], string>(
+          'SELECT body FROM documents WHERE collection = ? AND id IN (SELECT value FROM json_each(?))',
+        )
+        .pluck(),
+      upsert: this.db.prepare<[string, string, string], void>(
+        `INSERT INTO documents (collection, id, body) VALUES (?, ?, ?)
+         ON CONFLICT (collection, id) DO UPDATE SET body = excluded.body`,
+      ),
+      delete: this.db.prepare<[string, string], void>('DELETE FROM documents WHERE collection = ? AND id = ?'),
+      deleteAll: this.db.prepare<[string], void>('DELETE FROM documents WHERE collection = ?'),
+      getCheckpoint: this.db
+        .prepare<[string], string | null>('SELECT position FROM checkpoints WHERE projection = ?')
+        .pluck(),
+      setCheckpoint: this.db.prepare<[string, string | null], void>(
+        `INSERT INTO checkpoints (projection, position) VALUES (?, ?)
+         ON CONFLICT (projection) DO UPDATE SET position = excluded.position`,
+      ),
+      deleteCheckpoint: this.db.prepare<[string], void>('DELETE FROM checkpoints WHERE projection = ?'),
+      indexNames: this.db
+        .prepare<[number, string], string>(
+          `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'documents' AND substr(name, 1, ?) = ?`,
+        )
+        .pluck(),
+      ping: this.db.prepare('SELECT 1'),
+    };
+  }
+
+  async ensureCollection(spec: CollectionSpec): Promise<void> {
+    this.catalog.declare(spec);
+    for (const fields of spec.indexes) {
+      this.db.exec(
+        `CREATE INDEX IF NOT EXISTS ${indexName(spec.name, fields)}
+         ON documents (${[...fields.map(column), 'id'].join(', ')}) WHERE collection = '${spec.name}'`,
+      );
+    }
+  }
+
+  async get<T extends Doc>(collection: string, id: string): Promise<T | null> {
+    const body = this.statements.get.get(collection, id);
+    return body === undefined ? null : (JSON.parse(body) as T);
+  }
+
+  async getMany<T extends Doc>(collection: string, ids: readonly string[]): Promise<T[]> {
+    if (ids.length === 0) return [];
+    return this.statements.getMany.all(collection, JSON.stringify(ids)).map((body) => JSON.parse(body) as T);
+  }
+
+  async find<T extends Doc>(collection: string, query: FindQuery): Promise<Page<T>> {
+    await this.catalog.check(collection, query, async () => this.storedIndexes(collection));
+    const sort = sortOf(query);
+    const where = conditions(query);
+    const hint = chooseIndex(this.catalog.indexes(collection), where, sort.field);
+    const from = `FROM documents${hint ? ` INDEXED BY ${indexName(collection, hint)}` : ''}`;
+    // The collection is inlined, not bound, so SQLite can tell that the partial indexes apply.
+    const filter = [`collection = '${collection}'`, ...where.map((c) => `${column(c.field)} ${SQL_OPS[c.op]} ?`)];
+    const params = where.map((c) => bindable(c.value));
+    const after = query.cursor ? decodeCursor(query.cursor, sort) : null;
+    const sortFieldFiltered = where.some((c) => c.field === sort.field);
+
+    // Reading limit + 1 tells whether another page exists without a count.
+    let bodies: string[] = [];
+    for (const run of runs(sort, after, sortFieldFiltered)) {
+      if (bodies.length > query.limit) break;
+      const sql = `SELECT body ${from} WHERE ${[...filter, ...run.where].join(' AND ')} ORDER BY ${run.order} LIMIT ?`;
+      bodies = bodies.concat(this.findStatement(sql).all(...params, ...run.params, query.limit + 1 - bodies.length));
+    }
+    const items = bodies.slice(0, query.limit).map((body) => JSON.parse(body) as T);
+    const more = bodies.length > query.limit;
+    return { items, nextCursor: more ? encodeCursor(sort, items[items.length - 1]) : null };
+  }
+
+  async write(writes: readonly DocWrite[], checkpoint?: Checkpoint): Promise<void> {
+    writes.forEach(checkWrite);
+    // A document JSON.stringify refuses (a BigInt) throws inside and rolls the whole batch back.
+    immediate(this.db, () => {
+      for (const w of writes) {
+        if (w.kind === 'upsert') this.statements.upsert.run(w.collection, w.doc.id, JSON.stringify(w.doc));
+        else this.statements.delete.run(w.collection, w.id);
+      }
+      if (checkpoint) this.statements.setCheckpoint.run(checkpoint.projection, checkpoint.position);
+    });
+  }
+
+  async getCheckpoint(projection: string): Promise<string | null> {
+    return this.statements.getCheckpoint.get(projection) ?? null;
+  }
+
+  async reset(projection: string, collections: readonly string[]): Promise<void> {
+    collections.forEach((c) => checkName('collection', c));
+    immediate(this.db, () => {
+      for (const collection of collections) this.statements.deleteAll.run(collection);
+      this.statements.deleteCheckpoint.run(projection);
+    });
+  }
+
+  async ping(): Promise<void> {
+    this.statements.ping.get();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  private storedIndexes(collection: string): string[][] {
+    const prefix = indexPrefix(collection);
+    const names = this.statements.indexNames.all(prefix.length, prefix);
+    return names.map((name) => name.slice(prefix.length, -1).split(','));
+  }
+
+  private findStatement(sql: string): Database.Statement<unknown[], string> {
+    let statement = this.finds.get(sql);
+    if (!statement) {
+      statement = this.db.prepare<unknown[], string>(sql).pluck();
+      this.finds.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+/**
+ * Without ANALYZE statistics SQLite rates `collection = '…'` on the primary key as very
+ * selective, and would rather sort a whole collection in a temp b-tree than walk a partial
+ * index in order. So the index is named here: the one whose leading fields take the most
+ * equalities, then preferably the sort field or a range.
+ */
+function chooseIndex(indexes: (readonly string[])[], where: Condition[], sortField: string) {
+  const equal = new Set(where.filter((c) => c.op === 'eq').map((c) => c.field));
+  const ranged = new Set(where.filter((c) => c.op !== 'eq').map((c) => c.field));
+  let best: readonly string[] | undefined;
+  let bestScore = 0;
+  for (const fields of indexes) {
+    let n = 0;
+    while (n < fields.length && equal.has(fields[n])) n++;
+    const next = fields[n];
+    const score = 2 * n + (next !== undefined && (next === sortField || ranged.has(next)) ? 1 : 0);
+    if (score > bestScore) [best, bestScore] = [fields, score];
+  }
+  return best;
+}
+
+interface Run {
+  readonly where: string[];
+  readonly params: unknown[];
+  readonly order: string;
+}
+
+/**
+ * The sorted order as runs that are each one index range, read in turn until the page is full.
+ * Documents whose sort field is missing or null come first ascending and last descending (as
+ * in MongoDB). SQLite cannot seek on "value < v OR value IS NULL", so they are a run of their
+ * own, in id order; and it does not seek on row values ((value, id) > (?, ?)) over expression
+ * columns, hence the redundant `value >= v` that gives it a starting point.
+ */
+function runs(sort: Sort, after: After | null, sortFieldFiltered: boolean): Run[] {
+  const dir = sort.direction === 'asc' ? 'ASC' : 'DESC';
+  const beyond = sort.direction === 'asc' ? '>' : '<';
+  const byId = (from: After | null): Run => ({
+    where: from ? [`id ${beyond} ?`] : [],
+    params: from ? [from.id] : [],
+    order: `id ${dir}`,
+  });
+  if (sort.field === 'id') return [byId(after)];
+
+  const value = column(sort.field);
+  const nulls = (from: After | null): Run => {
+    const rest = byId(from);
+    return { ...rest, where: [`${value} IS NULL`, ...rest.where] };
+  };
+  const values = (from: After | null): Run => {
+    const order = `${value} ${dir}, id ${dir}`;
+    if (!from || from.value === null) return { where: [`${value} IS NOT NULL`], params: [], order };
+    const v = bindable(from.value);
+    const where = [`${value} ${beyond}= ?`, `(${value} ${beyond} ? OR id ${beyond} ?)`];
+    return { where, params: [v, v, from.id], order };
+  };
+  // A condition on the sort field is never true for NULL, so the null run would be empty.
+  const sequence = (sort.direction === 'asc' ? [nulls, values] : [values, nulls]).filter(
+    (run) => !(sortFieldFiltered && run === nulls),
+  );
+  const start = after ? sequence.indexOf(after.value === null ? nulls : values) : 0;
+  if (start < 0) return [];
+  return sequence.slice(start).map((run, i) => run(i === 0 ? after : null));
+}
