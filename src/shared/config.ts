@@ -1,0 +1,82 @@
+import { z } from 'zod';
+
+/** Booleans from the environment: only these spellings, so a typo stops start-up instead of meaning false. */
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const url = (name: string, schemes: readonly string[]) =>
+  z
+    .string()
+    .refine((value) => schemes.some((scheme) => value.startsWith(`${scheme}://`)), {
+      message: `${name} must start with ${schemes.map((s) => `${s}://`).join(' or ')}`,
+    })
+    .optional();
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+    DATA_DIR: z.string().min(1).default('./data'),
+    EVENTSTORE_URL: url('EVENTSTORE_URL', ['kurrentdb', 'kdb', 'esdb', 'kurrentdb+discover', 'esdb+discover']),
+    MONGODB_URL: url('MONGODB_URL', ['mongodb', 'mongodb+srv']),
+    REDIS_URL: url('REDIS_URL', ['redis', 'rediss']),
+    REDIS_PREFIX: z.string().min(1).default('eventmart:'),
+    /** HS256 needs at least 256 bits of key. */
+    JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
+    AUTH_DEV_TOKENS: flag.optional(),
+    RUN_PROJECTIONS: flag.default(true),
+    SQLITE_SYNCHRONOUS: z.enum(['FULL', 'NORMAL']).default('FULL'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    BODY_LIMIT_BYTES: positiveInt(64 * 1024),
+    POINTS_MAX_CHARGE: positiveInt(1_000_000),
+    POINTS_BALANCE_CAP: positiveInt(10_000_000),
+    COMMAND_MAX_ATTEMPTS: positiveInt(8),
+    AGGREGATE_CACHE_SIZE: positiveInt(10_000),
+    CONSISTENCY_WAIT_MS: positiveInt(5_000),
+    PROJECTION_POLL_MS: positiveInt(200),
+    IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(24, 'keys are kept at least 24 hours (API.md)').default(24),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && env.AUTH_DEV_TOKENS) {
+      ctx.addIssue({ code: 'custom', path: ['AUTH_DEV_TOKENS'], message: 'dev tokens are never offered with NODE_ENV=production' });
+    }
+    if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'NODE_ENV=production needs JWT_SECRET' });
+    } else if (env.EVENTSTORE_URL && !env.JWT_SECRET) {
+      // Instances sharing a server-backed store must accept each other's tokens.
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'EVENTSTORE_URL (several instances) needs a shared JWT_SECRET' });
+    }
+  });
+
+export type Config = ReturnType<typeof toConfig>;
+
+function toConfig(env: z.infer<typeof schema>) {
+  const embedded = !env.EVENTSTORE_URL;
+  return {
+    ...env,
+    embedded,
+    /** Dev tokens default on only where nothing is shared: the embedded mode outside production. */
+    devTokens: env.AUTH_DEV_TOKENS ?? (embedded && env.NODE_ENV !== 'production'),
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads the configuration once; blank variables count as unset so `FOO=` in a shell does not mean "". */
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`));
+  }
+  return toConfig(parsed.data);
+}

@@ -1,0 +1,39 @@
+import { ConfigError, loadConfig } from '../../src/shared/config';
+
+describe('configuration', () => {
+  it('runs embedded with nothing set', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ embedded: true, PORT: 3000, DATA_DIR: './data', devTokens: true, RUN_PROJECTIONS: true });
+    expect(config.REDIS_URL).toBeUndefined();
+  });
+
+  it('treats blank variables as unset', () => {
+    expect(loadConfig({ REDIS_URL: '', PORT: '' }).PORT).toBe(3000);
+  });
+
+  it('switches dev tokens off by default once the event store is a server', () => {
+    expect(loadConfig({ EVENTSTORE_URL: 'kurrentdb://localhost:2113?tls=false', JWT_SECRET: 'x'.repeat(32) }).devTokens).toBe(false);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],
+    [{ EVENTSTORE_URL: 'http://localhost:2113' }, 'EVENTSTORE_URL'],
+    [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
+    [{ AUTH_DEV_TOKENS: 'ture' }, 'AUTH_DEV_TOKENS'],
+    [{ NODE_ENV: 'production' }, 'JWT_SECRET'],
+    [{ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), AUTH_DEV_TOKENS: 'true' }, 'AUTH_DEV_TOKENS'],
+    [{ IDEMPOTENCY_TTL_HOURS: '1' }, 'IDEMPOTENCY_TTL_HOURS'],
+    [{ EVENTSTORE_URL: 'kurrentdb://localhost:2113' }, 'JWT_SECRET'],
+  ])('stops on %p naming %s', (environment, variable) => {
+    let thrown: unknown;
+    try {
+      loadConfig(environment as NodeJS.ProcessEnv);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).message).toContain(variable);
+  });
+});
