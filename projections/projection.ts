@@ -1,0 +1,21 @@
+import { CollectionSpec, Doc } from '../src/shared/documents/port';
+import { StoredEvent } from '../src/shared/eventstore/port';
+
+/** What a projection may do while applying one event: reads see the writes of its own batch. */
+export interface ProjectionView {
+  get<T extends Doc>(collection: string, id: string): Promise<T | null>;
+  upsert(collection: string, doc: Doc): void;
+  delete(collection: string, id: string): void;
+}
+
+/**
+ * A read model fed from the global log. `apply` must be deterministic in the event alone (plus
+ * what it reads from its own collections), so a rebuild from the start gives the live result.
+ */
+export interface Projection {
+  readonly name: string;
+  readonly collections: readonly CollectionSpec[];
+  /** Event types it reacts to; the runtime skips the rest without calling it. */
+  readonly eventTypes: ReadonlySet<string>;
+  apply(event: StoredEvent, view: ProjectionView): Promise<void>;
+}

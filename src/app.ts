@@ -1,0 +1,134 @@
+import 'reflect-metadata';
+import express, { Express } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import swaggerUi from 'swagger-ui-express';
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import type { Logger } from 'pino';
+import { createProjector } from '../projections';
+import { ProjectionWaiter } from '../projections/consistency';
+import { Projector } from '../projections/runtime';
+import { pointsQueryRoutes } from './read/points/routes';
+import { projectionAdminRoutes } from './read/projections/routes';
+import { AppServices } from './shared/app/services';
+import { TokenService } from './shared/auth/tokens';
+import { CommandHandler } from './shared/command/handler';
+import { Config } from './shared/config';
+import { compose, Composed, Overrides } from './shared/container/compose';
+import { TOKENS } from './shared/container/tokens';
+import { problemMiddleware } from './shared/http/errors';
+import { devTokenRoute, documentOperations, operationsRouter } from './shared/http/ops-routes';
+import { HttpProblem } from './shared/http/problem';
+import { mountRoute, RouteDefinition, RouteRuntime } from './shared/http/route';
+import { walletRoutes } from './write/wallet/routes';
+
+export interface Eventmart {
+  readonly http: Express;
+  readonly projector: Projector;
+  readonly services: AppServices;
+  readonly tokens: TokenService;
+  readonly composed: Composed;
+  readonly openapi: ReturnType<OpenApiGeneratorV31['generateDocument']>;
+  readonly routes: readonly RouteDefinition[];
+  /** Starts the projections in this process (unless RUN_PROJECTIONS=false). */
+  start(): void;
+  close(): Promise<void>;
+}
+
+/** Assembles the application: adapters from the configuration, routes, projections, docs. */
+export async function createEventmart(config: Config, overrides: Overrides = {}): Promise<Eventmart> {
+  const composed = await compose(config, overrides);
+  const { container } = composed;
+  const logger = container.get<Logger>(TOKENS.Logger);
+  const services: AppServices = {
+    config,
+    clock: container.get(TOKENS.Clock),
+    ids: container.get(TOKENS.Ids),
+    commands: container.get(CommandHandler),
+    events: container.get(TOKENS.EventStore),
+    documents: container.get(TOKENS.Documents),
+  };
+  const projector = await createProjector(services.events, services.documents, logger, config);
+  const waiter = new ProjectionWaiter(services.documents, config.CONSISTENCY_WAIT_MS, (listener) => projector.onAdvance(listener));
+  const tokens = new TokenService(composed.jwtSecret);
+
+  const routes: RouteDefinition[] = [
+    ...walletRoutes(services),
+    ...pointsQueryRoutes(services),
+    ...projectionAdminRoutes(projector),
+    ...(config.devTokens ? [devTokenRoute(tokens)] : []),
+  ];
+  const runtime: RouteRuntime = {
+    config,
+    tokens,
+    idempotency: container.get(TOKENS.Idempotency),
+    waitForProjections: (names, position) => waiter.waitFor(names, position),
+  };
+
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  documentOperations(registry);
+  const api = express.Router();
+  for (const route of routes) mountRoute(api, registry, route, runtime);
+  const openapi = new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'Eventmart',
+      version: '0.1.0',
+      description:
+        'Event-sourced commerce: points, products, coupons, orders. Errors are RFC 9457 problem+json with a stable `code`. ' +
+        (config.devTokens ? 'Get a token from POST /auth/dev-token, then press Authorize.' : ''),
+    },
+  });
+
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const latency = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request latency by route',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [metrics],
+  });
+
+  const http = express();
+  http.disable('x-powered-by');
+  http.set('trust proxy', 'loopback');
+  http.use(pinoHttp({ logger, autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' } }));
+  http.use((req, res, next) => {
+    const end = latency.startTimer({ method: req.method });
+    res.on('finish', () => end({ route: req.route?.path ?? 'unmatched', status: String(res.statusCode) }));
+    next();
+  });
+  http.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+  // Swagger UI ships inline bootstrapping, so it gets a looser policy than the API.
+  http.use('/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(openapi, { swaggerOptions: { persistAuthorization: true } }));
+  http.use(helmet());
+  http.use(operationsRouter(composed.readiness, metrics));
+  http.use(express.json({ limit: config.BODY_LIMIT_BYTES, strict: true }));
+  http.use(api);
+  http.use((req) => {
+    throw new HttpProblem(404, 'ROUTE_NOT_FOUND', `no route for ${req.method} ${req.path}`);
+  });
+  http.use(problemMiddleware(logger));
+
+  return {
+    http,
+    projector,
+    services,
+    tokens,
+    composed,
+    openapi,
+    routes,
+    start() {
+      if (config.RUN_PROJECTIONS) projector.start();
+    },
+    async close() {
+      await projector.stop();
+      await composed.close();
+    },
+  };
+}

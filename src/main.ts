@@ -1,0 +1,32 @@
+import 'reflect-metadata';
+import type { Logger } from 'pino';
+import { createEventmart } from './app';
+import { TOKENS } from './shared/container/tokens';
+import { configOrExit, onShutdown } from './shared/process';
+
+async function main() {
+  const config = configOrExit();
+  const app = await createEventmart(config);
+  const logger = app.composed.container.get<Logger>(TOKENS.Logger);
+  logger.info(
+    { adapters: app.composed.adapters, dataDir: config.embedded ? config.DATA_DIR : undefined, projections: config.RUN_PROJECTIONS ? 'in this process' : 'elsewhere' },
+    config.embedded ? 'starting embedded (no EVENTSTORE_URL)' : 'starting against servers',
+  );
+  app.start();
+  const server = app.http.listen(config.PORT, config.HOST, () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.PORT;
+    logger.info({ url: `http://localhost:${port}`, docs: `http://localhost:${port}/docs` }, 'listening');
+  });
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  onShutdown(logger, async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await app.close();
+  });
+}
+
+main().catch((error) => {
+  process.stderr.write(`Eventmart failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { Projector } from '../../../projections/runtime';
+import { DomainError } from '../../shared/domain/errors';
+import { defineRoute } from '../../shared/http/route';
+
+export const projectionAdminRoutes = (projector: Projector) => [
+  defineRoute({
+    method: 'get',
+    path: '/admin/projections',
+    summary: "Each projection's checkpoint and whether it has caught up with the log",
+    tags: ['Admin'],
+    access: 'admin',
+    response: {
+      status: 200,
+      description: 'Projection status',
+      schema: z.object({
+        items: z.array(z.object({ name: z.string(), checkpoint: z.string().nullable(), head: z.string().nullable(), caughtUp: z.boolean() })),
+      }),
+    },
+    async handle() {
+      return { status: 200, body: { items: await projector.status() } };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/admin/projections/{name}/rebuild',
+    summary: 'Rebuild one read model by replaying the whole log',
+    tags: ['Admin'],
+    access: 'admin',
+    params: z.strictObject({ name: z.string().max(100) }),
+    response: { status: 202, description: 'The rebuild has started', schema: z.object({ name: z.string(), status: z.literal('REBUILDING') }) },
+    errors: { 404: ['PROJECTION_NOT_FOUND'] },
+    async handle({ params }) {
+      if (!projector.projections.some((p) => p.name === params.name)) {
+        throw new DomainError('PROJECTION_NOT_FOUND', 'not_found', `no projection named ${params.name}`);
+      }
+      void projector.rebuild(params.name);
+      return { status: 202, body: { name: params.name, status: 'REBUILDING' as const } };
+    },
+  }),
+];

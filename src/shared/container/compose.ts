@@ -1,0 +1,126 @@
+import 'reflect-metadata';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Container } from 'inversify';
+import { Redis } from 'ioredis';
+import pino, { Logger } from 'pino';
+import { Config } from '../config';
+import { CommandHandler } from '../command/handler';
+import { DocumentStore } from '../documents/port';
+import { EventStore } from '../eventstore/port';
+import { IdempotencyStore } from '../idempotency/port';
+import { LockService } from '../lock/port';
+import { KurrentDbEventStore } from '../eventstore/kurrentdb';
+import { SqliteEventStore } from '../eventstore/sqlite';
+import { MongoDocumentStore } from '../documents/mongo';
+import { SqliteDocumentStore } from '../documents/sqlite';
+import { InProcessLockService } from '../lock/memory';
+import { RedisLockService } from '../lock/redis';
+import { RedisIdempotencyStore } from '../idempotency/redis';
+import { SqliteIdempotencyStore } from '../idempotency/sqlite';
+import { Clock, IdGenerator, TOKENS } from './tokens';
+
+/** Adapters a caller (a test) may supply instead of the configured ones. */
+export interface Overrides {
+  readonly clock?: Clock;
+  readonly ids?: IdGenerator;
+  readonly logger?: Logger;
+  readonly events?: EventStore;
+  readonly documents?: DocumentStore;
+}
+
+export interface Composed {
+  readonly container: Container;
+  /** Which adapter serves each port, said at start-up. */
+  readonly adapters: Readonly<Record<string, string>>;
+  readonly readiness: ReadonlyArray<{ readonly name: string; readonly check: () => Promise<void> }>;
+  readonly jwtSecret: string;
+  close(): Promise<void>;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+export const randomIds: IdGenerator = { newId: () => randomUUID() };
+
+/**
+ * The composition root: the one place that reads the configuration to choose adapters. A URL
+ * switches a port to its server; with none set everything is embedded under DATA_DIR.
+ */
+export async function compose(config: Config, overrides: Overrides = {}): Promise<Composed> {
+  const logger =
+    overrides.logger ??
+    pino({ level: config.LOG_LEVEL, redact: ['req.headers.authorization', 'req.headers.cookie', '*.payer', 'payer'] });
+  const file = (name: string) => join(config.DATA_DIR, name);
+  const sqlite = { synchronous: config.SQLITE_SYNCHRONOUS };
+
+  const redis = config.REDIS_URL
+    ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: false })
+    : undefined;
+  redis?.on('error', (error) => logger.warn({ err: error }, 'redis connection problem'));
+
+  const events = overrides.events ?? (await eventStore(config, file('events.db'), sqlite));
+  const documents = overrides.documents ?? (await documentStore(config, file('readmodels.db'), sqlite));
+  const locks: LockService = redis ? new RedisLockService(redis, `${config.REDIS_PREFIX}lock:`) : new InProcessLockService();
+  const idempotency: IdempotencyStore = redis
+    ? new RedisIdempotencyStore(redis, `${config.REDIS_PREFIX}idem:`)
+    : new SqliteIdempotencyStore(file('operations.db'), sqlite);
+
+  const container = new Container();
+  container.bind(TOKENS.Config).toConstantValue(config);
+  container.bind(TOKENS.Logger).toConstantValue(logger);
+  container.bind(TOKENS.Clock).toConstantValue(overrides.clock ?? systemClock);
+  container.bind(TOKENS.Ids).toConstantValue(overrides.ids ?? randomIds);
+  container.bind(TOKENS.EventStore).toConstantValue(events);
+  container.bind(TOKENS.Documents).toConstantValue(documents);
+  container.bind(TOKENS.Locks).toConstantValue(locks);
+  container.bind(TOKENS.Idempotency).toConstantValue(idempotency);
+  container.bind(CommandHandler).toSelf().inSingletonScope();
+
+  const readiness = [
+    { name: 'eventStore', check: () => events.ping() },
+    { name: 'documents', check: () => documents.ping() },
+    { name: 'idempotency', check: () => idempotency.ping() },
+    ...(redis ? [{ name: 'redis', check: async () => void (await redis.ping()) }] : []),
+  ];
+
+  return {
+    container,
+    adapters: {
+      eventStore: events.adapterName,
+      documents: documents.adapterName,
+      locks: locks.adapterName,
+      idempotency: idempotency.adapterName,
+    },
+    readiness,
+    jwtSecret: config.JWT_SECRET ?? embeddedJwtSecret(config.DATA_DIR, logger),
+    async close() {
+      await Promise.allSettled([events.close(), documents.close(), locks.close(), idempotency.close()]);
+      redis?.disconnect();
+    },
+  };
+}
+
+async function eventStore(config: Config, file: string, options: { synchronous: 'FULL' | 'NORMAL' }): Promise<EventStore> {
+  if (config.EVENTSTORE_URL) return new KurrentDbEventStore(config.EVENTSTORE_URL);
+  return new SqliteEventStore(file, options);
+}
+
+async function documentStore(config: Config, file: string, options: { synchronous: 'FULL' | 'NORMAL' }): Promise<DocumentStore> {
+  if (config.MONGODB_URL) return MongoDocumentStore.connect(config.MONGODB_URL);
+  return new SqliteDocumentStore(file, options);
+}
+
+/**
+ * Zero set-up needs a signing key nobody configured: make one on first start and keep it
+ * beside the data, readable by the owner only, so tokens survive restarts.
+ */
+function embeddedJwtSecret(dataDir: string, logger: Logger): string {
+  const path = join(dataDir, 'jwt-secret');
+  if (!existsSync(path)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(path, randomBytes(48).toString('base64url'), { mode: 0o600, flag: 'wx' });
+    chmodSync(path, 0o600);
+    logger.warn({ path }, 'no JWT_SECRET set: generated a signing key for this embedded data directory');
+  }
+  return readFileSync(path, 'utf8').trim();
+}

@@ -1,0 +1,97 @@
+import { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import { Router } from 'express';
+import { Registry } from 'prom-client';
+import { z } from 'zod';
+import { ROLES, TokenService, userIdSchema } from '../auth/tokens';
+import { defineRoute } from './route';
+
+export interface Readiness {
+  readonly name: string;
+  readonly check: () => Promise<void>;
+}
+
+/** /health, /ready and /metrics answer outside the documented API routes' machinery: no auth, no JSON validation. */
+export function operationsRouter(readiness: readonly Readiness[], metrics: Registry): Router {
+  const router = Router();
+  router.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/ready', async (_req, res) => {
+    const results = await Promise.all(
+      readiness.map(async ({ name, check }) => {
+        try {
+          await withTimeout(check(), 2000);
+          return { name, ok: true as const };
+        } catch (error) {
+          return { name, ok: false as const, error: error instanceof Error ? error.message : String(error) };
+        }
+      }),
+    );
+    const failed = results.filter((r) => !r.ok);
+    res.status(failed.length === 0 ? 200 : 503).json({ status: failed.length === 0 ? 'ready' : 'unavailable', checks: results });
+  });
+  router.get('/metrics', async (_req, res) => {
+    res.type(metrics.contentType).send(await metrics.metrics());
+  });
+  return router;
+}
+
+export function documentOperations(registry: OpenAPIRegistry): void {
+  const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
+  const check = z.object({ name: z.string(), ok: z.boolean(), error: z.string().optional() });
+  registry.registerPath({
+    method: 'get',
+    path: '/health',
+    tags: ['Operations'],
+    summary: 'The process is up',
+    responses: { 200: { description: 'Up', content: json(z.object({ status: z.literal('ok') })) } },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/ready',
+    tags: ['Operations'],
+    summary: 'Every store answers',
+    responses: {
+      200: { description: 'Ready', content: json(z.object({ status: z.literal('ready'), checks: z.array(check) })) },
+      503: { description: 'A store does not answer', content: json(z.object({ status: z.literal('unavailable'), checks: z.array(check) })) },
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/metrics',
+    tags: ['Operations'],
+    summary: 'Prometheus metrics',
+    responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } } },
+  });
+}
+
+/** Only mounted when dev tokens are on; otherwise the path does not exist (404). */
+export const devTokenRoute = (tokens: TokenService) =>
+  defineRoute({
+    method: 'post',
+    path: '/auth/dev-token',
+    summary: 'Mint a token for any user and role (development only)',
+    tags: ['Auth'],
+    access: 'public',
+    body: z.strictObject({ userId: userIdSchema, role: z.enum(ROLES) }),
+    response: { status: 200, description: 'A bearer token valid for 12 hours', schema: z.object({ token: z.string() }) },
+    async handle({ body }) {
+      return { status: 200, body: { token: await tokens.issue(body) } };
+    },
+  });
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { AppServices } from '../../shared/app/services';
+import { defineRoute } from '../../shared/http/route';
+import { positionSchema } from '../../shared/http/schemas';
+import { walletDecider } from './decider';
+
+export const walletRoutes = ({ config, clock, commands }: AppServices) => [
+  defineRoute({
+    method: 'post',
+    path: '/me/points/charge',
+    summary: 'Charge points to my wallet',
+    tags: ['Points'],
+    access: 'user',
+    idempotent: true,
+    body: z.strictObject({ amount: z.number().int().min(1).max(config.POINTS_MAX_CHARGE) }),
+    response: {
+      status: 200,
+      description: 'The wallet after the charge',
+      schema: z.object({ userId: z.string(), balance: z.number().int(), charged: z.number().int(), position: positionSchema }),
+    },
+    errors: { 409: ['POINTS_BALANCE_LIMIT'] },
+    async handle({ body, user, idSeed }) {
+      const userId = user!.userId;
+      const result = await commands.handle(
+        walletDecider,
+        userId,
+        {
+          type: 'ChargePoints',
+          data: {
+            userId,
+            amount: body.amount,
+            limits: { maxCharge: config.POINTS_MAX_CHARGE, balanceCap: config.POINTS_BALANCE_CAP },
+            now: clock.now().toISOString(),
+          },
+        },
+        { idSeed, metadata: { actorId: userId, role: user!.role } },
+      );
+      return { status: 200, body: { userId, balance: result.state.balance, charged: body.amount, position: result.position } };
+    },
+  }),
+];

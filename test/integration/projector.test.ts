@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import { allProjections } from '../../projections';
+import { BALANCES } from '../../projections/balances';
+import { POINT_HISTORY } from '../../projections/point-history';
+import { Projector } from '../../projections/runtime';
+import { SqliteDocumentStore } from '../../src/shared/documents/sqlite';
+import { SqliteEventStore } from '../../src/shared/eventstore/sqlite';
+import { Doc, DocumentStore } from '../../src/shared/documents/port';
+import { walletStream } from '../../src/write/wallet/decider';
+
+const logger = pino({ level: 'silent' });
+
+async function dump(documents: DocumentStore) {
+  const all: Record<string, Doc[]> = {};
+  for (const collection of [BALANCES, POINT_HISTORY]) {
+    const items: Doc[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { items: Doc[]; nextCursor: string | null } = await documents.find(collection, { limit: 100, cursor });
+      items.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor);
+    all[collection] = items;
+  }
+  return all;
+}
+
+/** Appends `count` charges over a few wallets, each carrying its running balance. */
+async function seedCharges(events: SqliteEventStore, count: number) {
+  const balances = new Map<string, number>();
+  for (let i = 0; i < count; i += 1) {
+    const userId = `u${i % 7}`;
+    const amount = (i % 13) + 1;
+    const balanceAfter = (balances.get(userId) ?? 0) + amount;
+    balances.set(userId, balanceAfter);
+    await events.append([
+      {
+        stream: walletStream(userId),
+        expectedRevision: 'any',
+        events: [{ id: randomUUID(), type: 'PointsCharged', data: { userId, amount, balanceAfter, occurredAt: new Date(0).toISOString() } }],
+      },
+    ]);
+  }
+  return balances;
+}
+
+describe('projector', () => {
+  let events: SqliteEventStore;
+  let documents: SqliteDocumentStore;
+  let projector: Projector;
+
+  beforeEach(async () => {
+    events = new SqliteEventStore(':memory:');
+    documents = new SqliteDocumentStore(':memory:');
+    projector = new Projector(events, documents, allProjections, logger, { batchSize: 37 });
+    await projector.init();
+  });
+  afterEach(async () => {
+    await projector.stop();
+    await events.close();
+    await documents.close();
+  });
+
+  it('catches up across many batches and stores the checkpoint with the read model', async () => {
+    const balances = await seedCharges(events, 200);
+    await projector.catchUp();
+    for (const [userId, balance] of balances) {
+      expect(await documents.get(BALANCES, userId)).toMatchObject({ balance });
+    }
+    const head = await events.headPosition();
+    expect(await documents.getCheckpoint(BALANCES)).toBe(head);
+    expect((await projector.status()).every((s) => s.caughtUp)).toBe(true);
+  });
+
+  it('a redelivered event changes nothing', async () => {
+    await seedCharges(events, 30);
+    await projector.catchUp();
+    const before = await dump(documents);
+    // Forget the checkpoints but keep the read models: every event is delivered a second time.
+    for (const { name } of allProjections) await documents.write([], { projection: name, position: null });
+    const again = new Projector(events, documents, allProjections, logger);
+    await again.catchUp();
+    expect(await documents.getCheckpoint(BALANCES)).toBe(await events.headPosition());
+    expect(await dump(documents)).toEqual(before);
+  });
+
+  it('a rebuild from the start equals the live read model', async () => {
+    await seedCharges(events, 50);
+    projector.start();
+    await seedCharges(events, 50);
+    await waitFor(async () => (await projector.status()).every((s) => s.caughtUp));
+    const live = await dump(documents);
+    for (const projection of allProjections) await projector.rebuild(projection.name);
+    expect(await dump(documents)).toEqual(live);
+    expect(live[POINT_HISTORY]).toHaveLength(100);
+  });
+
+  it('follows new appends live without being asked', async () => {
+    projector.start();
+    const balances = await seedCharges(events, 5);
+    await waitFor(async () => (await documents.get<{ id: string; balance: number }>(BALANCES, 'u4'))?.balance === balances.get('u4'));
+  });
+});
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
