@@ -1,17 +1,17 @@
 import type { Logger } from 'pino';
-import { Config } from '../src/shared/config';
-import { DocumentStore } from '../src/shared/documents/port';
-import { EventStore } from '../src/shared/eventstore/port';
+import { AppServices } from '../src/shared/app/services';
 import { balancesProjection } from './balances';
 import { pointHistoryProjection } from './point-history';
 import { Projection } from './projection';
 import { Projector } from './runtime';
 
-/** Every read model the application keeps. */
-export const allProjections: readonly Projection[] = [balancesProjection, pointHistoryProjection];
+/** Every read model the application keeps (a projection that needs a service takes it here). */
+export const allProjections = (_services: AppServices): readonly Projection[] => [balancesProjection, pointHistoryProjection];
 
-export async function createProjector(events: EventStore, documents: DocumentStore, logger: Logger, config: Config): Promise<Projector> {
-  const projector = new Projector(events, documents, allProjections, logger, { pollMs: config.PROJECTION_POLL_MS });
+export async function createProjector(services: AppServices, logger: Logger): Promise<Projector> {
+  const projector = new Projector(services.events, services.documents, allProjections(services), logger, {
+    pollMs: services.config.PROJECTION_POLL_MS,
+  });
   await projector.init();
   return projector;
 }

@@ -1,7 +1,5 @@
 import 'reflect-metadata';
-import type { Logger } from 'pino';
 import { compose } from '../src/shared/container/compose';
-import { TOKENS } from '../src/shared/container/tokens';
 import { configOrExit, onShutdown } from '../src/shared/process';
 import { createProjector } from '.';
 
@@ -9,8 +7,8 @@ import { createProjector } from '.';
 async function main() {
   const config = configOrExit();
   const composed = await compose(config);
-  const logger = composed.container.get<Logger>(TOKENS.Logger);
-  const projector = await createProjector(composed.container.get(TOKENS.EventStore), composed.container.get(TOKENS.Documents), logger, config);
+  const { logger } = composed;
+  const projector = await createProjector(composed.services, logger);
   logger.info({ adapters: composed.adapters, projections: projector.projections.map((p) => p.name) }, 'projector starting');
   projector.start();
   onShutdown(logger, async () => {

@@ -18,4 +18,9 @@ export interface Projection {
   /** Event types it reacts to; the runtime skips the rest without calling it. */
   readonly eventTypes: ReadonlySet<string>;
   apply(event: StoredEvent, view: ProjectionView): Promise<void>;
+  /**
+   * Runs after a batch and its checkpoint are stored, with the events of the batch it handles:
+   * the place to invalidate caches, since readers may now see the new read model.
+   */
+  afterCommit?(events: readonly StoredEvent[]): Promise<void>;
 }

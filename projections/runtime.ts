@@ -152,6 +152,8 @@ export class Projector {
       const position = batch[batch.length - 1].position;
       await this.documents.write(writes, { projection: projection.name, position });
       this.checkpoints.set(projection.name, position);
+      const handled = batch.filter((event) => projection.eventTypes.has(event.type));
+      if (projection.afterCommit && handled.length > 0) await projection.afterCommit(handled);
       this.emitter.emit('advanced', projection.name);
       return batch.length;
     });

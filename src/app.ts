@@ -5,7 +5,6 @@ import { pinoHttp } from 'pino-http';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import swaggerUi from 'swagger-ui-express';
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
-import type { Logger } from 'pino';
 import { createProjector } from '../projections';
 import { ProjectionWaiter } from '../projections/consistency';
 import { Projector } from '../projections/runtime';
@@ -13,7 +12,6 @@ import { pointsQueryRoutes } from './read/points/routes';
 import { projectionAdminRoutes } from './read/projections/routes';
 import { AppServices } from './shared/app/services';
 import { TokenService } from './shared/auth/tokens';
-import { CommandHandler } from './shared/command/handler';
 import { Config } from './shared/config';
 import { compose, Composed, Overrides } from './shared/container/compose';
 import { TOKENS } from './shared/container/tokens';
@@ -39,17 +37,8 @@ export interface Eventmart {
 /** Assembles the application: adapters from the configuration, routes, projections, docs. */
 export async function createEventmart(config: Config, overrides: Overrides = {}): Promise<Eventmart> {
   const composed = await compose(config, overrides);
-  const { container } = composed;
-  const logger = container.get<Logger>(TOKENS.Logger);
-  const services: AppServices = {
-    config,
-    clock: container.get(TOKENS.Clock),
-    ids: container.get(TOKENS.Ids),
-    commands: container.get(CommandHandler),
-    events: container.get(TOKENS.EventStore),
-    documents: container.get(TOKENS.Documents),
-  };
-  const projector = await createProjector(services.events, services.documents, logger, config);
+  const { container, logger, services } = composed;
+  const projector = await createProjector(services, logger);
   const waiter = new ProjectionWaiter(services.documents, config.CONSISTENCY_WAIT_MS, (listener) => projector.onAdvance(listener));
   const tokens = new TokenService(composed.jwtSecret);
 

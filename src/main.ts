@@ -1,13 +1,11 @@
 import 'reflect-metadata';
-import type { Logger } from 'pino';
 import { createEventmart } from './app';
-import { TOKENS } from './shared/container/tokens';
 import { configOrExit, onShutdown } from './shared/process';
 
 async function main() {
   const config = configOrExit();
   const app = await createEventmart(config);
-  const logger = app.composed.container.get<Logger>(TOKENS.Logger);
+  const { logger } = app.composed;
   logger.info(
     { adapters: app.composed.adapters, dataDir: config.embedded ? config.DATA_DIR : undefined, projections: config.RUN_PROJECTIONS ? 'in this process' : 'elsewhere' },
     config.embedded ? 'starting embedded (no EVENTSTORE_URL)' : 'starting against servers',

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
-import { allProjections } from '../../projections';
+import { balancesProjection } from '../../projections/balances';
+import { pointHistoryProjection } from '../../projections/point-history';
 import { BALANCES } from '../../projections/balances';
 import { POINT_HISTORY } from '../../projections/point-history';
 import { Projector } from '../../projections/runtime';
@@ -10,6 +11,7 @@ import { Doc, DocumentStore } from '../../src/shared/documents/port';
 import { walletStream } from '../../src/write/wallet/decider';
 
 const logger = pino({ level: 'silent' });
+const allProjections = [balancesProjection, pointHistoryProjection];
 
 async function dump(documents: DocumentStore) {
   const all: Record<string, Doc[]> = {};

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Container } from 'inversify';
 import { Redis } from 'ioredis';
 import pino, { Logger } from 'pino';
+import { AppServices } from '../app/services';
 import { Config } from '../config';
 import { CommandHandler } from '../command/handler';
 import { DocumentStore } from '../documents/port';
@@ -36,6 +37,8 @@ export interface Composed {
   readonly adapters: Readonly<Record<string, string>>;
   readonly readiness: ReadonlyArray<{ readonly name: string; readonly check: () => Promise<void> }>;
   readonly jwtSecret: string;
+  readonly logger: Logger;
+  readonly services: AppServices;
   close(): Promise<void>;
 }
 
@@ -76,6 +79,15 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
   container.bind(TOKENS.Idempotency).toConstantValue(idempotency);
   container.bind(CommandHandler).toSelf().inSingletonScope();
 
+  const services: AppServices = {
+    config,
+    clock: container.get(TOKENS.Clock),
+    ids: container.get(TOKENS.Ids),
+    commands: container.get(CommandHandler),
+    events,
+    documents,
+  };
+
   const readiness = [
     { name: 'eventStore', check: () => events.ping() },
     { name: 'documents', check: () => documents.ping() },
@@ -93,6 +105,8 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
     },
     readiness,
     jwtSecret: config.JWT_SECRET ?? embeddedJwtSecret(config.DATA_DIR, logger),
+    logger,
+    services,
     async close() {
       await Promise.allSettled([events.close(), documents.close(), locks.close(), idempotency.close()]);
       redis?.disconnect();
