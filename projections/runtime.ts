@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { Doc, DocumentStore, DocWrite } from '../src/shared/documents/port';
+import { CheckpointMoved, Doc, DocumentStore, DocWrite } from '../src/shared/documents/port';
 import { EventStore, StoredEvent } from '../src/shared/eventstore/port';
 import { Projection, ProjectionView } from './projection';
 
@@ -150,7 +150,14 @@ export class Projector {
       if (batch.length === 0) return 0;
       const writes = await applyBatch(projection, batch, this.documents);
       const position = batch[batch.length - 1].position;
-      await this.documents.write(writes, { projection: projection.name, position });
+      try {
+        await this.documents.write(writes, { projection: projection.name, position, previous: from });
+      } catch (error) {
+        if (!(error instanceof CheckpointMoved)) throw error;
+        // Another runner applied this batch first: take its checkpoint and carry on from there.
+        this.checkpoints.set(projection.name, error.actual);
+        return batch.length;
+      }
       this.checkpoints.set(projection.name, position);
       const handled = batch.filter((event) => projection.eventTypes.has(event.type));
       if (projection.afterCommit && handled.length > 0) await projection.afterCommit(handled);

@@ -320,4 +320,18 @@ export function documentStoreContract(make: () => Promise<DocumentStore>): void 
     expect(await store.get(a, '1')).toBeNull();
     expect(await store.get(b, '1')).toEqual({ id: '1', userId: 'u', in: 'b' });
   });
+
+  it('writes a checkpoint with an expected previous one only if it has not moved', async () => {
+    const name = c('cas');
+    const projection = c('cas-projection');
+    await store.ensureCollection({ name, indexes: [] });
+    await store.write([upsert(name, { id: '1', v: 1 })], { projection, position: '5', previous: null });
+    await expect(
+      store.write([upsert(name, { id: '1', v: 2 })], { projection, position: '9', previous: null }),
+    ).rejects.toMatchObject({ name: 'CheckpointMoved', actual: '5' });
+    expect(await store.get(name, '1')).toEqual({ id: '1', v: 1 });
+    expect(await store.getCheckpoint(projection)).toBe('5');
+    await store.write([upsert(name, { id: '1', v: 3 })], { projection, position: '9', previous: '5' });
+    expect(await store.get(name, '1')).toEqual({ id: '1', v: 3 });
+  });
 }

@@ -4,6 +4,7 @@ import { balancesProjection } from '../../projections/balances';
 import { pointHistoryProjection } from '../../projections/point-history';
 import { BALANCES } from '../../projections/balances';
 import { POINT_HISTORY } from '../../projections/point-history';
+import { Projection } from '../../projections/projection';
 import { Projector } from '../../projections/runtime';
 import { SqliteDocumentStore } from '../../src/shared/documents/sqlite';
 import { SqliteEventStore } from '../../src/shared/eventstore/sqlite';
@@ -96,6 +97,24 @@ describe('projector', () => {
     for (const projection of allProjections) await projector.rebuild(projection.name);
     expect(await dump(documents)).toEqual(live);
     expect(live[POINT_HISTORY]).toHaveLength(100);
+  });
+
+  it('two runners of one projection never apply a batch twice', async () => {
+    const counting: Projection = {
+      name: 'charge_counter',
+      collections: [{ name: 'charge_counter', indexes: [] }],
+      eventTypes: new Set(['PointsCharged']),
+      async apply(_event, view) {
+        const doc = await view.get<{ id: string; count: number }>('charge_counter', 'all');
+        view.upsert('charge_counter', { id: 'all', count: (doc?.count ?? 0) + 1 });
+      },
+    };
+    // Different batch sizes so the two runners' batches overlap instead of coinciding.
+    const runners = [7, 11].map((batchSize) => new Projector(events, documents, [counting], logger, { batchSize }));
+    await runners[0].init();
+    await seedCharges(events, 300);
+    await Promise.all(runners.map((runner) => runner.catchUp()));
+    expect(await documents.get('charge_counter', 'all')).toEqual({ id: 'all', count: 300 });
   });
 
   it('follows new appends live without being asked', async () => {

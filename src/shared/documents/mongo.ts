@@ -19,7 +19,7 @@ import {
   Sort,
   sortOf,
 } from './query';
-import { Checkpoint, CollectionSpec, Doc, DocumentStore, DocWrite, FindQuery, Page } from './port';
+import { Checkpoint, CheckpointMoved, CollectionSpec, Doc, DocumentStore, DocWrite, FindQuery, Page } from './port';
 
 interface Stored {
   _id: string;
@@ -107,6 +107,10 @@ export class MongoDocumentStore implements DocumentStore {
     }
     if (batches.size === 0 && !checkpoint) return;
     await this.transaction(async (session) => {
+      if (checkpoint && checkpoint.previous !== undefined) {
+        const actual = (await this.checkpoints.findOne({ _id: checkpoint.projection }, { session }))?.position ?? null;
+        if (actual !== checkpoint.previous) throw new CheckpointMoved(checkpoint.projection, checkpoint.previous, actual);
+      }
       for (const [collection, ops] of batches) await this.collection(collection).bulkWrite(ops, { session });
       if (checkpoint) {
         await this.checkpoints.updateOne(

@@ -45,6 +45,23 @@ export type DocWrite =
 export interface Checkpoint {
   readonly projection: string;
   readonly position: string | null;
+  /**
+   * When given, the write happens only if the stored checkpoint is still this one; otherwise
+   * nothing is written and CheckpointMoved is thrown. Two processes running one projection
+   * can then never both apply the same batch.
+   */
+  readonly previous?: string | null;
+}
+
+export class CheckpointMoved extends Error {
+  constructor(
+    readonly projection: string,
+    readonly expected: string | null,
+    readonly actual: string | null,
+  ) {
+    super(`checkpoint of ${projection} is ${actual}, not ${expected}: another runner moved it`);
+    this.name = 'CheckpointMoved';
+  }
 }
 
 export class InvalidCursor extends Error {

@@ -12,7 +12,7 @@ import {
   Sort,
   sortOf,
 } from './query';
-import { Checkpoint, CollectionSpec, Doc, DocumentStore, DocWrite, FindQuery, Page, Scalar } from './port';
+import { Checkpoint, CheckpointMoved, CollectionSpec, Doc, DocumentStore, DocWrite, FindQuery, Page, Scalar } from './port';
 
 const SQL_OPS = { eq: '=', gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 
@@ -131,6 +131,10 @@ export class SqliteDocumentStore implements DocumentStore {
     writes.forEach(checkWrite);
     // A document JSON.stringify refuses (a BigInt) throws inside and rolls the whole batch back.
     immediate(this.db, () => {
+      if (checkpoint && checkpoint.previous !== undefined) {
+        const actual = this.statements.getCheckpoint.get(checkpoint.projection) ?? null;
+        if (actual !== checkpoint.previous) throw new CheckpointMoved(checkpoint.projection, checkpoint.previous, actual);
+      }
       for (const w of writes) {
         if (w.kind === 'upsert') this.statements.upsert.run(w.collection, w.doc.id, JSON.stringify(w.doc));
         else this.statements.delete.run(w.collection, w.id);
