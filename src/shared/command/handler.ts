@@ -24,6 +24,26 @@ export interface Loaded<S> {
   readonly position: string | null;
 }
 
+export const streamName = (decider: Pick<Decider<never, DomainEvent, unknown>, 'category'>, id: string) => `${decider.category}-${id}`;
+
+/** What `transact` hands its work: aggregates loaded once per attempt, decisions kept for one append. */
+export interface UnitOfWork {
+  /** The aggregate's state, including what this unit has decided on it so far. */
+  state<S>(decider: Decider<never, DomainEvent, S>, id: string): Promise<S>;
+  /** Decides against the state in this unit; the events are appended when the work returns. */
+  decide<C extends Command, E extends DomainEvent, S>(decider: Decider<C, E, S>, id: string, command: C): Promise<readonly E[]>;
+}
+
+export interface Committed<T> {
+  readonly result: T;
+  /** Position of the write, or null when the work decided nothing. */
+  readonly position: string | null;
+  /** Every event id was already in the log: a retried request that had landed before. */
+  readonly duplicate: boolean;
+  /** Each touched aggregate after the write (empty for a duplicate). */
+  readonly aggregates: ReadonlyMap<string, Loaded<unknown>>;
+}
+
 export interface Handled<E, S> extends Loaded<S> {
   /** What this command wrote (empty when it changed nothing). */
   readonly events: readonly E[];
@@ -64,67 +84,113 @@ export class CommandHandler {
     return loaded;
   }
 
+  /** One command on one aggregate: the single-stream case of `transact`. */
   async handle<C extends Command, E extends DomainEvent, S>(
     decider: Decider<C, E, S>,
     id: string,
     command: C,
     context: CommandContext,
   ): Promise<Handled<E, S>> {
-    const stream = `${decider.category}-${id}`;
-    return this.locks.withLock(stream, () => this.withRetry(stream, () => this.attempt(decider, stream, command, context)));
+    const stream = streamName(decider, id);
+    const committed = await this.transact([stream], (unit) => unit.decide(decider, id, command), context);
+    const aggregate = committed.duplicate
+      ? await this.load(decider as Decider<never, DomainEvent, S>, stream)
+      : (committed.aggregates.get(stream) as Loaded<S>);
+    return { ...aggregate, events: committed.duplicate ? [] : committed.result };
   }
 
-  private async attempt<C extends Command, E extends DomainEvent, S>(
-    decider: Decider<C, E, S>,
-    stream: string,
-    command: C,
-    context: CommandContext,
-  ): Promise<Handled<E, S>> {
-    const loaded = await this.load(decider as Decider<never, DomainEvent, S>, stream);
-    const events = decider.decide(command, loaded.state);
-    if (events.length === 0) return { ...loaded, events };
+  /**
+   * Decisions over several aggregates that land together or not at all (ARCHITECTURE.md
+   * principle 2): `work` loads and decides through the unit, then every stream that got events
+   * is appended in one atomic write, each with the revision it was decided on. A conflict on
+   * any of them discards the whole attempt and runs `work` again on fresh state.
+   */
+  async transact<T>(lockKeys: readonly string[], work: (unit: UnitOfWork) => Promise<T>, context: CommandContext): Promise<Committed<T>> {
+    const keys = [...new Set(lockKeys)].sort();
+    const locked = keys.reduceRight<() => Promise<Committed<T>>>(
+      (inner, key) => () => this.locks.withLock(key, inner),
+      () => this.withRetry(() => this.attemptUnit(work, context)),
+    );
+    return locked();
+  }
+
+  private async attemptUnit<T>(work: (unit: UnitOfWork) => Promise<T>, context: CommandContext): Promise<Committed<T>> {
+    const entries = new Map<string, UnitEntry>();
+    const entry = async (decider: Decider<never, DomainEvent, unknown>, id: string) => {
+      const stream = streamName(decider, id);
+      let found = entries.get(stream);
+      if (!found) {
+        const loaded = await this.load(decider, stream);
+        found = { decider, loaded, state: loaded.state, events: [] };
+        entries.set(stream, found);
+      }
+      return found;
+    };
+    const unit: UnitOfWork = {
+      state: async (decider, id) => (await entry(decider as Decider<never, DomainEvent, unknown>, id)).state as never,
+      decide: async (decider, id, command) => {
+        const target = await entry(decider as unknown as Decider<never, DomainEvent, unknown>, id);
+        const events = decider.decide(command, target.state as never);
+        target.state = events.reduce((state, event) => target.decider.evolve(state, event), target.state);
+        target.events.push(...events);
+        return events;
+      },
+    };
+    const result = await work(unit);
+
+    const changed = [...entries].filter(([, e]) => e.events.length > 0);
+    if (changed.length === 0) {
+      return { result, position: null, duplicate: false, aggregates: new Map([...entries].map(([stream, e]) => [stream, e.loaded])) };
+    }
     const ids = eventIds(context.idSeed);
-    const result = await this.store.append([
-      {
+    const appended = await this.store.append(
+      changed.map(([stream, e]) => ({
         stream,
-        expectedRevision: loaded.revision ?? 'no_stream',
-        events: events.map((event, index) => ({
+        expectedRevision: e.loaded.revision ?? 'no_stream',
+        events: e.events.map((event, index) => ({
           id: ids(stream, index),
           type: event.type,
           data: event.data as JsonObject,
           metadata: context.metadata,
         })),
-      },
-    ]);
-    if (result.duplicate) {
-      // A retry of a command that already landed: answer from the log, not from our new decision.
-      this.cache.delete(stream);
-      return { ...(await this.load(decider as Decider<never, DomainEvent, S>, stream)), events: [] };
+      })),
+    );
+    if (appended.duplicate) {
+      // A retry of work that already landed: what we just decided was not written.
+      changed.forEach(([stream]) => this.cache.delete(stream));
+      return { result, position: appended.position, duplicate: true, aggregates: new Map() };
     }
-    const written: Handled<E, S> = {
-      state: events.reduce(decider.evolve, loaded.state),
-      revision: result.revisions.get(stream)!,
-      position: result.position,
-      events,
-    };
-    this.cache.set(stream, written);
-    return written;
+    const aggregates = new Map<string, Loaded<unknown>>();
+    for (const [stream, e] of entries) {
+      const revision = appended.revisions.get(stream);
+      const after = revision === undefined ? e.loaded : { state: e.state, revision, position: appended.position };
+      if (revision !== undefined) this.cache.set(stream, after);
+      aggregates.set(stream, after);
+    }
+    return { result, position: appended.position, duplicate: false, aggregates };
   }
 
-  private async withRetry<T>(stream: string, attempt: () => Promise<T>): Promise<T> {
+  private async withRetry<T>(attempt: () => Promise<T>): Promise<T> {
     for (let tries = 1; ; tries += 1) {
       try {
         return await attempt();
       } catch (error) {
         if (!(error instanceof ConcurrencyConflict)) throw error;
-        this.cache.delete(stream);
+        this.cache.delete(error.stream);
         if (tries >= this.config.COMMAND_MAX_ATTEMPTS) {
-          throw new DomainError('CONCURRENCY_CONFLICT', 'conflict', 'the resource kept changing; try again', { stream });
+          throw new DomainError('CONCURRENCY_CONFLICT', 'conflict', 'the resource kept changing; try again', { stream: error.stream });
         }
         await jitteredBackoff(tries);
       }
     }
   }
+}
+
+interface UnitEntry {
+  readonly decider: Decider<never, DomainEvent, unknown>;
+  readonly loaded: Loaded<unknown>;
+  state: unknown;
+  readonly events: DomainEvent[];
 }
 
 const jitteredBackoff = (tries: number) =>
