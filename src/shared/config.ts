@@ -27,6 +27,11 @@ const schema = z
     REDIS_PREFIX: z.string().min(1).default('eventmart:'),
     /** HS256 needs at least 256 bits of key. */
     JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
+    /** AES-256 key (base64, 32 bytes) that seals payer data; see src/shared/crypto/payer.ts. */
+    PAYER_KEY: z
+      .string()
+      .refine((value) => Buffer.from(value, 'base64').length === 32, { message: 'PAYER_KEY must be 32 bytes, base64-encoded' })
+      .optional(),
     AUTH_DEV_TOKENS: flag.optional(),
     RUN_PROJECTIONS: flag.default(true),
     SQLITE_SYNCHRONOUS: z.enum(['FULL', 'NORMAL']).default('FULL'),
@@ -49,6 +54,9 @@ const schema = z
     } else if (env.EVENTSTORE_URL && !env.JWT_SECRET) {
       // Instances sharing a server-backed store must accept each other's tokens.
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'EVENTSTORE_URL (several instances) needs a shared JWT_SECRET' });
+    }
+    if ((env.NODE_ENV === 'production' || env.EVENTSTORE_URL) && !env.PAYER_KEY) {
+      ctx.addIssue({ code: 'custom', path: ['PAYER_KEY'], message: 'production and shared stores need PAYER_KEY (every instance must open what another sealed)' });
     }
   });
 

@@ -12,7 +12,9 @@ describe('configuration', () => {
   });
 
   it('switches dev tokens off by default once the event store is a server', () => {
-    expect(loadConfig({ EVENTSTORE_URL: 'kurrentdb://localhost:2113?tls=false', JWT_SECRET: 'x'.repeat(32) }).devTokens).toBe(false);
+    expect(
+      loadConfig({ EVENTSTORE_URL: 'kurrentdb://localhost:2113?tls=false', JWT_SECRET: 'x'.repeat(32), PAYER_KEY: Buffer.alloc(32).toString('base64') }).devTokens,
+    ).toBe(false);
   });
 
   it.each([
@@ -23,9 +25,11 @@ describe('configuration', () => {
     [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
     [{ AUTH_DEV_TOKENS: 'ture' }, 'AUTH_DEV_TOKENS'],
     [{ NODE_ENV: 'production' }, 'JWT_SECRET'],
-    [{ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), AUTH_DEV_TOKENS: 'true' }, 'AUTH_DEV_TOKENS'],
+    [{ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), PAYER_KEY: Buffer.alloc(32).toString('base64'), AUTH_DEV_TOKENS: 'true' }, 'AUTH_DEV_TOKENS'],
     [{ IDEMPOTENCY_TTL_HOURS: '1' }, 'IDEMPOTENCY_TTL_HOURS'],
     [{ EVENTSTORE_URL: 'kurrentdb://localhost:2113' }, 'JWT_SECRET'],
+    [{ EVENTSTORE_URL: 'kurrentdb://localhost:2113', JWT_SECRET: 'x'.repeat(32) }, 'PAYER_KEY'],
+    [{ PAYER_KEY: 'c2hvcnQ=' }, 'PAYER_KEY'],
   ])('stops on %p naming %s', (environment, variable) => {
     let thrown: unknown;
     try {

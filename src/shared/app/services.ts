@@ -1,4 +1,5 @@
 import { Config } from '../config';
+import { PayerCipher } from '../crypto/payer';
 import { Clock, IdGenerator } from '../container/tokens';
 import { CommandHandler } from '../command/handler';
 import { DocumentStore } from '../documents/port';
@@ -12,4 +13,5 @@ export interface AppServices {
   readonly commands: CommandHandler;
   readonly events: EventStore;
   readonly documents: DocumentStore;
+  readonly payers: PayerCipher;
 }

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import pino, { Logger } from 'pino';
 import { AppServices } from '../app/services';
 import { Config } from '../config';
+import { PayerCipher } from '../crypto/payer';
 import { CommandHandler } from '../command/handler';
 import { DocumentStore } from '../documents/port';
 import { EventStore } from '../eventstore/port';
@@ -86,6 +87,7 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
     commands: container.get(CommandHandler),
     events,
     documents,
+    payers: new PayerCipher(Buffer.from(config.PAYER_KEY ?? embeddedSecret(config.DATA_DIR, 'payer-key', 'PAYER_KEY', logger), 'base64')),
   };
 
   const readiness = [
@@ -104,7 +106,7 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
       idempotency: idempotency.adapterName,
     },
     readiness,
-    jwtSecret: config.JWT_SECRET ?? embeddedJwtSecret(config.DATA_DIR, logger),
+    jwtSecret: config.JWT_SECRET ?? embeddedSecret(config.DATA_DIR, 'jwt-secret', 'JWT_SECRET', logger),
     logger,
     services,
     async close() {
@@ -125,16 +127,17 @@ async function documentStore(config: Config, file: string, options: { synchronou
 }
 
 /**
- * Zero set-up needs a signing key nobody configured: make one on first start and keep it
- * beside the data, readable by the owner only, so tokens survive restarts.
+ * Zero set-up needs keys nobody configured: make one on first start and keep it beside the
+ * data, readable by the owner only, so tokens and sealed data survive restarts. Fine for one
+ * embedded process; anything shared must configure its keys.
  */
-function embeddedJwtSecret(dataDir: string, logger: Logger): string {
-  const path = join(dataDir, 'jwt-secret');
+function embeddedSecret(dataDir: string, file: string, variable: string, logger: Logger): string {
+  const path = join(dataDir, file);
   if (!existsSync(path)) {
     mkdirSync(dataDir, { recursive: true });
-    writeFileSync(path, randomBytes(48).toString('base64url'), { mode: 0o600, flag: 'wx' });
+    writeFileSync(path, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
     chmodSync(path, 0o600);
-    logger.warn({ path }, 'no JWT_SECRET set: generated a signing key for this embedded data directory');
+    logger.warn({ path }, `no ${variable} set: generated a key for this embedded data directory (configure ${variable} anywhere shared)`);
   }
   return readFileSync(path, 'utf8').trim();
 }

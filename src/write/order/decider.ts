@@ -1,0 +1,142 @@
+import { Decider, unreachable } from '../../shared/domain/decider';
+import { DomainError } from '../../shared/domain/errors';
+import { CancelOrder, MarkPaid, OrderCommand, PlaceOrder, RecordPaymentFailure } from './commands';
+import { AppliedCoupon, OrderEvent, OrderLine, OrderType } from './events';
+
+export type OrderStatus = 'PENDING' | 'PAID' | 'CANCELLED';
+
+export interface StatusChange {
+  readonly status: OrderStatus | 'PAYMENT_FAILED';
+  readonly at: string;
+  readonly reason?: string;
+}
+
+export type OrderState =
+  | { readonly exists: false }
+  | {
+      readonly exists: true;
+      readonly orderId: string;
+      readonly userId: string;
+      readonly orderType: OrderType;
+      readonly status: OrderStatus;
+      readonly lines: readonly OrderLine[];
+      readonly coupon: AppliedCoupon | null;
+      readonly subtotal: number;
+      readonly discount: number;
+      readonly total: number;
+      readonly placedAt: string;
+      readonly paidAt: string | null;
+      readonly history: readonly StatusChange[];
+    };
+
+export const orderStream = (orderId: string) => `order-${orderId}`;
+
+export const MAX_LINES = 50;
+
+function place({ data }: PlaceOrder, state: OrderState): OrderEvent[] {
+  if (state.exists) throw new DomainError('ORDER_ALREADY_EXISTS', 'conflict', `order ${data.orderId} exists already`);
+  if (data.lines.length === 0 || data.lines.length > MAX_LINES) {
+    throw new DomainError('ORDER_INVALID', 'invalid', `an order has 1 to ${MAX_LINES} lines`);
+  }
+  const productIds = new Set(data.lines.map((line) => line.productId));
+  if (productIds.size !== data.lines.length) throw new DomainError('ORDER_INVALID', 'invalid', 'each product may appear once per order');
+  for (const line of data.lines) {
+    if (line.amount !== line.unitPrice * line.quantity || line.quantity < 1 || line.unitPrice < 0) {
+      throw new DomainError('ORDER_INVALID', 'invalid', `line for ${line.productId} is not consistently priced`);
+    }
+  }
+  const subtotal = data.lines.reduce((sum, line) => sum + line.amount, 0);
+  const discount = data.coupon?.discount ?? 0;
+  if (discount < 0 || discount > subtotal) throw new DomainError('ORDER_INVALID', 'invalid', 'the discount must lie between 0 and the subtotal');
+  return [
+    {
+      type: 'OrderPlaced',
+      data: {
+        orderId: data.orderId,
+        userId: data.userId,
+        orderType: data.orderType,
+        lines: data.lines,
+        coupon: data.coupon,
+        subtotal,
+        discount,
+        total: subtotal - discount,
+        occurredAt: data.now,
+      },
+    },
+  ];
+}
+
+/** Payment and cancellation race on the same revision: whichever lands first wins, the other sees the new status. */
+function requirePending(state: OrderState, userId: string, code: string, verb: string) {
+  if (!state.exists || state.userId !== userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
+  if (state.status !== 'PENDING') throw new DomainError(code, 'conflict', `a ${state.status.toLowerCase()} order cannot be ${verb}`, { status: state.status });
+  return state;
+}
+
+function markPaid({ data }: MarkPaid, state: OrderState): OrderEvent[] {
+  const order = requirePending(state, data.userId, 'ORDER_NOT_PAYABLE', 'paid');
+  return [{ type: 'OrderPaid', data: { orderId: order.orderId, userId: order.userId, total: order.total, payer: data.payer, occurredAt: data.now } }];
+}
+
+function recordFailure({ data }: RecordPaymentFailure, state: OrderState): OrderEvent[] {
+  const order = requirePending(state, data.userId, 'ORDER_NOT_PAYABLE', 'paid');
+  return [{ type: 'PaymentFailed', data: { orderId: order.orderId, userId: order.userId, reason: data.reason, occurredAt: data.now } }];
+}
+
+function cancel({ data }: CancelOrder, state: OrderState): OrderEvent[] {
+  if (!state.exists || state.userId !== data.userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
+  if (state.status === 'CANCELLED') throw new DomainError('ORDER_NOT_CANCELLABLE', 'conflict', 'the order is cancelled already', { status: state.status });
+  return [{ type: 'OrderCancelled', data: { orderId: state.orderId, userId: state.userId, refunded: state.status === 'PAID', occurredAt: data.now } }];
+}
+
+export const orderDecider: Decider<OrderCommand, OrderEvent, OrderState> = {
+  category: 'order',
+  initialState: { exists: false },
+  decide(command, state) {
+    switch (command.type) {
+      case 'PlaceOrder':
+        return place(command, state);
+      case 'MarkPaid':
+        return markPaid(command, state);
+      case 'RecordPaymentFailure':
+        return recordFailure(command, state);
+      case 'CancelOrder':
+        return cancel(command, state);
+      default:
+        return unreachable(command);
+    }
+  },
+  evolve(state, event) {
+    switch (event.type) {
+      case 'OrderPlaced': {
+        const { data } = event;
+        return {
+          exists: true,
+          orderId: data.orderId,
+          userId: data.userId,
+          orderType: data.orderType,
+          status: 'PENDING',
+          lines: data.lines,
+          coupon: data.coupon,
+          subtotal: data.subtotal,
+          discount: data.discount,
+          total: data.total,
+          placedAt: data.occurredAt,
+          paidAt: null,
+          history: [{ status: 'PENDING', at: data.occurredAt }],
+        };
+      }
+      case 'OrderPaid':
+        if (!state.exists) return state;
+        return { ...state, status: 'PAID', paidAt: event.data.occurredAt, history: [...state.history, { status: 'PAID', at: event.data.occurredAt }] };
+      case 'PaymentFailed':
+        if (!state.exists) return state;
+        return { ...state, history: [...state.history, { status: 'PAYMENT_FAILED', at: event.data.occurredAt, reason: event.data.reason }] };
+      case 'OrderCancelled':
+        if (!state.exists) return state;
+        return { ...state, status: 'CANCELLED', history: [...state.history, { status: 'CANCELLED', at: event.data.occurredAt }] };
+      default:
+        return unreachable(event);
+    }
+  },
+};
