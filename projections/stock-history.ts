@@ -1,0 +1,56 @@
+import { unreachable } from '../src/shared/domain/decider';
+import { ProductEvent, ProductUpdated } from '../src/write/product/events';
+import { Projection } from './projection';
+
+export const STOCK_HISTORY = 'stock_history';
+
+export type StockChangeReason = 'REGISTERED' | 'RESTOCK' | 'ORDER' | 'CANCEL';
+
+export type StockHistoryDoc = {
+  readonly id: string;
+  readonly productId: string;
+  readonly delta: number;
+  readonly reason: StockChangeReason;
+  readonly orderId?: string;
+  readonly stockAfter: number;
+  readonly occurredAt: string;
+  /** Log position: orders entries exactly as they happened, even within one millisecond. */
+  readonly position: string;
+};
+
+type StockEvent = Exclude<ProductEvent, ProductUpdated>;
+
+const stockEventTypes = new Set<StockEvent['type']>(['ProductRegistered', 'StockAdded', 'StockDecreased', 'StockRestored']);
+
+function change(event: StockEvent): Pick<StockHistoryDoc, 'delta' | 'reason' | 'orderId' | 'stockAfter'> {
+  switch (event.type) {
+    case 'ProductRegistered':
+      return { delta: event.data.stock, reason: 'REGISTERED', stockAfter: event.data.stock };
+    case 'StockAdded':
+      return { delta: event.data.quantity, reason: 'RESTOCK', stockAfter: event.data.stockAfter };
+    case 'StockDecreased':
+      return { delta: -event.data.quantity, reason: 'ORDER', orderId: event.data.orderId, stockAfter: event.data.stockAfter };
+    case 'StockRestored':
+      return { delta: event.data.quantity, reason: 'CANCEL', orderId: event.data.orderId, stockAfter: event.data.stockAfter };
+    default:
+      return unreachable(event);
+  }
+}
+
+/** One entry per stock change, keyed by the event id so a redelivered event rewrites the same entry. */
+export const stockHistoryProjection: Projection = {
+  name: STOCK_HISTORY,
+  collections: [{ name: STOCK_HISTORY, indexes: [['productId', 'position']] }],
+  eventTypes: stockEventTypes,
+  async apply(stored, view) {
+    const event = stored as unknown as StockEvent;
+    const doc: StockHistoryDoc = {
+      id: stored.id,
+      productId: event.data.productId,
+      ...change(event),
+      occurredAt: event.data.occurredAt,
+      position: stored.position,
+    };
+    view.upsert(STOCK_HISTORY, doc);
+  },
+};

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { positionSchema } from '../../shared/http/schemas';
+
+/** The product as every endpoint shows it, read or write. */
+export const productSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    price: z.number().int().openapi({ description: 'KRW' }),
+    stock: z.number().int(),
+    status: z.enum(['ON_SALE', 'SOLD_OUT']),
+  })
+  .openapi('Product');
+
+export type Product = z.infer<typeof productSchema>;
+
+export const productWrittenSchema = productSchema.extend({ position: positionSchema });
+
+export const productIdParams = z.strictObject({ id: z.string().min(1).max(100) });
+
+export const toProduct = (id: string, { name, price, stock }: { name: string; price: number; stock: number }): Product => ({
+  id,
+  name,
+  price,
+  stock,
+  status: stock > 0 ? 'ON_SALE' : 'SOLD_OUT',
+});

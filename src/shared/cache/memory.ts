@@ -1,0 +1,57 @@
+import { LRUCache } from 'lru-cache';
+import { Cache } from './port';
+import { SingleFlight } from './single-flight';
+
+/**
+ * The embedded cache: a bounded LRU in this process, every entry with its own TTL. Values are
+ * kept as given, not copied: callers must treat them as immutable.
+ *
+ * Only the process whose projections invalidate it can keep it fresh; with the projections in
+ * another process (RUN_PROJECTIONS=false) and no Redis, entries are only bounded by their TTL.
+ */
+export class InProcessCache implements Cache {
+  readonly adapterName = 'in-process';
+  /** Boxed because the LRU refuses undefined and null values. */
+  private readonly entries: LRUCache<string, { readonly value: unknown }>;
+  private readonly versions = new Map<string, number>();
+  private readonly flights = new SingleFlight();
+
+  constructor(maxEntries = 10_000) {
+    this.entries = new LRUCache({ max: maxEntries });
+  }
+
+  async get<T>(key: string): Promise<T | undefined> {
+    return this.entries.get(key)?.value as T | undefined;
+  }
+
+  async set(key: string, value: unknown, ttlMs: number): Promise<void> {
+    this.entries.set(key, { value }, { ttl: ttlMs });
+  }
+
+  async delete(key: string): Promise<void> {
+    this.flights.delete(key);
+    this.entries.delete(key);
+  }
+
+  async version(name: string): Promise<number> {
+    return this.versions.get(name) ?? 0;
+  }
+
+  async bumpVersion(name: string): Promise<void> {
+    this.versions.set(name, (this.versions.get(name) ?? 0) + 1);
+  }
+
+  getOrLoad<T>(key: string, ttlMs: number, load: () => Promise<T>): Promise<T> {
+    const hit = this.entries.get(key);
+    if (hit) return Promise.resolve(hit.value as T);
+    return this.flights.run(key, async (flight) => {
+      const value = await load();
+      if (value !== undefined && !flight.deleted) this.entries.set(key, { value }, { ttl: ttlMs });
+      return value;
+    });
+  }
+
+  async close(): Promise<void> {
+    this.entries.clear();
+  }
+}

@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { RedisCache } from '../../src/shared/cache/redis';
+import { cacheContract } from './cache.contract';
+
+const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Deletes every key under `prefix` (never the whole database: other suites share it). */
+async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+describe('RedisCache, two app instances on one Redis', () => {
+  let clients: Redis[];
+  const prefixes: string[] = [];
+
+  beforeAll(() => {
+    clients = [new Redis(url), new Redis(url)];
+  });
+  afterEach(async () => {
+    await Promise.all(prefixes.splice(0).map((prefix) => deleteKeys(clients[0], prefix)));
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((client) => client.quit()));
+  });
+
+  cacheContract(async () => {
+    const prefix = `test:cache:${randomUUID()}:`;
+    prefixes.push(prefix);
+    return clients.map((client) => new RedisCache(client, prefix));
+  });
+
+  it('keeps every key under its prefix, each entry with a TTL', async () => {
+    const prefix = `test:cache:${randomUUID()}:`;
+    prefixes.push(prefix);
+    const cache = new RedisCache(clients[0], prefix);
+    await cache.set('a', 1, 60_000);
+    await cache.getOrLoad('b', 60_000, async () => 2);
+    await cache.delete('c');
+    await cache.bumpVersion('list');
+    const keys = (await clients[0].keys(`${prefix}*`)).sort();
+    expect(keys).toEqual([`${prefix}entry:a`, `${prefix}entry:b`, `${prefix}entry:c`, `${prefix}version:list`]);
+    for (const entry of keys.filter((k) => k.includes(':entry:'))) {
+      const ttl = await clients[0].pttl(entry);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+    }
+  });
+
+  // Nothing listens on port 1; disconnectTimeout keeps ioredis from holding jest open.
+  const unreachable = { host: '127.0.0.1', port: 1, disconnectTimeout: 10, enableOfflineQueue: false, maxRetriesPerRequest: 0 };
+
+  it('falls through to the loader when Redis is unreachable, and reports failed invalidations', async () => {
+    const down = new Redis(unreachable);
+    down.on('error', () => undefined);
+    const failures: string[] = [];
+    const cache = new RedisCache(down, 'test:cache:down:', (_error, operation) => failures.push(operation));
+    try {
+      let loads = 0;
+      const load = async () => ++loads;
+      expect(await cache.getOrLoad('k', 60_000, load)).toBe(1);
+      expect(await cache.getOrLoad('k', 60_000, load)).toBe(2);
+      expect(await cache.get('k')).toBeUndefined();
+      expect(await cache.version('list')).toBeNull();
+      await cache.set('k', 1, 60_000);
+      await cache.delete('k');
+      await cache.bumpVersion('list');
+      expect(failures).toEqual(['delete', 'bumpVersion']);
+    } finally {
+      down.disconnect();
+    }
+  });
+});
