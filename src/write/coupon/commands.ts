@@ -1,0 +1,37 @@
+import { Command } from '../../shared/domain/decider';
+import { DiscountPolicy } from './discount';
+
+/** Bounds the HTTP schemas and the decider share. */
+export const COUPON_LIMITS = {
+  maxNameLength: 100,
+  maxQuantity: 1_000_000,
+  /** For fixed discounts, caps and minimum order amounts, in KRW. */
+  maxAmount: 1_000_000_000,
+  maxValidDays: 3650,
+} as const;
+
+/**
+ * What an admin decides when creating a coupon. Absent options are null, not missing, so the
+ * event data has one shape. Validity is `validUntil` (a fixed instant), `validDays` (counted
+ * from each issue), or neither: the coupon then never expires.
+ */
+export interface CouponTerms {
+  readonly name: string;
+  readonly discount: DiscountPolicy;
+  readonly minOrderAmount: number;
+  readonly totalQuantity: number;
+  readonly issueStartsAt: string | null;
+  readonly issueEndsAt: string | null;
+  readonly validUntil: string | null;
+  readonly validDays: number | null;
+}
+
+export type CreateCoupon = Command<'CreateCoupon', CouponTerms & { couponId: string; now: string }>;
+/** First come, first served: one per user while any are left and the issue window is open. */
+export type IssueCoupon = Command<'IssueCoupon', { couponId: string; userId: string; now: string }>;
+/** Issued by payment, in the same append as the order: spends the user coupon on one order. */
+export type UseCoupon = Command<'UseCoupon', { userCouponId: string; userId: string; orderId: string; subtotal: number; now: string }>;
+/** Issued by cancellation: frees the user coupon the order spent, at most once. */
+export type RestoreCoupon = Command<'RestoreCoupon', { userCouponId: string; orderId: string; now: string }>;
+
+export type CouponCommand = CreateCoupon | IssueCoupon | UseCoupon | RestoreCoupon;

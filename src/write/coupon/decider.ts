@@ -1,0 +1,231 @@
+import { Decider, unreachable } from '../../shared/domain/decider';
+import { DomainError } from '../../shared/domain/errors';
+import { COUPON_LIMITS, CouponCommand, CouponTerms, CreateCoupon, IssueCoupon, RestoreCoupon, UseCoupon } from './commands';
+import { discountFor } from './discount';
+import { CouponCreated, CouponEvent } from './events';
+import { PersistentMap } from './persistent-map';
+
+export type CouponDefinition = CouponCreated['data'];
+
+export interface UserCoupon {
+  readonly userCouponId: string;
+  readonly couponId: string;
+  readonly userId: string;
+  readonly issuedAt: string;
+  /** Null: never expires. */
+  readonly validUntil: string | null;
+  /** The order that spent it, or null while it is free to use. */
+  readonly usedBy: string | null;
+  readonly usedAt: string | null;
+}
+
+/**
+ * User coupons live in their coupon's stream: "one per user" and "no more than the quantity"
+ * are then checked against one state and guarded by one expected revision.
+ */
+export interface CouponState {
+  readonly coupon: CouponDefinition | null;
+  /** By user id (one each); its size is the issued quantity. */
+  readonly holders: PersistentMap<UserCoupon>;
+}
+
+export const couponStream = (couponId: string) => `coupon-${couponId}`;
+
+/**
+ * A user holds at most one of each coupon, so the user coupon id is derived, not drawn:
+ * `<couponId>:<userId>`. Orders receive only this id from the client and find the coupon
+ * stream from it. User ids never contain ':' (see userIdSchema), so the last ':' splits it.
+ */
+export const userCouponIdOf = (couponId: string, userId: string) => `${couponId}:${userId}`;
+
+export function parseUserCouponId(userCouponId: string): { couponId: string; userId: string } | null {
+  const at = userCouponId.lastIndexOf(':');
+  if (at <= 0 || at === userCouponId.length - 1) return null;
+  return { couponId: userCouponId.slice(0, at), userId: userCouponId.slice(at + 1) };
+}
+
+/** Valid until `validUntil`, exclusive. */
+export const isValidAt = (validUntil: string | null, now: string) => validUntil === null || Date.parse(now) < Date.parse(validUntil);
+
+const DAY_MS = 86_400_000;
+
+/** Shared with the issue gate, which refuses what the decider would refuse without reaching the store. */
+export const couponErrors = {
+  notFound: (couponId: string) => new DomainError('COUPON_NOT_FOUND', 'not_found', `there is no coupon ${couponId}`, { couponId }),
+  notIssuable: (coupon: CouponDefinition) =>
+    new DomainError('COUPON_NOT_ISSUABLE', 'conflict', 'the coupon cannot be issued now', {
+      couponId: coupon.couponId,
+      issueStartsAt: coupon.issueStartsAt,
+      issueEndsAt: coupon.issueEndsAt,
+      validUntil: coupon.validUntil,
+    }),
+  alreadyIssued: (couponId: string) =>
+    new DomainError('COUPON_ALREADY_ISSUED', 'conflict', 'you already hold this coupon', { couponId }),
+  soldOut: (couponId: string) => new DomainError('COUPON_SOLD_OUT', 'conflict', 'every coupon has been issued', { couponId }),
+};
+
+/** Inside [issueStartsAt, issueEndsAt), and not past a fixed validUntil (a coupon nobody could use). */
+export function requireIssuable(coupon: CouponDefinition, now: string): void {
+  const at = Date.parse(now);
+  const before = (iso: string | null) => iso !== null && at < Date.parse(iso);
+  const atOrAfter = (iso: string | null) => iso !== null && at >= Date.parse(iso);
+  if (before(coupon.issueStartsAt) || atOrAfter(coupon.issueEndsAt) || atOrAfter(coupon.validUntil)) {
+    throw couponErrors.notIssuable(coupon);
+  }
+}
+
+export interface ApplicableCoupon {
+  readonly coupon: CouponDefinition;
+  readonly userCoupon: UserCoupon;
+  /** What the coupon takes off this subtotal. */
+  readonly discount: number;
+}
+
+/**
+ * For orders: may `userId` spend this user coupon on an order of `subtotal` at `now`? Throws
+ * COUPON_NOT_APPLICABLE (with a `reason`) when it is not theirs, already used, expired, or the
+ * subtotal is below the minimum; otherwise says what it takes off.
+ */
+export function checkCouponApplicable(state: CouponState, userCouponId: string, userId: string, subtotal: number, now: string): ApplicableCoupon {
+  const refuse = (reason: 'NOT_OWNED' | 'USED' | 'EXPIRED' | 'BELOW_MINIMUM', message: string, extra: Record<string, unknown> = {}) =>
+    new DomainError('COUPON_NOT_APPLICABLE', 'conflict', message, { userCouponId, reason, ...extra });
+  const held = userCouponIn(state, userCouponId);
+  if (state.coupon === null || held === undefined || held.userId !== userId) throw refuse('NOT_OWNED', 'you hold no such coupon');
+  if (held.usedBy !== null) throw refuse('USED', 'the coupon has already been used');
+  if (!isValidAt(held.validUntil, now)) throw refuse('EXPIRED', 'the coupon has expired', { validUntil: held.validUntil });
+  if (subtotal < state.coupon.minOrderAmount) {
+    throw refuse('BELOW_MINIMUM', `the coupon needs an order of at least ${state.coupon.minOrderAmount}`, {
+      minOrderAmount: state.coupon.minOrderAmount,
+    });
+  }
+  return { coupon: state.coupon, userCoupon: held, discount: discountFor(state.coupon.discount, subtotal) };
+}
+
+function userCouponIn(state: CouponState, userCouponId: string): UserCoupon | undefined {
+  const parsed = parseUserCouponId(userCouponId);
+  if (parsed === null || parsed.couponId !== state.coupon?.couponId) return undefined;
+  return state.holders.get(parsed.userId);
+}
+
+const isWhole = (n: number, min: number, max: number) => Number.isSafeInteger(n) && n >= min && n <= max;
+
+/** Every broken rule of the terms, so one answer lists them all. */
+function termProblems(terms: CouponTerms, now: string): string[] {
+  const problems: string[] = [];
+  const after = (a: string, b: string) => Date.parse(a) > Date.parse(b);
+  const name = terms.name.trim();
+  if (name.length === 0 || name.length > COUPON_LIMITS.maxNameLength) problems.push(`name must be 1..${COUPON_LIMITS.maxNameLength} characters`);
+  const { discount } = terms;
+  if (discount.type === 'FIXED' && !isWhole(discount.amount, 1, COUPON_LIMITS.maxAmount)) problems.push('discount.amount must be a positive whole amount');
+  if (discount.type === 'PERCENT') {
+    if (!isWhole(discount.percent, 1, 100)) problems.push('discount.percent must be a whole number 1..100');
+    if (discount.maxDiscount !== undefined && !isWhole(discount.maxDiscount, 1, COUPON_LIMITS.maxAmount)) {
+      problems.push('discount.maxDiscount must be a positive whole amount');
+    }
+  }
+  if (!isWhole(terms.minOrderAmount, 0, COUPON_LIMITS.maxAmount)) problems.push('minOrderAmount must be a non-negative whole amount');
+  if (!isWhole(terms.totalQuantity, 1, COUPON_LIMITS.maxQuantity)) problems.push(`totalQuantity must be 1..${COUPON_LIMITS.maxQuantity}`);
+  if (terms.validDays !== null && !isWhole(terms.validDays, 1, COUPON_LIMITS.maxValidDays)) problems.push(`validDays must be 1..${COUPON_LIMITS.maxValidDays}`);
+  if (terms.validUntil !== null && terms.validDays !== null) problems.push('give validUntil or validDays, not both');
+  const instants = { issueStartsAt: terms.issueStartsAt, issueEndsAt: terms.issueEndsAt, validUntil: terms.validUntil };
+  const unreadable = Object.entries(instants).filter(([, value]) => value !== null && Number.isNaN(Date.parse(value)));
+  // Comparing unreadable instants would only add noise to the answer.
+  if (unreadable.length > 0) return [...problems, ...unreadable.map(([field]) => `${field} must be an ISO-8601 instant`)];
+  if (terms.issueStartsAt !== null && terms.issueEndsAt !== null && !after(terms.issueEndsAt, terms.issueStartsAt)) {
+    problems.push('issueEndsAt must be after issueStartsAt');
+  }
+  if (terms.issueEndsAt !== null && !after(terms.issueEndsAt, now)) problems.push('issueEndsAt must be in the future');
+  const { validUntil } = terms;
+  if (validUntil !== null && !(after(validUntil, now) && (terms.issueStartsAt === null || after(validUntil, terms.issueStartsAt)))) {
+    problems.push('validUntil must be in the future and after issueStartsAt');
+  }
+  return problems;
+}
+
+function create({ data }: CreateCoupon, state: CouponState): CouponEvent[] {
+  if (state.coupon !== null) throw new DomainError('COUPON_ALREADY_EXISTS', 'conflict', `coupon ${data.couponId} already exists`);
+  const { couponId, now, ...terms } = data;
+  const problems = termProblems(terms, now);
+  if (problems.length > 0) throw new DomainError('COUPON_INVALID', 'invalid', problems.join('; '), { problems });
+  return [{ type: 'CouponCreated', data: { couponId, ...terms, name: terms.name.trim(), occurredAt: now } }];
+}
+
+function issue({ data }: IssueCoupon, state: CouponState): CouponEvent[] {
+  const { coupon } = state;
+  if (coupon === null) throw couponErrors.notFound(data.couponId);
+  requireIssuable(coupon, data.now);
+  if (state.holders.has(data.userId)) throw couponErrors.alreadyIssued(coupon.couponId);
+  if (state.holders.size >= coupon.totalQuantity) throw couponErrors.soldOut(coupon.couponId);
+  const validUntil =
+    coupon.validUntil ?? (coupon.validDays === null ? null : new Date(Date.parse(data.now) + coupon.validDays * DAY_MS).toISOString());
+  return [
+    {
+      type: 'CouponIssued',
+      data: {
+        couponId: coupon.couponId,
+        userCouponId: userCouponIdOf(coupon.couponId, data.userId),
+        userId: data.userId,
+        validUntil,
+        issuedQuantity: state.holders.size + 1,
+        occurredAt: data.now,
+      },
+    },
+  ];
+}
+
+function use({ data }: UseCoupon, state: CouponState): CouponEvent[] {
+  const held = userCouponIn(state, data.userCouponId);
+  if (held?.userId === data.userId && held.usedBy === data.orderId) return [];
+  const { userCoupon } = checkCouponApplicable(state, data.userCouponId, data.userId, data.subtotal, data.now);
+  const { couponId, userCouponId, userId } = userCoupon;
+  return [{ type: 'CouponUsed', data: { couponId, userCouponId, userId, orderId: data.orderId, occurredAt: data.now } }];
+}
+
+function restore({ data }: RestoreCoupon, state: CouponState): CouponEvent[] {
+  const held = userCouponIn(state, data.userCouponId);
+  if (held === undefined || held.usedBy !== data.orderId) return [];
+  const { couponId, userCouponId, userId } = held;
+  return [{ type: 'CouponRestored', data: { couponId, userCouponId, userId, orderId: data.orderId, occurredAt: data.now } }];
+}
+
+const initialState: CouponState = { coupon: null, holders: PersistentMap.empty() };
+
+export const couponDecider: Decider<CouponCommand, CouponEvent, CouponState> = {
+  category: 'coupon',
+  initialState,
+  decide(command, state) {
+    switch (command.type) {
+      case 'CreateCoupon':
+        return create(command, state);
+      case 'IssueCoupon':
+        return issue(command, state);
+      case 'UseCoupon':
+        return use(command, state);
+      case 'RestoreCoupon':
+        return restore(command, state);
+      default:
+        return unreachable(command);
+    }
+  },
+  evolve(state, event) {
+    switch (event.type) {
+      case 'CouponCreated':
+        return { ...state, coupon: event.data };
+      case 'CouponIssued': {
+        const { couponId, userCouponId, userId, validUntil, occurredAt } = event.data;
+        const issued: UserCoupon = { userCouponId, couponId, userId, issuedAt: occurredAt, validUntil, usedBy: null, usedAt: null };
+        return { ...state, holders: state.holders.set(userId, issued) };
+      }
+      case 'CouponUsed': {
+        const held = state.holders.get(event.data.userId)!;
+        return { ...state, holders: state.holders.set(held.userId, { ...held, usedBy: event.data.orderId, usedAt: event.data.occurredAt }) };
+      }
+      case 'CouponRestored': {
+        const held = state.holders.get(event.data.userId)!;
+        return { ...state, holders: state.holders.set(held.userId, { ...held, usedBy: null, usedAt: null }) };
+      }
+      default:
+        return unreachable(event);
+    }
+  },
+};

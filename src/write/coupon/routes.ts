@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { AppServices } from '../../shared/app/services';
+import { uuidFromHash } from '../../shared/command/event-ids';
+import { defineRoute } from '../../shared/http/route';
+import { positionSchema } from '../../shared/http/schemas';
+import { COUPON_LIMITS } from './commands';
+import { couponDecider } from './decider';
+import { CouponIssuer } from './issuer';
+import { couponIdSchema, couponTermsSchema, discountSchema, instantSchema } from './schemas';
+
+const createBody = z.strictObject({
+  name: z.string().trim().min(1).max(COUPON_LIMITS.maxNameLength),
+  discount: discountSchema,
+  totalQuantity: z.number().int().min(1).max(COUPON_LIMITS.maxQuantity),
+  minOrderAmount: z.number().int().min(0).max(COUPON_LIMITS.maxAmount).optional(),
+  issueStartsAt: instantSchema.optional(),
+  issueEndsAt: instantSchema.optional(),
+  validUntil: instantSchema.optional(),
+  validDays: z.number().int().min(1).max(COUPON_LIMITS.maxValidDays).optional(),
+});
+
+export const couponRoutes = ({ config, clock, ids, commands, events, couponGate }: AppServices) => {
+  const issuer = new CouponIssuer(commands, couponGate, events, config.COMMAND_MAX_ATTEMPTS);
+  return [
+    defineRoute({
+      method: 'post',
+      path: '/admin/coupons',
+      summary: 'Create a coupon',
+      tags: ['Coupons'],
+      access: 'admin',
+      idempotent: true,
+      body: createBody.openapi({
+        description:
+          'The issue window is [issueStartsAt, issueEndsAt), open-ended where absent. An issued coupon is valid until `validUntil`, ' +
+          'or for `validDays` after its issue; with neither it never expires.',
+      }),
+      response: {
+        status: 201,
+        description: 'The coupon',
+        schema: couponTermsSchema.extend({ createdAt: z.string(), position: positionSchema }),
+      },
+      errors: { 400: ['COUPON_INVALID'], 409: ['COUPON_ALREADY_EXISTS'] },
+      async handle({ body, user, idSeed }) {
+        // Derived from the Idempotency-Key when there is one, so a retry lands on the same stream and cannot create a twin.
+        const couponId = idSeed === undefined ? ids.newId() : uuidFromHash(`coupon\u0000${idSeed}`);
+        const result = await commands.handle(
+          couponDecider,
+          couponId,
+          {
+            type: 'CreateCoupon',
+            data: {
+              couponId,
+              name: body.name,
+              discount: body.discount,
+              minOrderAmount: body.minOrderAmount ?? 0,
+              totalQuantity: body.totalQuantity,
+              issueStartsAt: body.issueStartsAt ?? null,
+              issueEndsAt: body.issueEndsAt ?? null,
+              validUntil: body.validUntil ?? null,
+              validDays: body.validDays ?? null,
+              now: clock.now().toISOString(),
+            },
+          },
+          { idSeed, metadata: { actorId: user!.userId, role: user!.role } },
+        );
+        const { occurredAt, ...coupon } = result.state.coupon!;
+        return { status: 201, body: { ...coupon, createdAt: occurredAt, position: result.position } };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/coupons/{couponId}/issue',
+      summary: 'Get a coupon: first come, first served, one per user',
+      tags: ['Coupons'],
+      access: 'user',
+      idempotent: true,
+      params: z.strictObject({ couponId: couponIdSchema }),
+      response: {
+        status: 201,
+        description: 'The coupon is yours',
+        schema: z.object({
+          userCouponId: z.string(),
+          couponId: z.string(),
+          validUntil: z.string().nullable().openapi({ description: 'null: never expires' }),
+          position: positionSchema,
+        }),
+      },
+      errors: { 404: ['COUPON_NOT_FOUND'], 409: ['COUPON_SOLD_OUT', 'COUPON_ALREADY_ISSUED', 'COUPON_NOT_ISSUABLE'] },
+      async handle({ params, user }) {
+        const { issued, position } = await issuer.issue(params.couponId, user!, clock.now().toISOString());
+        return { status: 201, body: { userCouponId: issued.userCouponId, couponId: issued.couponId, validUntil: issued.validUntil, position } };
+      },
+    }),
+  ];
+};
