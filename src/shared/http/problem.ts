@@ -46,12 +46,13 @@ const titles: Record<number, string> = {
 };
 
 export function problem(status: number, code: string, detail: string, extra: Record<string, unknown> = {}): ProblemBody {
+  // Details come first so that none of them can overwrite a member RFC 9457 defines.
   return {
+    ...extra,
     type: `https://eventmart.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`,
     title: titles[status] ?? 'Error',
     status,
     detail,
     code,
-    ...extra,
   };
 }

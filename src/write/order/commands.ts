@@ -1,5 +1,6 @@
 import { Command } from '../../shared/domain/decider';
 import { AppliedCoupon, OrderLine, OrderType, SealedPayer } from './events';
+import type { OrderStatus } from './decider';
 
 /** Lines arrive priced: the caller read the products in the same unit of work. */
 export type PlaceOrder = Command<
@@ -8,6 +9,10 @@ export type PlaceOrder = Command<
 >;
 export type MarkPaid = Command<'MarkPaid', { orderId: string; userId: string; payer: SealedPayer | null; now: string }>;
 export type RecordPaymentFailure = Command<'RecordPaymentFailure', { orderId: string; userId: string; reason: string; now: string }>;
-export type CancelOrder = Command<'CancelOrder', { orderId: string; userId: string; now: string }>;
+/**
+ * `seenStatus` is the status the request saw when it arrived: a cancellation applies to that
+ * order, so one that raced a payment and lost is refused instead of silently becoming a refund.
+ */
+export type CancelOrder = Command<'CancelOrder', { orderId: string; userId: string; seenStatus?: OrderStatus; now: string }>;
 
 export type OrderCommand = PlaceOrder | MarkPaid | RecordPaymentFailure | CancelOrder;

@@ -1,7 +1,7 @@
 import { Decider, unreachable } from '../../shared/domain/decider';
 import { DomainError } from '../../shared/domain/errors';
 import { CancelOrder, MarkPaid, OrderCommand, PlaceOrder, RecordPaymentFailure } from './commands';
-import { AppliedCoupon, OrderEvent, OrderLine, OrderType } from './events';
+import { AppliedCoupon, OrderEvent, OrderLine, OrderType, SealedPayer } from './events';
 
 export type OrderStatus = 'PENDING' | 'PAID' | 'CANCELLED';
 
@@ -26,6 +26,8 @@ export type OrderState =
       readonly total: number;
       readonly placedAt: string;
       readonly paidAt: string | null;
+      readonly cancelledAt: string | null;
+      readonly payer: SealedPayer | null;
       readonly history: readonly StatusChange[];
     };
 
@@ -69,7 +71,7 @@ function place({ data }: PlaceOrder, state: OrderState): OrderEvent[] {
 /** Payment and cancellation race on the same revision: whichever lands first wins, the other sees the new status. */
 function requirePending(state: OrderState, userId: string, code: string, verb: string) {
   if (!state.exists || state.userId !== userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
-  if (state.status !== 'PENDING') throw new DomainError(code, 'conflict', `a ${state.status.toLowerCase()} order cannot be ${verb}`, { status: state.status });
+  if (state.status !== 'PENDING') throw new DomainError(code, 'conflict', `a ${state.status.toLowerCase()} order cannot be ${verb}`, { orderStatus: state.status });
   return state;
 }
 
@@ -85,7 +87,12 @@ function recordFailure({ data }: RecordPaymentFailure, state: OrderState): Order
 
 function cancel({ data }: CancelOrder, state: OrderState): OrderEvent[] {
   if (!state.exists || state.userId !== data.userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
-  if (state.status === 'CANCELLED') throw new DomainError('ORDER_NOT_CANCELLABLE', 'conflict', 'the order is cancelled already', { status: state.status });
+  if (state.status === 'CANCELLED') throw new DomainError('ORDER_NOT_CANCELLABLE', 'conflict', 'the order is cancelled already', { orderStatus: state.status });
+  if (data.seenStatus !== undefined && data.seenStatus !== state.status) {
+    throw new DomainError('ORDER_NOT_CANCELLABLE', 'conflict', `the order became ${state.status.toLowerCase()} while it was being cancelled`, {
+      orderStatus: state.status,
+    });
+  }
   return [{ type: 'OrderCancelled', data: { orderId: state.orderId, userId: state.userId, refunded: state.status === 'PAID', occurredAt: data.now } }];
 }
 
@@ -123,18 +130,31 @@ export const orderDecider: Decider<OrderCommand, OrderEvent, OrderState> = {
           total: data.total,
           placedAt: data.occurredAt,
           paidAt: null,
+          cancelledAt: null,
+          payer: null,
           history: [{ status: 'PENDING', at: data.occurredAt }],
         };
       }
       case 'OrderPaid':
         if (!state.exists) return state;
-        return { ...state, status: 'PAID', paidAt: event.data.occurredAt, history: [...state.history, { status: 'PAID', at: event.data.occurredAt }] };
+        return {
+          ...state,
+          status: 'PAID',
+          paidAt: event.data.occurredAt,
+          payer: event.data.payer,
+          history: [...state.history, { status: 'PAID', at: event.data.occurredAt }],
+        };
       case 'PaymentFailed':
         if (!state.exists) return state;
         return { ...state, history: [...state.history, { status: 'PAYMENT_FAILED', at: event.data.occurredAt, reason: event.data.reason }] };
       case 'OrderCancelled':
         if (!state.exists) return state;
-        return { ...state, status: 'CANCELLED', history: [...state.history, { status: 'CANCELLED', at: event.data.occurredAt }] };
+        return {
+          ...state,
+          status: 'CANCELLED',
+          cancelledAt: event.data.occurredAt,
+          history: [...state.history, { status: 'CANCELLED', at: event.data.occurredAt }],
+        };
       default:
         return unreachable(event);
     }

@@ -75,6 +75,14 @@ describe('order: cancelling', () => {
   it('cancels a paid order with a refund', () => given(placed, paid).when(cancel()).then([cancelled(true)]));
   it('refuses to cancel twice', () => given(placed, cancelled(false)).when(cancel()).thenFails('ORDER_NOT_CANCELLABLE'));
   it("hides another user's order", () => given(placed).when(cancel('u2')).thenFails('ORDER_NOT_FOUND'));
+  it('refuses a cancellation of the pending order it saw once a payment won the race', () =>
+    given(placed, paid)
+      .when({ type: 'CancelOrder', data: { orderId: 'o1', userId: 'u1', seenStatus: 'PENDING', now: later } })
+      .thenFails('ORDER_NOT_CANCELLABLE'));
+  it('refunds when the request saw the order paid', () =>
+    given(placed, paid)
+      .when({ type: 'CancelOrder', data: { orderId: 'o1', userId: 'u1', seenStatus: 'PAID', now: later } })
+      .then([cancelled(true)]));
 });
 
 describe('order: state', () => {

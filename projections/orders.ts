@@ -1,0 +1,56 @@
+import { OrderEvent } from '../src/write/order/events';
+import { orderDecider, OrderState, OrderStatus } from '../src/write/order/decider';
+import { Projection } from './projection';
+
+export const ORDERS = 'orders';
+/** One document per order line, so "my orders containing product X" is an index lookup in both adapters. */
+export const ORDER_LINES = 'order_lines';
+
+export type PlacedOrder = Extract<OrderState, { exists: true }>;
+
+/** The order's state as the decider folds it, plus the position of the last event it reflects. */
+export type OrderDoc = PlacedOrder & {
+  readonly id: string;
+  readonly createdAt: string;
+  readonly position: string;
+};
+
+export type OrderLineDoc = {
+  readonly id: string;
+  readonly orderId: string;
+  readonly userId: string;
+  readonly productId: string;
+  readonly status: OrderStatus;
+  readonly createdAt: string;
+};
+
+/** Orders per user: newest first, filterable by status, product and date (indexes in both adapters). */
+export const ordersProjection: Projection = {
+  name: ORDERS,
+  collections: [
+    { name: ORDERS, indexes: [['userId', 'createdAt'], ['userId', 'status', 'createdAt']] },
+    { name: ORDER_LINES, indexes: [['userId', 'productId', 'createdAt'], ['userId', 'productId', 'status', 'createdAt']] },
+  ],
+  eventTypes: new Set<OrderEvent['type']>(['OrderPlaced', 'OrderPaid', 'PaymentFailed', 'OrderCancelled']),
+  async apply(stored, view) {
+    const event = stored as unknown as OrderEvent;
+    const current = await view.get<OrderDoc>(ORDERS, event.data.orderId);
+    // The position says which of the order's events the document already reflects: a redelivery is a no-op.
+    if (current && current.position >= stored.position) return;
+    const state = orderDecider.evolve(current ?? orderDecider.initialState, event);
+    if (!state.exists) return;
+    const doc: OrderDoc = { ...state, id: state.orderId, createdAt: state.placedAt, position: stored.position };
+    view.upsert(ORDERS, doc);
+    for (const line of state.lines) {
+      const lineDoc: OrderLineDoc = {
+        id: `${state.orderId}:${line.productId}`,
+        orderId: state.orderId,
+        userId: state.userId,
+        productId: line.productId,
+        status: state.status,
+        createdAt: state.placedAt,
+      };
+      view.upsert(ORDER_LINES, lineDoc);
+    }
+  },
+};

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { ORDER_LINES, ORDERS, OrderDoc, OrderLineDoc, PlacedOrder } from '../../../projections/orders';
+import { AppServices } from '../../shared/app/services';
+import { DomainError } from '../../shared/domain/errors';
+import { Range, Scalar } from '../../shared/documents/port';
+import { defineRoute } from '../../shared/http/route';
+import { listQuerySchema, pageSchema } from '../../shared/http/schemas';
+
+const statusSchema = z.enum(['PENDING', 'PAID', 'CANCELLED']);
+
+export const orderItemSchema = z.object({
+  productId: z.string(),
+  name: z.string(),
+  unitPrice: z.number().int(),
+  quantity: z.number().int(),
+  amount: z.number().int(),
+});
+
+const payerSchema = z.object({ name: z.string(), phone: z.string(), email: z.string() });
+
+export const orderSchema = z.object({
+  orderId: z.string(),
+  orderType: z.string(),
+  status: statusSchema,
+  items: z.array(orderItemSchema),
+  userCouponId: z.string().nullable(),
+  subtotal: z.number().int(),
+  discount: z.number().int(),
+  total: z.number().int(),
+  createdAt: z.string(),
+  paidAt: z.string().nullable(),
+  cancelledAt: z.string().nullable(),
+  statusHistory: z.array(z.object({ status: z.string(), at: z.string(), reason: z.string().optional() })),
+  position: z.string().nullable(),
+});
+
+/** The public shape of an order; payer data only ever opened for its owner. */
+export function presentOrder(doc: PlacedOrder & { readonly position: string | null }, openPayer?: (sealed: NonNullable<OrderDoc['payer']>) => unknown) {
+  return {
+    orderId: doc.orderId,
+    orderType: doc.orderType,
+    status: doc.status,
+    items: doc.lines.map(({ productId, name, unitPrice, quantity, amount }) => ({ productId, name, unitPrice, quantity, amount })),
+    userCouponId: doc.coupon?.userCouponId ?? null,
+    subtotal: doc.subtotal,
+    discount: doc.discount,
+    total: doc.total,
+    createdAt: doc.placedAt,
+    paidAt: doc.paidAt,
+    cancelledAt: doc.cancelledAt,
+    statusHistory: doc.history,
+    position: doc.position,
+    ...(openPayer && doc.payer ? { payer: openPayer(doc.payer) } : {}),
+  };
+}
+
+const isoDate = z.iso.datetime({ offset: true });
+
+export const ordersQueryRoutes = ({ documents, payers }: AppServices) => [
+  defineRoute({
+    method: 'get',
+    path: '/me/orders',
+    summary: 'My orders, newest first, filterable by status, product and date range',
+    tags: ['Orders'],
+    access: 'user',
+    readsFrom: [ORDERS],
+    query: listQuerySchema.extend({
+      status: statusSchema.optional(),
+      productId: z.string().min(1).max(64).optional(),
+      from: isoDate.optional(),
+      to: isoDate.optional(),
+    }),
+    response: { status: 200, description: 'One page of orders', schema: pageSchema(orderSchema) },
+    async handle({ user, query }) {
+      const where: Record<string, Scalar | Range> = { userId: user!.userId };
+      if (query.status) where.status = query.status;
+      if (query.from || query.to) {
+        where.createdAt = {
+          ...(query.from ? { gte: new Date(query.from).toISOString() } : {}),
+          ...(query.to ? { lt: new Date(query.to).toISOString() } : {}),
+        };
+      }
+      const find = { where, sort: { field: 'createdAt', direction: 'desc' as const }, limit: query.limit, cursor: query.cursor };
+      if (!query.productId) {
+        const page = await documents.find<OrderDoc>(ORDERS, find);
+        return { status: 200, body: { items: page.items.map((doc) => presentOrder(doc)), nextCursor: page.nextCursor } };
+      }
+      const lines = await documents.find<OrderLineDoc>(ORDER_LINES, { ...find, where: { ...where, productId: query.productId } });
+      const orders = new Map((await documents.getMany<OrderDoc>(ORDERS, lines.items.map((line) => line.orderId))).map((o) => [o.id, o]));
+      const items = lines.items.flatMap((line) => (orders.has(line.orderId) ? [presentOrder(orders.get(line.orderId)!)] : []));
+      return { status: 200, body: { items, nextCursor: lines.nextCursor } };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/me/orders/{orderId}',
+    summary: 'One of my orders with items, amounts, status history and (for me only) the payer',
+    tags: ['Orders'],
+    access: 'user',
+    readsFrom: [ORDERS],
+    params: z.strictObject({ orderId: z.string().min(1).max(64) }),
+    response: { status: 200, description: 'The order', schema: orderSchema.extend({ payer: payerSchema.nullable().optional() }) },
+    errors: { 404: ['ORDER_NOT_FOUND'] },
+    async handle({ user, params }) {
+      const doc = await documents.get<OrderDoc>(ORDERS, params.orderId);
+      // Another user's order is indistinguishable from a missing one.
+      if (!doc || doc.userId !== user!.userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
+      return { status: 200, body: presentOrder(doc, (sealed) => payers.open(doc.userId, sealed)) };
+    },
+  }),
+];

@@ -1,0 +1,163 @@
+import { z } from 'zod';
+import { presentOrder, orderSchema } from '../../read/orders/routes';
+import { AppServices } from '../../shared/app/services';
+import { uuidFromHash } from '../../shared/command/event-ids';
+import { UnitOfWork } from '../../shared/command/handler';
+import { DomainError } from '../../shared/domain/errors';
+import { Principal } from '../../shared/auth/tokens';
+import { defineRoute } from '../../shared/http/route';
+import { positionSchema } from '../../shared/http/schemas';
+import { Payer } from '../../shared/crypto/payer';
+import { productStream } from '../product/decider';
+import { couponStream, parseUserCouponId } from '../coupon/decider';
+import { walletStream } from '../wallet/decider';
+import { MAX_LINES, orderDecider, orderStream } from './decider';
+import { cancelOrder, payOrder, placeOrder, RequestedLine, streamsOf } from './flows';
+import { PlacedOrder } from '../../../projections/orders';
+
+const itemsSchema = z
+  .array(z.strictObject({ productId: z.string().min(1).max(64), quantity: z.number().int().min(1).max(1000) }))
+  .min(1)
+  .max(MAX_LINES)
+  .refine((items) => new Set(items.map((item) => item.productId)).size === items.length, { message: 'each productId may appear once' });
+
+const payerSchema = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  phone: z.string().regex(/^[0-9+\-() ]{6,20}$/, 'digits, spaces and + - ( ) only'),
+  email: z.email().max(254),
+});
+
+const userCouponIdSchema = z.string().min(1).max(200);
+
+const orderIdParams = z.strictObject({ orderId: z.string().min(1).max(64) });
+
+const orderResponse = orderSchema.extend({ position: positionSchema });
+
+/** Business refusals of a payment; anything else (a conflict, a crash) is not recorded on the order. */
+const PAYMENT_REFUSALS = new Set(['OUT_OF_STOCK', 'POINTS_INSUFFICIENT', 'COUPON_NOT_APPLICABLE', 'PRODUCT_NOT_FOUND']);
+
+const paymentErrors = { 404: ['ORDER_NOT_FOUND'], 409: ['OUT_OF_STOCK', 'POINTS_INSUFFICIENT', 'COUPON_NOT_APPLICABLE', 'ORDER_NOT_PAYABLE'] };
+
+export const orderRoutes = ({ clock, ids, commands, payers }: AppServices) => {
+  const metadata = (user: Principal) => ({ actorId: user.userId, role: user.role });
+  /** A retried request (same Idempotency-Key) names the same order, so it can never create or pay a second one. */
+  const newOrderId = (idSeed: string | undefined) => (idSeed ? uuidFromHash(`${idSeed}\u0000order`) : ids.newId());
+  const toLines = (items: readonly { productId: string; quantity: number }[]): RequestedLine[] =>
+    items.map((item) => ({ kind: 'PRODUCT', productId: item.productId, quantity: item.quantity }));
+  const seal = (user: Principal, payer: Payer | undefined) => (payer ? payers.seal(user.userId, payer) : null);
+
+  /** Runs one step and answers with the order as written. */
+  const run = async (user: Principal, orderId: string, lockKeys: string[], step: (unit: UnitOfWork) => Promise<void>, idSeed: string | undefined) => {
+    const committed = await commands.transact(
+      lockKeys,
+      async (unit) => {
+        await step(unit);
+        return unit.state(orderDecider, orderId);
+      },
+      { idSeed, metadata: metadata(user) },
+    );
+    const order = committed.duplicate ? (await commands.load(orderDecider, orderStream(orderId))).state : committed.result;
+    return presentOrder({ ...(order as PlacedOrder), position: committed.position });
+  };
+
+  /** Lock keys for a new order: the products and wallet it reads, and the coupon if any. */
+  const placementStreams = (user: Principal, items: readonly { productId: string }[], userCouponId: string | undefined) => [
+    walletStream(user.userId),
+    ...items.map((item) => productStream(item.productId)),
+    ...(userCouponId && parseUserCouponId(userCouponId) ? [couponStream(parseUserCouponId(userCouponId)!.couponId)] : []),
+  ];
+
+  /** Records why a payment was refused (the order stays payable), then lets the refusal through. */
+  const recordRefusal = async (user: Principal, orderId: string, error: unknown) => {
+    if (!(error instanceof DomainError) || !PAYMENT_REFUSALS.has(error.code)) return;
+    await commands.handle(
+      orderDecider,
+      orderId,
+      { type: 'RecordPaymentFailure', data: { orderId, userId: user.userId, reason: error.code, now: clock.now().toISOString() } },
+      { metadata: metadata(user) },
+    );
+  };
+
+  return [
+    defineRoute({
+      method: 'post',
+      path: '/orders',
+      summary: 'Place an order (checks stock, balance and coupon; nothing is taken until payment)',
+      tags: ['Orders'],
+      access: 'user',
+      idempotent: true,
+      body: z.strictObject({ items: itemsSchema, userCouponId: userCouponIdSchema.optional() }),
+      response: { status: 201, description: 'The pending order', schema: orderResponse },
+      errors: { 404: ['PRODUCT_NOT_FOUND'], 409: ['OUT_OF_STOCK', 'POINTS_INSUFFICIENT', 'COUPON_NOT_APPLICABLE'] },
+      async handle({ body, user, idSeed }) {
+        const orderId = newOrderId(idSeed);
+        const input = { orderId, userId: user!.userId, lines: toLines(body.items), userCouponId: body.userCouponId ?? null, now: clock.now().toISOString() };
+        const order = await run(user!, orderId, placementStreams(user!, body.items, body.userCouponId), (unit) => placeOrder(unit, input), idSeed);
+        return { status: 201, body: order };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/orders/{orderId}/payment',
+      summary: 'Pay an order: stock, points, coupon and order change in one atomic write',
+      tags: ['Orders'],
+      access: 'user',
+      idempotent: true,
+      params: orderIdParams,
+      body: z.strictObject({ payer: payerSchema.optional() }),
+      response: { status: 200, description: 'The paid order', schema: orderResponse },
+      errors: paymentErrors,
+      async handle({ params, body, user, idSeed }) {
+        const { state } = await commands.load(orderDecider, orderStream(params.orderId));
+        if (!state.exists || state.userId !== user!.userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
+        const input = { orderId: params.orderId, userId: user!.userId, payer: seal(user!, body.payer), now: clock.now().toISOString() };
+        try {
+          return { status: 200, body: await run(user!, params.orderId, streamsOf(state, user!.userId), (unit) => payOrder(unit, input), idSeed) };
+        } catch (error) {
+          await recordRefusal(user!, params.orderId, error);
+          throw error;
+        }
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/checkout',
+      summary: 'Place and pay an order in one request and one atomic write',
+      tags: ['Orders'],
+      access: 'user',
+      idempotent: true,
+      body: z.strictObject({ items: itemsSchema, userCouponId: userCouponIdSchema.optional(), payer: payerSchema.optional() }),
+      response: { status: 201, description: 'The paid order', schema: orderResponse },
+      errors: { 404: ['PRODUCT_NOT_FOUND'], 409: ['OUT_OF_STOCK', 'POINTS_INSUFFICIENT', 'COUPON_NOT_APPLICABLE'] },
+      async handle({ body, user, idSeed }) {
+        const orderId = newOrderId(idSeed);
+        const now = clock.now().toISOString();
+        const place = { orderId, userId: user!.userId, lines: toLines(body.items), userCouponId: body.userCouponId ?? null, now };
+        const pay = { orderId, userId: user!.userId, payer: seal(user!, body.payer), now };
+        const streams = [orderStream(orderId), ...placementStreams(user!, body.items, body.userCouponId)];
+        const order = await run(user!, orderId, streams, async (unit) => {
+          await placeOrder(unit, place);
+          await payOrder(unit, pay);
+        }, idSeed);
+        return { status: 201, body: order };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/orders/{orderId}/cancel',
+      summary: 'Cancel an order; a paid one is refunded (stock, points, coupon) in one atomic write',
+      tags: ['Orders'],
+      access: 'user',
+      idempotent: true,
+      params: orderIdParams,
+      response: { status: 200, description: 'The cancelled order', schema: orderResponse },
+      errors: { 404: ['ORDER_NOT_FOUND'], 409: ['ORDER_NOT_CANCELLABLE'] },
+      async handle({ params, user, idSeed }) {
+        const { state } = await commands.load(orderDecider, orderStream(params.orderId));
+        if (!state.exists || state.userId !== user!.userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
+        const input = { orderId: params.orderId, userId: user!.userId, seenStatus: state.status, now: clock.now().toISOString() };
+        return { status: 200, body: await run(user!, params.orderId, streamsOf(state, user!.userId), (unit) => cancelOrder(unit, input), idSeed) };
+      },
+    }),
+  ];
+};

@@ -1,0 +1,268 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { REDIS_URL, startTestApp, TestApp, bearer } from '../support/app';
+
+interface Shop {
+  t: TestApp;
+  admin: string;
+}
+
+async function product(shop: Shop, name: string, price: number, stock: number): Promise<string> {
+  const res = await shop.t.http().post('/admin/products').set(bearer(shop.admin)).send({ name, price, stock });
+  expect(res.status).toBe(201);
+  return res.body.id;
+}
+
+async function coupon(shop: Shop, body: Record<string, unknown>): Promise<string> {
+  const res = await shop.t.http().post('/admin/coupons').set(bearer(shop.admin)).send({ name: 'Coupon', totalQuantity: 1000, ...body });
+  expect(res.status).toBe(201);
+  return res.body.couponId;
+}
+
+async function customer(shop: Shop, userId: string, points: number) {
+  const token = await shop.t.tokenFor(userId);
+  if (points > 0) expect((await shop.t.http().post('/me/points/charge').set(bearer(token)).send({ amount: points })).status).toBe(200);
+  return token;
+}
+
+async function issue(shop: Shop, token: string, couponId: string): Promise<string> {
+  const res = await shop.t.http().post(`/coupons/${couponId}/issue`).set(bearer(token));
+  expect(res.status).toBe(201);
+  return res.body.userCouponId;
+}
+
+const stockOf = async (shop: Shop, productId: string) => {
+  const events = await shop.t.app.services.events.readStream(`product-${productId}`);
+  return (events.at(-1)!.data as { stockAfter?: number; stock?: number }).stockAfter ?? (events.at(-1)!.data as { stock: number }).stock;
+};
+const balanceOf = async (shop: Shop, userId: string) => {
+  const events = await shop.t.app.services.events.readStream(`wallet-${userId}`);
+  return events.reduce((sum, e) => sum + (e.type === 'PointsUsed' ? -1 : 1) * (e.data as { amount: number }).amount, 0);
+};
+
+describe.each([
+  ['embedded', {}],
+  ['with Redis', { REDIS_URL }],
+])('orders and payment (%s)', (_name, env) => {
+  const shop = {} as Shop;
+  beforeAll(async () => {
+    shop.t = await startTestApp({ env });
+    shop.admin = await shop.t.tokenFor('admin-1', 'admin');
+  });
+  afterAll(async () => shop.t.close());
+
+  it('places, pays and cancels with three products and a coupon; every balance, stock and coupon state adds up', async () => {
+    const [p1, p2, p3] = [await product(shop, 'Keyboard', 30_000, 5), await product(shop, 'Mouse', 12_000, 5), await product(shop, 'Pad', 5_000, 5)];
+    const percent = await coupon(shop, { discount: { type: 'PERCENT', percent: 10, maxDiscount: 6_000 }, minOrderAmount: 50_000 });
+    const token = await customer(shop, 'buyer', 100_000);
+    const userCouponId = await issue(shop, token, percent);
+
+    const placed = await shop.t
+      .http()
+      .post('/orders')
+      .set(bearer(token))
+      .send({ items: [{ productId: p1, quantity: 1 }, { productId: p2, quantity: 2 }, { productId: p3, quantity: 3 }], userCouponId });
+    expect(placed.status).toBe(201);
+    // subtotal 30,000 + 24,000 + 15,000 = 69,000; 10% = 6,900 capped at 6,000.
+    expect(placed.body).toMatchObject({ status: 'PENDING', subtotal: 69_000, discount: 6_000, total: 63_000 });
+    expect(placed.body.items).toEqual([
+      { productId: p1, name: 'Keyboard', unitPrice: 30_000, quantity: 1, amount: 30_000 },
+      { productId: p2, name: 'Mouse', unitPrice: 12_000, quantity: 2, amount: 24_000 },
+      { productId: p3, name: 'Pad', unitPrice: 5_000, quantity: 3, amount: 15_000 },
+    ]);
+    // Placing takes nothing.
+    expect(await stockOf(shop, p1)).toBe(5);
+    expect(await balanceOf(shop, 'buyer')).toBe(100_000);
+
+    const paid = await shop.t
+      .http()
+      .post(`/orders/${placed.body.orderId}/payment`)
+      .set(bearer(token))
+      .send({ payer: { name: 'Kim Minji', phone: '010-2222-3333', email: 'minji@example.com' } });
+    expect(paid.status).toBe(200);
+    expect(paid.body).toMatchObject({ status: 'PAID', total: 63_000, paidAt: expect.any(String) });
+    expect([await stockOf(shop, p1), await stockOf(shop, p2), await stockOf(shop, p3)]).toEqual([4, 3, 2]);
+    expect(await balanceOf(shop, 'buyer')).toBe(37_000);
+
+    const consistent = { 'X-Consistent-With': paid.body.position };
+    const coupons = await shop.t.http().get('/me/coupons').set(bearer(token)).set(consistent);
+    expect(coupons.body.items.find((c: { userCouponId: string }) => c.userCouponId === userCouponId)).toMatchObject({ used: true, orderId: placed.body.orderId });
+    const history = await shop.t.http().get('/me/points/history').set(bearer(token)).set(consistent);
+    expect(history.body.items[0]).toMatchObject({ type: 'USE', amount: 63_000, balanceAfter: 37_000, orderId: placed.body.orderId });
+    const mine = await shop.t.http().get(`/me/orders/${placed.body.orderId}`).set(bearer(token)).set(consistent);
+    expect(mine.body).toMatchObject({ status: 'PAID', payer: { name: 'Kim Minji', phone: '010-2222-3333', email: 'minji@example.com' } });
+    expect(mine.body.statusHistory.map((h: { status: string }) => h.status)).toEqual(['PENDING', 'PAID']);
+
+    const again = await shop.t.http().post(`/orders/${placed.body.orderId}/payment`).set(bearer(token)).send({});
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('ORDER_NOT_PAYABLE');
+
+    const cancelled = await shop.t.http().post(`/orders/${placed.body.orderId}/cancel`).set(bearer(token));
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.status).toBe('CANCELLED');
+    expect([await stockOf(shop, p1), await stockOf(shop, p2), await stockOf(shop, p3)]).toEqual([5, 5, 5]);
+    expect(await balanceOf(shop, 'buyer')).toBe(100_000);
+    const afterCancel = await shop.t.http().get('/me/coupons').query({ status: 'AVAILABLE' }).set(bearer(token)).set({ 'X-Consistent-With': cancelled.body.position });
+    expect(afterCancel.body.items.map((c: { userCouponId: string }) => c.userCouponId)).toContain(userCouponId);
+    expect((await shop.t.http().post(`/orders/${placed.body.orderId}/cancel`).set(bearer(token))).body.code).toBe('ORDER_NOT_CANCELLABLE');
+  });
+
+  it('keeps payer data sealed on disk and hides other users’ orders', async () => {
+    const p = await product(shop, 'Secret', 100, 10);
+    const token = await customer(shop, 'private', 1000);
+    const res = await shop.t
+      .http()
+      .post('/checkout')
+      .set(bearer(token))
+      .send({ items: [{ productId: p, quantity: 1 }], payer: { name: 'Lee Secret', phone: '010-9876-5432', email: 'secret.payer@example.com' } });
+    expect(res.status).toBe(201);
+    const files = readdirSync(shop.t.dataDir).filter((f) => f.endsWith('.db') || f.endsWith('-wal'));
+    for (const file of files) {
+      const raw = readFileSync(join(shop.t.dataDir, file)).toString('latin1');
+      expect(raw).not.toContain('010-9876-5432');
+      expect(raw).not.toContain('secret.payer@example.com');
+    }
+    const other = await customer(shop, 'nosy', 0);
+    const peek = await shop.t.http().get(`/me/orders/${res.body.orderId}`).set(bearer(other)).set({ 'X-Consistent-With': res.body.position });
+    expect(peek.status).toBe(404);
+    expect(peek.body.code).toBe('ORDER_NOT_FOUND');
+    expect((await shop.t.http().post(`/orders/${res.body.orderId}/cancel`).set(bearer(other))).status).toBe(404);
+  });
+
+  it('refuses what does not check out and changes nothing', async () => {
+    const p = await product(shop, 'Rare', 1000, 1);
+    const token = await customer(shop, 'refused', 1500);
+    const send = (body: unknown) => shop.t.http().post('/checkout').set(bearer(token)).send(body as object);
+    expect((await send({ items: [{ productId: 'nope', quantity: 1 }] })).body.code).toBe('PRODUCT_NOT_FOUND');
+    expect((await send({ items: [{ productId: p, quantity: 2 }] })).body.code).toBe('OUT_OF_STOCK');
+    expect((await send({ items: [{ productId: p, quantity: 1 }, { productId: p, quantity: 1 }] })).status).toBe(400);
+    expect((await send({ items: [] })).status).toBe(400);
+    expect((await send({ items: [{ productId: p, quantity: 1001 }] })).status).toBe(400);
+    expect((await send({ items: [{ productId: p, quantity: 1 }], userCouponId: 'x:refused' })).body.code).toBe('COUPON_NOT_APPLICABLE');
+    const pricey = await product(shop, 'Pricey', 2000, 5);
+    expect((await send({ items: [{ productId: pricey, quantity: 1 }] })).body.code).toBe('POINTS_INSUFFICIENT');
+    const minimum = await coupon(shop, { discount: { type: 'FIXED', amount: 100 }, minOrderAmount: 5000 });
+    const userCouponId = await issue(shop, token, minimum);
+    const below = await send({ items: [{ productId: p, quantity: 1 }], userCouponId });
+    expect(below.body).toMatchObject({ code: 'COUPON_NOT_APPLICABLE', reason: 'BELOW_MINIMUM' });
+    expect(await stockOf(shop, p)).toBe(1);
+    expect(await balanceOf(shop, 'refused')).toBe(1500);
+  });
+
+  it('a failed payment changes no stock, points or coupon and leaves the order payable', async () => {
+    const p = await product(shop, 'Contested', 1000, 1);
+    const fixed = await coupon(shop, { discount: { type: 'FIXED', amount: 100 } });
+    const first = await customer(shop, 'slow-payer', 5000);
+    const userCouponId = await issue(shop, first, fixed);
+    const order = await shop.t.http().post('/orders').set(bearer(first)).send({ items: [{ productId: p, quantity: 1 }], userCouponId });
+    expect(order.status).toBe(201);
+    const rival = await customer(shop, 'fast-payer', 5000);
+    expect((await shop.t.http().post('/checkout').set(bearer(rival)).send({ items: [{ productId: p, quantity: 1 }] })).status).toBe(201);
+
+    const failed = await shop.t.http().post(`/orders/${order.body.orderId}/payment`).set(bearer(first)).send({});
+    expect(failed.status).toBe(409);
+    expect(failed.body.code).toBe('OUT_OF_STOCK');
+    expect(await balanceOf(shop, 'slow-payer')).toBe(5000);
+    const couponEvents = await shop.t.app.services.events.readStream(`coupon-${fixed}`);
+    expect(couponEvents.map((e) => e.type)).not.toContain('CouponUsed');
+    const view = await shop.t.http().get(`/me/orders/${order.body.orderId}`).set(bearer(first)).set({ 'X-Consistent-With': failed.body.position ?? (await shop.t.app.services.events.headPosition())! });
+    expect(view.body.status).toBe('PENDING');
+    expect(view.body.statusHistory.map((h: { status: string }) => h.status)).toEqual(['PENDING', 'PAYMENT_FAILED']);
+
+    await shop.t.http().post('/admin/products/' + p + '/restock').set(bearer(shop.admin)).send({ quantity: 1 });
+    expect((await shop.t.http().post(`/orders/${order.body.orderId}/payment`).set(bearer(first)).send({})).status).toBe(200);
+  });
+
+  it('200 users paying for one unit each of a product with stock 10: exactly 10 paid', async () => {
+    const p = await product(shop, 'Limited', 100, 10);
+    const tokens = await Promise.all(Array.from({ length: 200 }, (_, i) => customer(shop, `rush-${i}`, 1000)));
+    const responses = await Promise.all(tokens.map((token) => shop.t.http().post('/checkout').set(bearer(token)).send({ items: [{ productId: p, quantity: 1 }] })));
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(10);
+    expect(responses.filter((r) => r.status !== 201).map((r) => r.body.code)).toEqual(Array(190).fill('OUT_OF_STOCK'));
+    expect(await stockOf(shop, p)).toBe(0);
+    const balances = await Promise.all(tokens.map((_, i) => balanceOf(shop, `rush-${i}`)));
+    expect(balances.filter((b) => b === 900)).toHaveLength(10);
+    expect(balances.filter((b) => b === 1000)).toHaveLength(190);
+  });
+
+  it('racing pay and cancel on one order 50 times: one wins, or they ran one after the other', async () => {
+    const p = await product(shop, 'Racy', 10, 1000);
+    const token = await customer(shop, 'racer', 100_000);
+    for (let round = 0; round < 50; round += 1) {
+      const order = await shop.t.http().post('/orders').set(bearer(token)).send({ items: [{ productId: p, quantity: 1 }] });
+      const [pay, cancel] = await Promise.all([
+        shop.t.http().post(`/orders/${order.body.orderId}/payment`).set(bearer(token)).send({}),
+        shop.t.http().post(`/orders/${order.body.orderId}/cancel`).set(bearer(token)),
+      ]);
+      const events = (await shop.t.app.services.events.readStream(`order-${order.body.orderId}`)).map((e) => e.type);
+      const cancelEvent = (await shop.t.app.services.events.readStream(`order-${order.body.orderId}`)).find((e) => e.type === 'OrderCancelled');
+      if (pay.status === 200 && cancel.status === 200) {
+        // Not a race: the cancellation arrived after the payment had landed, saw it paid, and refunded it.
+        expect(events).toEqual(['OrderPlaced', 'OrderPaid', 'OrderCancelled']);
+        expect(cancelEvent!.data).toMatchObject({ refunded: true });
+      } else if (pay.status === 200) {
+        expect(cancel.body.code).toBe('ORDER_NOT_CANCELLABLE');
+        expect(events).toEqual(['OrderPlaced', 'OrderPaid']);
+      } else {
+        expect(pay.body.code).toBe('ORDER_NOT_PAYABLE');
+        expect(cancel.status).toBe(200);
+        expect(events).toEqual(['OrderPlaced', 'OrderCancelled']);
+        expect(cancelEvent!.data).toMatchObject({ refunded: false });
+      }
+    }
+    const wallet = await shop.t.app.services.events.readStream('wallet-racer');
+    const used = wallet.filter((e) => e.type === 'PointsUsed').length;
+    const orders = await shop.t.app.services.events.readAll(null, 100_000);
+    const paid = orders.filter((e) => e.type === 'OrderPaid' && (e.data as { userId: string }).userId === 'racer').length;
+    expect(used).toBe(paid);
+    const refunded = wallet.filter((e) => e.type === 'PointsRefunded').length;
+    const refundedOrders = orders.filter((e) => e.type === 'OrderCancelled' && (e.data as { userId: string; refunded: boolean }).userId === 'racer' && (e.data as { refunded: boolean }).refunded).length;
+    expect(refunded).toBe(refundedOrders);
+    expect(await balanceOf(shop, 'racer')).toBe(100_000 - 10 * (used - refunded));
+  });
+
+  it('one user paying two orders whose total exceeds the balance at once: exactly one succeeds', async () => {
+    const p = await product(shop, 'Twin', 700, 10);
+    const token = await customer(shop, 'twin', 1000);
+    const [a, b] = await Promise.all([1, 2].map(() => shop.t.http().post('/orders').set(bearer(token)).send({ items: [{ productId: p, quantity: 1 }] })));
+    const [payA, payB] = await Promise.all([a, b].map((o) => shop.t.http().post(`/orders/${o.body.orderId}/payment`).set(bearer(token)).send({})));
+    expect([payA.status, payB.status].sort()).toEqual([200, 409]);
+    expect([payA, payB].find((r) => r.status === 409)!.body.code).toBe('POINTS_INSUFFICIENT');
+    expect(await balanceOf(shop, 'twin')).toBe(300);
+  });
+
+  it('a retried checkout with the same Idempotency-Key pays once', async () => {
+    const p = await product(shop, 'Once', 100, 10);
+    const token = await customer(shop, 'retry', 1000);
+    const send = () => shop.t.http().post('/checkout').set(bearer(token)).set('Idempotency-Key', 'checkout-1').send({ items: [{ productId: p, quantity: 1 }] });
+    const first = await send();
+    const second = await send();
+    expect(first.status).toBe(201);
+    expect(second.body.orderId).toBe(first.body.orderId);
+    expect(second.headers['idempotent-replayed']).toBe('true');
+    expect(await balanceOf(shop, 'retry')).toBe(900);
+    expect(await stockOf(shop, p)).toBe(9);
+  });
+
+  it('lists my orders newest first, filtered by status, product and date', async () => {
+    const [x, y] = [await product(shop, 'X', 10, 100), await product(shop, 'Y', 10, 100)];
+    const token = await customer(shop, 'lister', 10_000);
+    const pending = await shop.t.http().post('/orders').set(bearer(token)).send({ items: [{ productId: x, quantity: 1 }] });
+    const paidX = await shop.t.http().post('/checkout').set(bearer(token)).send({ items: [{ productId: x, quantity: 1 }] });
+    const paidY = await shop.t.http().post('/checkout').set(bearer(token)).send({ items: [{ productId: y, quantity: 1 }, { productId: x, quantity: 2 }] });
+    const at = { 'X-Consistent-With': paidY.body.position };
+    const list = async (query: Record<string, string | number>) =>
+      (await shop.t.http().get('/me/orders').query(query).set(bearer(token)).set(at)).body.items.map((o: { orderId: string }) => o.orderId);
+    expect(await list({})).toEqual([paidY.body.orderId, paidX.body.orderId, pending.body.orderId]);
+    expect(await list({ status: 'PAID' })).toEqual([paidY.body.orderId, paidX.body.orderId]);
+    expect(await list({ productId: y })).toEqual([paidY.body.orderId]);
+    expect(await list({ productId: x, status: 'PENDING' })).toEqual([pending.body.orderId]);
+    expect(await list({ from: paidX.body.createdAt })).toEqual([paidY.body.orderId, paidX.body.orderId]);
+    expect(await list({ to: paidX.body.createdAt })).toEqual([pending.body.orderId]);
+    const page1 = await shop.t.http().get('/me/orders').query({ limit: 2 }).set(bearer(token)).set(at);
+    const page2 = await shop.t.http().get('/me/orders').query({ limit: 2, cursor: page1.body.nextCursor }).set(bearer(token)).set(at);
+    expect([...page1.body.items, ...page2.body.items].map((o: { orderId: string }) => o.orderId)).toEqual(await list({}));
+    expect((await shop.t.http().get('/me/orders').query({ status: 'LOST' }).set(bearer(token))).status).toBe(400);
+  });
+});
