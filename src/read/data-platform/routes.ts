@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { DATA_PLATFORM_DELIVERIES, DeliveryDoc } from '../../../projections/data-platform-outbox';
+import { AppServices } from '../../shared/app/services';
+import { Deliveries } from '../../shared/data-platform/deliveries';
+import { defineRoute } from '../../shared/http/route';
+import { listQuerySchema, pageSchema } from '../../shared/http/schemas';
+
+const statusSchema = z.enum(['PENDING', 'DELIVERED', 'DEAD']);
+
+const deliverySchema = z
+  .object({
+    id: z.string().openapi({ description: 'The event id, sent to the data platform as Idempotency-Key' }),
+    orderId: z.string(),
+    eventType: z.enum(['OrderPaid', 'OrderCancelled']),
+    status: statusSchema,
+    attempts: z.number().int().openapi({ description: 'Requests made so far (reset by a retry)' }),
+    lastError: z.string().nullable(),
+    deliveredAt: z.string().nullable(),
+    occurredAt: z.string().openapi({ description: 'When the order event happened' }),
+    updatedAt: z.string(),
+  })
+  .openapi('DataPlatformDelivery');
+
+const view = ({ id, orderId, eventType, status, attempts, lastError, deliveredAt, occurredAt, updatedAt }: DeliveryDoc) => ({
+  id,
+  orderId,
+  eventType,
+  status,
+  attempts,
+  lastError,
+  deliveredAt,
+  occurredAt,
+  updatedAt,
+});
+
+export const dataPlatformAdminRoutes = ({ documents, clock, config, deliveryQueue, logger }: AppServices) => {
+  const deliveries = new Deliveries(documents, clock, config.DATA_PLATFORM_MAX_ATTEMPTS);
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/admin/data-platform/deliveries',
+      summary: 'Outbox deliveries of paid and cancelled orders to the data platform, newest first',
+      tags: ['Admin'],
+      access: 'admin',
+      readsFrom: [DATA_PLATFORM_DELIVERIES],
+      query: listQuerySchema.extend({ status: statusSchema.optional() }),
+      response: { status: 200, description: 'One page of deliveries', schema: pageSchema(deliverySchema) },
+      async handle({ query }) {
+        const page = await deliveries.list(query.status, query.limit, query.cursor);
+        return { status: 200, body: { items: page.items.map(view), nextCursor: page.nextCursor } };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/admin/data-platform/deliveries/{id}/retry',
+      summary: 'Queue a DEAD delivery again, with a fresh allowance of attempts',
+      tags: ['Admin'],
+      access: 'admin',
+      idempotent: true,
+      params: z.strictObject({ id: z.string().min(1).max(100) }),
+      response: { status: 202, description: 'The delivery is PENDING again and queued', schema: deliverySchema },
+      errors: { 404: ['DELIVERY_NOT_FOUND'], 409: ['DELIVERY_NOT_DEAD'] },
+      async handle({ params }) {
+        const delivery = await deliveries.revive(params.id);
+        // PENDING is what the retry promises; a job that cannot be queued now is queued by the reconciler.
+        await deliveryQueue.enqueue(delivery.id).catch((error: unknown) => {
+          logger.warn({ err: error, delivery: delivery.id }, 'could not queue a retried delivery; the reconciler will');
+        });
+        return { status: 202, body: view(delivery) };
+      },
+    }),
+  ];
+};

@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { RedisQueue } from '../../src/shared/queue/redis';
+import { queueContract } from './queue.contract';
+
+const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Deletes every key under `prefix` (never the whole database: other suites share it). */
+async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+describe('RedisQueue, two app instances on one Redis', () => {
+  let clients: Redis[];
+  const prefixes: string[] = [];
+
+  beforeAll(() => {
+    clients = [new Redis(url), new Redis(url)];
+  });
+  afterEach(async () => {
+    await Promise.all(prefixes.splice(0).map((prefix) => deleteKeys(clients[0], prefix)));
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((client) => client.quit()));
+  });
+
+  const newKey = () => {
+    const key = `test:queue:${randomUUID()}`;
+    // Keys are `{key}:…`: the hash tag opens them.
+    prefixes.push(`{${key}}`);
+    return key;
+  };
+
+  queueContract(async (leaseMs) => {
+    const key = newKey();
+    return [new RedisQueue(clients[0], key, { leaseMs }), new RedisQueue(clients[1], key, { leaseMs })];
+  });
+
+  it('rebuilds its consumer group when the stream was lost', async () => {
+    const key = newKey();
+    const queue = new RedisQueue(clients[0], key, { leaseMs: 60_000 });
+    await queue.enqueue('before');
+    await deleteKeys(clients[0], `{${key}}`);
+    expect(await queue.claim(10)).toEqual([]);
+    expect(await queue.enqueue('after')).toBe(true);
+    expect((await queue.claim(10)).map((job) => job.id)).toEqual(['after']);
+  });
+
+  it('forgets its consumer at close when it holds nothing, keeps it while it holds a job', async () => {
+    const key = newKey();
+    const idle = new RedisQueue(clients[0], key, { leaseMs: 60_000 });
+    const busy = new RedisQueue(clients[1], key, { leaseMs: 60_000 });
+    await idle.enqueue('held');
+    await idle.enqueue('done');
+    expect((await busy.claim(1)).map((job) => job.id)).toEqual(['held']);
+    const [done] = await idle.claim(1);
+    expect(await idle.ack(done)).toBe(true);
+    const consumers = async () => ((await clients[0].xinfo('CONSUMERS', `{${key}}:stream`, 'workers')) as unknown[]).length;
+    expect(await consumers()).toBe(2);
+    await idle.close();
+    await busy.close();
+    expect(await consumers()).toBe(1);
+  });
+});

@@ -1,0 +1,176 @@
+import { createServer } from 'node:net';
+import { BrokenCircuitError } from 'cockatiel';
+import pino from 'pino';
+import { DataPlatformClient, DataPlatformClientOptions, DeliveryFailed } from '../../src/shared/data-platform/client';
+import { MockDataPlatform } from '../../src/shared/data-platform/mock-server';
+import { OrderPayload } from '../../src/shared/data-platform/payload';
+import { backoffDelay } from '../../src/shared/data-platform/workers';
+import { eventually } from './data-platform.support';
+
+const logger = pino({ level: 'silent' });
+
+const payload = (eventId: string): OrderPayload => ({
+  eventId,
+  eventType: 'OrderPaid',
+  orderId: 'o-1',
+  userId: 'u-1',
+  orderType: 'NORMAL',
+  status: 'PAID',
+  lines: [{ kind: 'PRODUCT', productId: 'p-1', name: 'Pen', unitPrice: 1000, quantity: 2, amount: 2000 }],
+  couponId: null,
+  subtotal: 2000,
+  discount: 0,
+  total: 2000,
+  placedAt: '2025-01-01T00:00:00.000Z',
+  paidAt: '2025-01-01T00:00:01.000Z',
+  cancelledAt: null,
+  occurredAt: '2025-01-01T00:00:01.000Z',
+});
+
+/** A port nothing listens on: bound, then closed. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const failure = async (promise: Promise<unknown>) => {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!error) throw new Error('expected the send to fail');
+  return error;
+};
+
+describe('data platform client against the mock', () => {
+  let mock: MockDataPlatform;
+  const options: DataPlatformClientOptions = { timeoutMs: 200, breakerFailures: 3, halfOpenAfterMs: 150 };
+  beforeEach(async () => {
+    mock = await MockDataPlatform.start();
+  });
+  afterEach(async () => mock.close());
+
+  it('POSTs the order with the event id as Idempotency-Key; the mock counts it', async () => {
+    await new DataPlatformClient(mock.url, options, logger).send('evt-1', payload('evt-1'));
+    const { deliveries, received, accepted } = mock.state();
+    expect({ received, accepted }).toEqual({ received: 1, accepted: 1 });
+    expect(deliveries['evt-1']).toEqual({ received: 1, accepted: 1, payload: payload('evt-1') });
+  });
+
+  it('says what went wrong: a 5xx, no answer in time, nothing listening', async () => {
+    mock.setMode('down');
+    const down = await failure(new DataPlatformClient(mock.url, options, logger).send('k', payload('k')));
+    expect(down).toBeInstanceOf(DeliveryFailed);
+    expect(down).toMatchObject({ platformDown: true, message: 'the data platform answered 503' });
+
+    mock.setMode('slow', 5_000);
+    const slow = await failure(new DataPlatformClient(mock.url, options, logger).send('s', payload('s')));
+    expect(slow).toMatchObject({ platformDown: true, message: 'no answer within 200 ms' });
+    // The client gave up before an answer: the mock must not count a 2xx for it.
+    await eventually(
+      () => mock.state().deliveries.s,
+      (record) => record?.received === 1,
+    );
+    expect(mock.state().deliveries.s.accepted).toBe(0);
+
+    const refused = await failure(new DataPlatformClient(`http://127.0.0.1:${await closedPort()}`, options, logger).send('r', payload('r')));
+    expect(refused).toMatchObject({ platformDown: true, message: 'could not reach the data platform (ECONNREFUSED)' });
+  });
+
+  it('opens the breaker after consecutive failures: no requests until a trial one after the pause succeeds', async () => {
+    const client = new DataPlatformClient(mock.url, options, logger);
+    mock.setMode('down');
+    for (let i = 0; i < options.breakerFailures; i++) {
+      expect(await failure(client.send(`d${i}`, payload(`d${i}`)))).toBeInstanceOf(DeliveryFailed);
+    }
+    expect(client.pausedFor()).toBeGreaterThan(0);
+    expect(await failure(client.send('refused', payload('refused')))).toBeInstanceOf(BrokenCircuitError);
+    expect(mock.state().received).toBe(options.breakerFailures);
+
+    mock.setMode('up');
+    await eventually(
+      () => client.pausedFor(),
+      (ms) => ms === 0,
+    );
+    await client.send('trial', payload('trial'));
+    await client.send('after', payload('after'));
+    expect(mock.state().accepted).toBe(2);
+  });
+
+  it('opens again at once when the trial request fails', async () => {
+    const client = new DataPlatformClient(mock.url, options, logger);
+    mock.setMode('down');
+    for (let i = 0; i < options.breakerFailures; i++) await failure(client.send(`d${i}`, payload(`d${i}`)));
+    await eventually(
+      () => client.pausedFor(),
+      (ms) => ms === 0,
+    );
+    expect(await failure(client.send('trial', payload('trial')))).toBeInstanceOf(DeliveryFailed);
+    expect(await failure(client.send('next', payload('next')))).toBeInstanceOf(BrokenCircuitError);
+    expect(mock.state().received).toBe(options.breakerFailures + 1);
+  });
+
+  it('never opens the breaker for 4xx answers: the platform is up, the request is refused', async () => {
+    const client = new DataPlatformClient(`${mock.url}/no-such-prefix`, options, logger);
+    for (let i = 0; i < options.breakerFailures * 2; i++) {
+      expect(await failure(client.send(`x${i}`, payload(`x${i}`)))).toMatchObject({ platformDown: false, message: 'the data platform answered 404' });
+    }
+    expect(client.pausedFor()).toBe(0);
+  });
+});
+
+describe('mock data platform control API', () => {
+  let mock: MockDataPlatform;
+  beforeEach(async () => {
+    mock = await MockDataPlatform.start();
+  });
+  afterEach(async () => mock.close());
+
+  const post = (key: string | undefined, body: string) =>
+    fetch(`${mock.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) }, body });
+
+  it('switches mode over HTTP and reports the counts; duplicates are accepted and counted', async () => {
+    const put = await fetch(`${mock.url}/_mock/mode`, { method: 'PUT', body: JSON.stringify({ mode: 'down' }) });
+    expect(put.status).toBe(200);
+    expect((await post('k1', '{"a":1}')).status).toBe(503);
+    await fetch(`${mock.url}/_mock/mode`, { method: 'PUT', body: JSON.stringify({ mode: 'up' }) });
+    expect(await (await post('k1', '{"a":1}')).json()).toEqual({ accepted: true, duplicate: false });
+    expect(await (await post('k1', '{"a":2}')).json()).toEqual({ accepted: true, duplicate: true });
+    const state = await (await fetch(`${mock.url}/_mock`)).json();
+    expect(state).toEqual({ mode: 'up', slowMs: 30_000, received: 3, accepted: 2, deliveries: { k1: { received: 3, accepted: 2, payload: { a: 2 } } } });
+
+    expect((await fetch(`${mock.url}/_mock/reset`, { method: 'POST' })).status).toBe(200);
+    expect(mock.state()).toMatchObject({ received: 0, accepted: 0, deliveries: {} });
+  });
+
+  it('answers about half of the orders with a 500 in flaky mode', async () => {
+    mock.setMode('flaky');
+    const statuses = await Promise.all(Array.from({ length: 200 }, (_, i) => post(`f${i}`, '{}').then((r) => r.status)));
+    const failed = statuses.filter((s) => s === 500).length;
+    expect(statuses.filter((s) => s !== 500 && s !== 200)).toEqual([]);
+    expect(failed).toBeGreaterThan(50);
+    expect(failed).toBeLessThan(150);
+  });
+
+  it('refuses an order without a key or a JSON body, and an unknown mode', async () => {
+    expect((await post(undefined, '{}')).status).toBe(400);
+    expect((await post('k', 'not json')).status).toBe(400);
+    expect((await fetch(`${mock.url}/_mock/mode`, { method: 'PUT', body: JSON.stringify({ mode: 'sideways' }) })).status).toBe(400);
+    expect(mock.state().received).toBe(0);
+  });
+});
+
+describe('backoff between attempts', () => {
+  it('doubles from the base up to the cap, half fixed and half jitter', () => {
+    expect(backoffDelay(1, 100, 10_000, () => 0)).toBe(50);
+    expect(backoffDelay(1, 100, 10_000, () => 1)).toBe(100);
+    expect(backoffDelay(4, 100, 10_000, () => 0)).toBe(400);
+    expect(backoffDelay(4, 100, 10_000, () => 1)).toBe(800);
+    expect(backoffDelay(40, 100, 10_000, () => 0.5)).toBe(7_500);
+    const spread = new Set(Array.from({ length: 20 }, () => backoffDelay(3, 100, 10_000)));
+    expect(spread.size).toBeGreaterThan(1);
+  });
+});
