@@ -23,4 +23,6 @@ export interface Projection {
    * the place to invalidate caches, since readers may now see the new read model.
    */
   afterCommit?(events: readonly StoredEvent[]): Promise<void>;
+  /** Runs when a rebuild clears the read model: state kept outside the document store is cleared too. */
+  onReset?(): Promise<void>;
 }

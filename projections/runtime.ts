@@ -104,6 +104,7 @@ export class Projector {
     const [projection] = this.select(name);
     await this.exclusive(projection.name, async () => {
       await this.documents.reset(projection.name, projection.collections.map((c) => c.name));
+      await projection.onReset?.();
       this.checkpoints.set(projection.name, null);
     });
     await this.catchUp(name);

@@ -1,0 +1,73 @@
+import { DocumentStore } from '../src/shared/documents/port';
+import { localDay } from '../src/read/popular/window';
+import { DAILY_SALES, DailySalesDoc, dailySalesId } from '../src/shared/ranking/documents';
+import { SalesRanking } from '../src/shared/ranking/port';
+import { OrderEvent } from '../src/write/order/events';
+import { Projection } from './projection';
+
+/** What the projection remembers of an order: its lines, the local day it was counted on, and whether it was taken off again. */
+export const SALES_ORDERS = 'sales_orders';
+type SalesOrderDoc = {
+  readonly id: string;
+  readonly lines: readonly { readonly productId: string; readonly quantity: number }[];
+  readonly countedOn: string | null;
+  readonly uncounted: boolean;
+};
+
+/**
+ * Quantity sold per product per local day: a paid order adds its lines on the day it was paid;
+ * cancelling a paid order takes them off that same day. Runs off the request path; once a
+ * batch is committed the ranking index gets the new absolute counts of the pairs it touched.
+ */
+export function dailySalesProjection(documents: DocumentStore, ranking: SalesRanking, timeZone: string): Projection {
+  return {
+    name: DAILY_SALES,
+    collections: [
+      { name: DAILY_SALES, indexes: [['day']] },
+      { name: SALES_ORDERS, indexes: [] },
+    ],
+    eventTypes: new Set<OrderEvent['type']>(['OrderPlaced', 'OrderPaid', 'OrderCancelled']),
+    async apply(stored, view) {
+      const event = stored as unknown as OrderEvent;
+      if (event.type === 'OrderPlaced') {
+        const lines = event.data.lines.map(({ productId, quantity }) => ({ productId, quantity }));
+        view.upsert(SALES_ORDERS, { id: event.data.orderId, lines, countedOn: null, uncounted: false } satisfies SalesOrderDoc);
+        return;
+      }
+      const order = await view.get<SalesOrderDoc>(SALES_ORDERS, event.data.orderId);
+      if (!order) return;
+      let next: SalesOrderDoc;
+      if (event.type === 'OrderPaid' && order.countedOn === null) next = { ...order, countedOn: localDay(event.data.occurredAt, timeZone) };
+      else if (event.type === 'OrderCancelled' && event.data.refunded && order.countedOn !== null && !order.uncounted) next = { ...order, uncounted: true };
+      else return;
+      const sign = next.uncounted ? -1 : 1;
+      for (const line of order.lines) {
+        const id = dailySalesId(next.countedOn!, line.productId);
+        const current = await view.get<DailySalesDoc>(DAILY_SALES, id);
+        view.upsert(DAILY_SALES, { id, day: next.countedOn!, productId: line.productId, quantity: (current?.quantity ?? 0) + sign * line.quantity } satisfies DailySalesDoc);
+      }
+      view.upsert(SALES_ORDERS, next);
+    },
+    async afterCommit(events) {
+      const orders = await documents.getMany<SalesOrderDoc>(SALES_ORDERS, [...new Set(events.map((e) => (e.data as { orderId: string }).orderId))]);
+      const ids = orders.flatMap((order) => (order.countedOn ? order.lines.map((line) => dailySalesId(order.countedOn!, line.productId)) : []));
+      const counts = await documents.getMany<DailySalesDoc>(DAILY_SALES, ids);
+      await ranking.record(counts.map(({ day, productId, quantity }) => ({ day, productId, quantity })));
+    },
+    onReset: () => ranking.clear(),
+  };
+}
+
+/** Refills a ranking index from the committed daily counts (after Redis lost them, or to repair). */
+export async function refillRanking(documents: DocumentStore, ranking: SalesRanking): Promise<number> {
+  await ranking.clear();
+  let cursor: string | null = null;
+  let count = 0;
+  do {
+    const page: { items: DailySalesDoc[]; nextCursor: string | null } = await documents.find<DailySalesDoc>(DAILY_SALES, { limit: 1000, cursor });
+    await ranking.record(page.items.map(({ day, productId, quantity }) => ({ day, productId, quantity })));
+    count += page.items.length;
+    cursor = page.nextCursor;
+  } while (cursor);
+  return count;
+}

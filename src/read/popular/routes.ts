@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { PRODUCTS, ProductDoc } from '../../../projections/products';
+import { AppServices } from '../../shared/app/services';
+import { DAILY_SALES } from '../../shared/ranking/documents';
+import { defineRoute } from '../../shared/http/route';
+import { checkRanking } from './check';
+import { windowDays } from './window';
+
+const popularSchema = z.object({
+  days: z.number().int(),
+  limit: z.number().int(),
+  generatedAt: z.string(),
+  items: z.array(z.object({ rank: z.number().int(), productId: z.string(), name: z.string(), price: z.number().int(), soldQuantity: z.number().int() })),
+});
+
+export const popularRoutes = ({ config, clock, cache, ranking, documents, events }: AppServices) => {
+  /** Computed from the pre-aggregated daily counts at most once per refresh period per (days, limit), then served from the cache. */
+  const compute = async (days: number, limit: number) => {
+    const now = clock.now();
+    const top = await ranking.top(windowDays(now, days, config.POPULAR_TIMEZONE), limit);
+    const products = new Map((await documents.getMany<ProductDoc>(PRODUCTS, top.map((entry) => entry.productId))).map((p) => [p.id, p]));
+    return {
+      days,
+      limit,
+      generatedAt: now.toISOString(),
+      items: top.map((entry, index) => ({
+        rank: index + 1,
+        productId: entry.productId,
+        name: products.get(entry.productId)?.name ?? '',
+        price: products.get(entry.productId)?.price ?? 0,
+        soldQuantity: entry.quantity,
+      })),
+    };
+  };
+
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/products/popular',
+      summary: 'Top products by quantity sold in paid, not cancelled orders over the last N days',
+      tags: ['Products'],
+      access: 'public',
+      query: z.strictObject({ days: z.coerce.number().int().min(1).max(30).default(3), limit: z.coerce.number().int().min(1).max(50).default(5) }),
+      response: { status: 200, description: 'The ranking; generatedAt says how fresh it is', schema: popularSchema },
+      async handle({ query }) {
+        const body = await cache.getOrLoad(`popular:${query.days}:${query.limit}`, config.POPULAR_REFRESH_MS, () => compute(query.days, query.limit));
+        return { status: 200, body };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/admin/popular-products/check',
+      summary: 'Compare the live ranking with a brute-force recount over the order events',
+      tags: ['Admin'],
+      access: 'admin',
+      readsFrom: [DAILY_SALES],
+      query: z.strictObject({ days: z.coerce.number().int().min(1).max(30).default(30) }),
+      response: {
+        status: 200,
+        description: 'consistent is true when every product matches; otherwise the products that differ',
+        schema: z.object({
+          days: z.number().int(),
+          consistent: z.boolean(),
+          differences: z.array(z.object({ productId: z.string(), live: z.number().int(), recounted: z.number().int() })),
+        }),
+      },
+      async handle({ query }) {
+        const differences = await checkRanking(events, ranking, windowDays(clock.now(), query.days, config.POPULAR_TIMEZONE), config.POPULAR_TIMEZONE);
+        return { status: 200, body: { days: query.days, consistent: differences.length === 0, differences } };
+      },
+    }),
+  ];
+};

@@ -1,0 +1,48 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { SqliteDocumentStore } from '../../src/shared/documents/sqlite';
+import { DAILY_SALES, DocumentSalesRanking, dailySalesId } from '../../src/shared/ranking/documents';
+import { RedisSalesRanking } from '../../src/shared/ranking/redis';
+import { REDIS_URL } from '../support/app';
+import { rankingContract } from './ranking.contract';
+
+describe('ranking over the read model (embedded)', () => {
+  const stores: SqliteDocumentStore[] = [];
+  afterAll(async () => Promise.all(stores.map((s) => s.close())));
+  rankingContract(async (entries) => {
+    const documents = new SqliteDocumentStore(':memory:');
+    stores.push(documents);
+    await documents.ensureCollection({ name: DAILY_SALES, indexes: [['day']] });
+    await documents.write(entries.map((e) => ({ kind: 'upsert' as const, collection: DAILY_SALES, doc: { id: dailySalesId(e.day, e.productId), ...e } })));
+    return new DocumentSalesRanking(documents);
+  });
+});
+
+describe('ranking in Redis sorted sets', () => {
+  const redis = new Redis(REDIS_URL);
+  const prefixes: string[] = [];
+  afterAll(async () => {
+    for (const prefix of prefixes) {
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+    }
+    redis.disconnect();
+  });
+  rankingContract(async (entries) => {
+    const prefix = `test:ranking:${randomUUID()}:`;
+    prefixes.push(prefix);
+    const ranking = new RedisSalesRanking(redis, prefix);
+    await ranking.record(entries);
+    return ranking;
+  });
+
+  it('clear forgets every day', async () => {
+    const prefix = `test:ranking:${randomUUID()}:`;
+    prefixes.push(prefix);
+    const ranking = new RedisSalesRanking(redis, prefix);
+    await ranking.record([{ day: '2026-11-01', productId: 'p', quantity: 1 }]);
+    await ranking.clear();
+    expect(await ranking.top(['2026-11-01'], 5)).toEqual([]);
+    expect(await redis.keys(`${prefix}*`)).toEqual([]);
+  });
+});
