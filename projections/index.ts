@@ -1,12 +1,29 @@
 import type { Logger } from 'pino';
 import { AppServices } from '../src/shared/app/services';
 import { balancesProjection } from './balances';
+import { couponsProjection } from './coupons';
+import { dataPlatformOutboxProjection } from './data-platform-outbox';
+import { dailySalesProjection } from './daily-sales';
+import { ordersProjection } from './orders';
 import { pointHistoryProjection } from './point-history';
+import { productsProjection } from './products';
+import { stockHistoryProjection } from './stock-history';
+import { userCouponsProjection } from './user-coupons';
 import { Projection } from './projection';
 import { Projector } from './runtime';
 
 /** Every read model the application keeps (a projection that needs a service takes it here). */
-export const allProjections = (_services: AppServices): readonly Projection[] => [balancesProjection, pointHistoryProjection];
+export const allProjections = (services: AppServices): readonly Projection[] => [
+  balancesProjection,
+  pointHistoryProjection,
+  productsProjection(services.cache),
+  stockHistoryProjection,
+  couponsProjection,
+  userCouponsProjection,
+  ordersProjection,
+  dailySalesProjection(services.documents, services.ranking, services.config.POPULAR_TIMEZONE),
+  dataPlatformOutboxProjection(services.deliveryQueue, services.logger),
+];
 
 export async function createProjector(services: AppServices, logger: Logger): Promise<Projector> {
   const projector = new Projector(services.events, services.documents, allProjections(services), logger, {

@@ -8,17 +8,27 @@ import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-ope
 import { createProjector } from '../projections';
 import { ProjectionWaiter } from '../projections/consistency';
 import { Projector } from '../projections/runtime';
+import { auditRoutes } from './read/audit/routes';
+import { couponQueryRoutes } from './read/coupons/routes';
+import { dataPlatformAdminRoutes } from './read/data-platform/routes';
+import { ordersQueryRoutes } from './read/orders/routes';
 import { pointsQueryRoutes } from './read/points/routes';
+import { popularRoutes } from './read/popular/routes';
+import { productQueryRoutes } from './read/products/routes';
 import { projectionAdminRoutes } from './read/projections/routes';
 import { AppServices } from './shared/app/services';
 import { TokenService } from './shared/auth/tokens';
 import { Config } from './shared/config';
 import { compose, Composed, Overrides } from './shared/container/compose';
+import { createDataPlatform, DataPlatform } from './shared/data-platform';
 import { TOKENS } from './shared/container/tokens';
 import { problemMiddleware } from './shared/http/errors';
 import { devTokenRoute, documentOperations, operationsRouter } from './shared/http/ops-routes';
 import { HttpProblem } from './shared/http/problem';
 import { mountRoute, RouteDefinition, RouteRuntime } from './shared/http/route';
+import { couponRoutes } from './write/coupon/routes';
+import { orderRoutes } from './write/order/routes';
+import { productRoutes } from './write/product/routes';
 import { walletRoutes } from './write/wallet/routes';
 
 export interface Eventmart {
@@ -29,7 +39,8 @@ export interface Eventmart {
   readonly composed: Composed;
   readonly openapi: ReturnType<OpenApiGeneratorV31['generateDocument']>;
   readonly routes: readonly RouteDefinition[];
-  /** Starts the projections in this process (unless RUN_PROJECTIONS=false). */
+  readonly dataPlatform: DataPlatform;
+  /** Starts the projections (unless RUN_PROJECTIONS=false) and the data-platform delivery workers (unless DELIVERY_WORKERS=0) in this process. */
   start(): void;
   close(): Promise<void>;
 }
@@ -39,13 +50,24 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
   const composed = await compose(config, overrides);
   const { container, logger, services } = composed;
   const projector = await createProjector(services, logger);
+  const dataPlatform = await createDataPlatform(services, logger);
   const waiter = new ProjectionWaiter(services.documents, config.CONSISTENCY_WAIT_MS, (listener) => projector.onAdvance(listener));
   const tokens = new TokenService(composed.jwtSecret);
 
   const routes: RouteDefinition[] = [
     ...walletRoutes(services),
     ...pointsQueryRoutes(services),
+    ...productRoutes(services),
+    // Before /products/{id}, which would otherwise take "popular" for an id.
+    ...popularRoutes(services),
+    ...productQueryRoutes(services),
+    ...couponRoutes(services),
+    ...couponQueryRoutes(services),
+    ...orderRoutes(services),
+    ...ordersQueryRoutes(services),
     ...projectionAdminRoutes(projector),
+    ...auditRoutes(services),
+    ...dataPlatformAdminRoutes(services),
     ...(config.devTokens ? [devTokenRoute(tokens)] : []),
   ];
   const runtime: RouteRuntime = {
@@ -112,11 +134,14 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
     composed,
     openapi,
     routes,
+    dataPlatform,
     start() {
       if (config.RUN_PROJECTIONS) projector.start();
+      dataPlatform.start();
     },
     async close() {
       await projector.stop();
+      await dataPlatform.stop();
       await composed.close();
     },
   };

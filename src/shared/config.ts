@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isTimeZone } from '../read/popular/window';
 
 /** Booleans from the environment: only these spellings, so a typo stops start-up instead of meaning false. */
 const flag = z
@@ -43,7 +44,25 @@ const schema = z
     AGGREGATE_CACHE_SIZE: positiveInt(10_000),
     CONSISTENCY_WAIT_MS: positiveInt(5_000),
     PROJECTION_POLL_MS: positiveInt(200),
+    POPULAR_TIMEZONE: z.string().refine(isTimeZone, { message: 'POPULAR_TIMEZONE must be an IANA time zone such as Asia/Seoul' }).default('Asia/Seoul'),
+    POPULAR_REFRESH_MS: positiveInt(10_000),
     IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(24, 'keys are kept at least 24 hours (API.md)').default(24),
+    /** Unset: orders go to a built-in mock data platform on a local port (logged at start-up). */
+    DATA_PLATFORM_URL: url('DATA_PLATFORM_URL', ['http', 'https']),
+    DATA_PLATFORM_TIMEOUT_MS: positiveInt(5_000),
+    /** Failed requests after which a delivery is DEAD (an admin may retry it). */
+    DATA_PLATFORM_MAX_ATTEMPTS: positiveInt(10),
+    DATA_PLATFORM_BACKOFF_BASE_MS: positiveInt(1_000),
+    DATA_PLATFORM_BACKOFF_MAX_MS: positiveInt(5 * 60_000),
+    /** Consecutive failures that open the circuit breaker, and how long it stays open before a trial request. */
+    DATA_PLATFORM_BREAKER_FAILURES: positiveInt(5),
+    DATA_PLATFORM_BREAKER_HALF_OPEN_MS: positiveInt(15_000),
+    DATA_PLATFORM_RECONCILE_MS: positiveInt(30_000),
+    /** Concurrent deliveries per process; 0 leaves delivering (and reconciling) to other processes. */
+    DELIVERY_WORKERS: z.coerce.number().int().min(0).max(64).default(2),
+    DELIVERY_POLL_MS: positiveInt(500),
+    /** How long a claimed queue job is held before another worker may take it over. */
+    QUEUE_LEASE_MS: positiveInt(60_000),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && env.AUTH_DEV_TOKENS) {
@@ -54,6 +73,11 @@ const schema = z
     } else if (env.EVENTSTORE_URL && !env.JWT_SECRET) {
       // Instances sharing a server-backed store must accept each other's tokens.
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'EVENTSTORE_URL (several instances) needs a shared JWT_SECRET' });
+    }
+    if (env.QUEUE_LEASE_MS < 3 * env.DATA_PLATFORM_TIMEOUT_MS) {
+      // A delivery may wait out the breaker's trial request, then make its own: a lease that ran
+      // out meanwhile would hand the job to a second worker.
+      ctx.addIssue({ code: 'custom', path: ['QUEUE_LEASE_MS'], message: 'QUEUE_LEASE_MS must be at least 3 x DATA_PLATFORM_TIMEOUT_MS' });
     }
     if ((env.NODE_ENV === 'production' || env.EVENTSTORE_URL) && !env.PAYER_KEY) {
       ctx.addIssue({ code: 'custom', path: ['PAYER_KEY'], message: 'production and shared stores need PAYER_KEY (every instance must open what another sealed)' });

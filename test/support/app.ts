@@ -3,11 +3,13 @@ import { Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import request from 'supertest';
 import { createEventmart, Eventmart } from '../../src/app';
 import { Role } from '../../src/shared/auth/tokens';
 import { loadConfig } from '../../src/shared/config';
 import { Overrides } from '../../src/shared/container/compose';
+import { deleteKeys } from './redis';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256!';
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -65,6 +67,13 @@ export async function startTestApp(options: { env?: Record<string, string>; data
     async close() {
       await stop();
       rmSync(dataDir, { recursive: true, force: true });
+      if (config.REDIS_URL) {
+        // Tests that make Redis unreachable on purpose must not hang here.
+        const redis = new Redis(config.REDIS_URL, { connectTimeout: 500, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        redis.on('error', () => undefined);
+        await deleteKeys(redis, config.REDIS_PREFIX).catch(() => undefined);
+        redis.disconnect();
+      }
     },
   };
 }

@@ -1,9 +1,14 @@
+import { Cache } from '../cache/port';
 import { Config } from '../config';
+import { SalesRanking } from '../ranking/port';
 import { PayerCipher } from '../crypto/payer';
 import { Clock, IdGenerator } from '../container/tokens';
 import { CommandHandler } from '../command/handler';
 import { DocumentStore } from '../documents/port';
 import { EventStore } from '../eventstore/port';
+import { CouponGate } from '../gate/port';
+import type { Logger } from 'pino';
+import { Queue } from '../queue/port';
 
 /** What route modules need; resolved once from the container by the composition root. */
 export interface AppServices {
@@ -13,5 +18,15 @@ export interface AppServices {
   readonly commands: CommandHandler;
   readonly events: EventStore;
   readonly documents: DocumentStore;
+  /** Read-side cache, invalidated by projections after they commit. */
+  readonly cache: Cache;
+  /** Top products by quantity sold per day window (Redis sorted sets, or the read model itself). */
+  readonly ranking: SalesRanking;
   readonly payers: PayerCipher;
+  /** Turns away coupon requests that would be refused before they reach the event store. */
+  readonly couponGate: CouponGate;
+  /** Jobs for the data-platform delivery workers, one per outbox delivery id. */
+  readonly deliveryQueue: Queue;
+  /** For work that runs after the request (projection hooks, workers) and must report failures. */
+  readonly logger: Logger;
 }

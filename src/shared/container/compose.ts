@@ -6,7 +6,12 @@ import { Container } from 'inversify';
 import { Redis } from 'ioredis';
 import pino, { Logger } from 'pino';
 import { AppServices } from '../app/services';
+import { InProcessCache } from '../cache/memory';
+import { Cache } from '../cache/port';
+import { RedisCache } from '../cache/redis';
 import { Config } from '../config';
+import { DocumentSalesRanking } from '../ranking/documents';
+import { RedisSalesRanking } from '../ranking/redis';
 import { PayerCipher } from '../crypto/payer';
 import { CommandHandler } from '../command/handler';
 import { DocumentStore } from '../documents/port';
@@ -21,6 +26,12 @@ import { InProcessLockService } from '../lock/memory';
 import { RedisLockService } from '../lock/redis';
 import { RedisIdempotencyStore } from '../idempotency/redis';
 import { SqliteIdempotencyStore } from '../idempotency/sqlite';
+import { InProcessCouponGate } from '../gate/memory';
+import { CouponGate } from '../gate/port';
+import { RedisCouponGate } from '../gate/redis';
+import { Queue } from '../queue/port';
+import { RedisQueue } from '../queue/redis';
+import { SqliteQueue } from '../queue/sqlite';
 import { Clock, IdGenerator, TOKENS } from './tokens';
 
 /** Adapters a caller (a test) may supply instead of the configured ones. */
@@ -68,6 +79,15 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
   const idempotency: IdempotencyStore = redis
     ? new RedisIdempotencyStore(redis, `${config.REDIS_PREFIX}idem:`)
     : new SqliteIdempotencyStore(file('operations.db'), sqlite);
+  const cache: Cache = redis
+    ? new RedisCache(redis, `${config.REDIS_PREFIX}cache:`, (error, operation) =>
+        logger.warn({ err: error, operation }, 'cache invalidation failed; the entry lasts until its TTL'),
+      )
+    : new InProcessCache();
+  const couponGate: CouponGate = redis ? new RedisCouponGate(redis, `${config.REDIS_PREFIX}gate:`) : new InProcessCouponGate();
+  const deliveryQueue: Queue = redis
+    ? new RedisQueue(redis, `${config.REDIS_PREFIX}queue:data-platform`, { leaseMs: config.QUEUE_LEASE_MS })
+    : new SqliteQueue(file('queue.db'), 'data-platform', { ...sqlite, leaseMs: config.QUEUE_LEASE_MS });
 
   const container = new Container();
   container.bind(TOKENS.Config).toConstantValue(config);
@@ -87,7 +107,12 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
     commands: container.get(CommandHandler),
     events,
     documents,
+    cache,
+    ranking: redis ? new RedisSalesRanking(redis, `${config.REDIS_PREFIX}sales:`) : new DocumentSalesRanking(documents),
     payers: new PayerCipher(Buffer.from(config.PAYER_KEY ?? embeddedSecret(config.DATA_DIR, 'payer-key', 'PAYER_KEY', logger), 'base64')),
+    couponGate,
+    deliveryQueue,
+    logger,
   };
 
   const readiness = [
@@ -104,13 +129,17 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
       documents: documents.adapterName,
       locks: locks.adapterName,
       idempotency: idempotency.adapterName,
+      cache: cache.adapterName,
+      ranking: services.ranking.adapterName,
+      couponGate: couponGate.adapterName,
+      deliveryQueue: deliveryQueue.adapterName,
     },
     readiness,
     jwtSecret: config.JWT_SECRET ?? embeddedSecret(config.DATA_DIR, 'jwt-secret', 'JWT_SECRET', logger),
     logger,
     services,
     async close() {
-      await Promise.allSettled([events.close(), documents.close(), locks.close(), idempotency.close()]);
+      await Promise.allSettled([events.close(), documents.close(), locks.close(), idempotency.close(), cache.close(), couponGate.close(), deliveryQueue.close()]);
       redis?.disconnect();
     },
   };
