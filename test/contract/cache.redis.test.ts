@@ -1,52 +1,28 @@
-import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { twoRedisClients } from '../support/redis';
 import { RedisCache } from '../../src/shared/cache/redis';
 import { cacheContract } from './cache.contract';
 
-const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-/** Deletes every key under `prefix` (never the whole database: other suites share it). */
-async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}
-
 describe('RedisCache, two app instances on one Redis', () => {
-  let clients: Redis[];
-  const prefixes: string[] = [];
-
-  beforeAll(() => {
-    clients = [new Redis(url), new Redis(url)];
-  });
-  afterEach(async () => {
-    await Promise.all(prefixes.splice(0).map((prefix) => deleteKeys(clients[0], prefix)));
-  });
-  afterAll(async () => {
-    await Promise.all(clients.map((client) => client.quit()));
-  });
+  // Two clients per test, as two app instances would have.
+  const { clients, newPrefix } = twoRedisClients('cache');
 
   cacheContract(async () => {
-    const prefix = `test:cache:${randomUUID()}:`;
-    prefixes.push(prefix);
-    return clients.map((client) => new RedisCache(client, prefix));
+    const prefix = newPrefix();
+    return clients().map((client) => new RedisCache(client, prefix));
   });
 
   it('keeps every key under its prefix, each entry with a TTL', async () => {
-    const prefix = `test:cache:${randomUUID()}:`;
-    prefixes.push(prefix);
-    const cache = new RedisCache(clients[0], prefix);
+    const prefix = newPrefix();
+    const cache = new RedisCache(clients()[0], prefix);
     await cache.set('a', 1, 60_000);
     await cache.getOrLoad('b', 60_000, async () => 2);
     await cache.delete('c');
     await cache.bumpVersion('list');
-    const keys = (await clients[0].keys(`${prefix}*`)).sort();
+    const keys = (await clients()[0].keys(`${prefix}*`)).sort();
     expect(keys).toEqual([`${prefix}entry:a`, `${prefix}entry:b`, `${prefix}entry:c`, `${prefix}version:list`]);
     for (const entry of keys.filter((k) => k.includes(':entry:'))) {
-      const ttl = await clients[0].pttl(entry);
+      const ttl = await clients()[0].pttl(entry);
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(60_000);
     }

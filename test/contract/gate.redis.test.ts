@@ -1,52 +1,32 @@
-import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { RedisCouponGate } from '../../src/shared/gate/redis';
-import { deleteKeys } from '../support/redis';
+import { deleteKeys, twoRedisClients } from '../support/redis';
 import { gateContract, LEASE_MS } from './gate.contract';
 
-const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
 describe('RedisCouponGate', () => {
-  // Two clients and two gates per test, as two app instances would have.
-  let clients: Redis[];
-  const prefixes: string[] = [];
-
-  beforeAll(() => {
-    clients = [new Redis(url), new Redis(url)];
-  });
-  afterEach(async () => {
-    await Promise.all(prefixes.splice(0).map((prefix) => deleteKeys(clients[0], prefix)));
-  });
-  afterAll(async () => {
-    await Promise.all(clients.map((client) => client.quit()));
-  });
-
-  const newPrefix = () => {
-    const prefix = `test:gate:${randomUUID()}:`;
-    prefixes.push(prefix);
-    return prefix;
-  };
+  // Two clients per test, as two app instances would have.
+  const { clients, newPrefix } = twoRedisClients('gate');
 
   gateContract(async (now) => {
     const prefix = newPrefix();
-    return clients.map((client) => new RedisCouponGate(client, prefix, { now, leaseMs: LEASE_MS }));
+    return clients().map((client) => new RedisCouponGate(client, prefix, { now, leaseMs: LEASE_MS }));
   });
 
   it('keeps a coupon in one key, so that it is lost or kept whole, and leaves no staging key behind', async () => {
     const prefix = newPrefix();
-    const gate = new RedisCouponGate(clients[0], prefix);
+    const gate = new RedisCouponGate(clients()[0], prefix);
     await gate.seed('c1', { totalQuantity: 5, holders: ['h1', 'h2'] });
     await gate.admit('c1', 'u1');
     await gate.markSoldOut('c1', 'u2');
-    expect(await clients[0].keys(`${prefix}*`)).toEqual([`${prefix}{c1}`]);
+    expect(await clients()[0].keys(`${prefix}*`)).toEqual([`${prefix}{c1}`]);
   });
 
   it('seeds again once its keys are gone, as after a flush', async () => {
     const prefix = newPrefix();
-    const gate = new RedisCouponGate(clients[0], prefix);
+    const gate = new RedisCouponGate(clients()[0], prefix);
     await gate.seed('c1', { totalQuantity: 2, holders: ['h1'] });
     expect(await gate.admit('c1', 'u1')).toBe('admitted');
-    await deleteKeys(clients[0], prefix);
+    await deleteKeys(clients()[0], prefix);
     expect(await gate.admit('c1', 'u2')).toBe('unknown');
     await gate.seed('c1', { totalQuantity: 2, holders: ['h1', 'u1'] });
     expect(await gate.admit('c1', 'u2')).toBe('sold_out');

@@ -1,26 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { deleteKeys, TEST_REDIS_URL } from '../support/redis';
 import { RedisQueue } from '../../src/shared/queue/redis';
 import { queueContract } from './queue.contract';
 
-const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-/** Deletes every key under `prefix` (never the whole database: other suites share it). */
-async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}
 
 describe('RedisQueue, two app instances on one Redis', () => {
   let clients: Redis[];
   const prefixes: string[] = [];
 
   beforeAll(() => {
-    clients = [new Redis(url), new Redis(url)];
+    clients = [new Redis(TEST_REDIS_URL), new Redis(TEST_REDIS_URL)];
   });
   afterEach(async () => {
     await Promise.all(prefixes.splice(0).map((prefix) => deleteKeys(clients[0], prefix)));

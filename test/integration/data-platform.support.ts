@@ -3,7 +3,6 @@
  * flows would (events.ts is the contract), the mock platform's HTTP API, and polling.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { MockMode, MockState } from '../../src/shared/data-platform/mock-server';
 import { Payer, PayerCipher } from '../../src/shared/crypto/payer';
 import { EventStore, NewEvent } from '../../src/shared/eventstore/port';
@@ -95,13 +94,3 @@ export const mockPlatformAt = (url: string) => ({
     if (res.status !== 200) throw new Error(`mock refused mode ${mode}: ${res.status}`);
   },
 });
-
-/** Deletes every key matching `pattern` (never the whole database: other suites share it). */
-export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}

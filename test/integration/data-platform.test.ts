@@ -4,7 +4,8 @@ import { Deliveries } from '../../src/shared/data-platform/deliveries';
 import { MockDataPlatform } from '../../src/shared/data-platform/mock-server';
 import { requeuePending } from '../../src/shared/data-platform/workers';
 import { bearer, REDIS_URL, startTestApp, TestApp } from '../support/app';
-import { deleteKeys, deliveryIds, eventually, History, mockPlatformAt, PAYER, seedOrder, SeededOrder } from './data-platform.support';
+import { deliveryIds, eventually, History, mockPlatformAt, PAYER, seedOrder, SeededOrder } from './data-platform.support';
+import { deleteKeys } from '../support/redis';
 
 const WORKERS = 4;
 const BREAKER_FAILURES = 5;
@@ -73,7 +74,7 @@ function appWithPlatform(env: Record<string, string>, settings: Record<string, s
     await context.mock?.close();
     if (env.REDIS_URL) {
       const redis = new Redis(env.REDIS_URL);
-      await deleteKeys(redis, `{${context.t.app.services.config.REDIS_PREFIX}*`);
+      await deleteKeys(redis, `{${context.t.app.services.config.REDIS_PREFIX}`);
       await redis.quit();
     }
   });
