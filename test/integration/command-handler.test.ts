@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Container } from 'inversify';
 import { Decider } from '../../src/shared/domain/decider';
 import { DomainError } from '../../src/shared/domain/errors';
@@ -105,6 +106,27 @@ describe('command handler: multi-stream units of work', () => {
     const handled = await handler.handle(counter, 'z', add(4), seeded);
     expect(handled.events).toEqual([]);
     expect(handled.state).toBe(4);
+  });
+
+  it('never writes a request twice even where the store only knows event ids at the expected revision', async () => {
+    // Like KurrentDB: an id seen before is not recognised once the stream has moved on.
+    const forgetful = Object.create(store) as SqliteEventStore;
+    forgetful.append = (writes) =>
+      store.append(writes.map((w) => (w.stream.startsWith('request-') ? w : { ...w, events: w.events.map((e) => ({ ...e, id: randomUUID() })) })));
+    const container = new Container();
+    container.bind(TOKENS.EventStore).toConstantValue(forgetful);
+    container.bind(TOKENS.Locks).toConstantValue(new InProcessLockService());
+    container.bind(TOKENS.Config).toConstantValue(loadConfig({}));
+    container.bind(CommandHandler).toSelf();
+    const forgetfulHandler = container.get(CommandHandler);
+
+    const seeded = { ...context, idSeed: 'request-2' };
+    const first = await forgetfulHandler.transact([], (unit) => unit.decide(counter, 'k', add(4)), seeded);
+    await forgetfulHandler.handle(counter, 'k', add(1), context);
+    const retried = await forgetfulHandler.transact([], (unit) => unit.decide(counter, 'k', add(4)), seeded);
+    expect(retried.duplicate).toBe(true);
+    expect(retried.position).toBe(first.position);
+    expect((await store.readStream('counter-k')).map((e) => e.data)).toEqual([{ by: 4, total: 4 }, { by: 1, total: 5 }]);
   });
 
   it('serialises commands on one stream through its lock, so none of them needs a retry', async () => {

@@ -2,10 +2,9 @@ import { createHash, randomUUID } from 'node:crypto';
 
 /**
  * Event ids for one command. With a seed (derived from the user and the Idempotency-Key) the
- * ids are the same on every retry of the request. SQLite refuses a known id anywhere in the
- * log, so a retry can never write twice there even if the idempotency record was lost;
- * KurrentDB only recognises the ids at the expected revision, so there the idempotency record
- * is what stops a retry that decides again against a newer revision.
+ * ids are the same on every retry of the request, so a store that sees them again writes
+ * nothing. A retry that decides again against newer state is stopped by the request's guard
+ * stream (see requestGuard in handler.ts), on every adapter.
  */
 export function eventIds(seed: string | undefined): (stream: string, index: number) => string {
   if (seed === undefined) return () => randomUUID();

@@ -5,9 +5,9 @@ import { TOKENS } from '../container/tokens';
 import { Command, Decider, DomainEvent } from '../domain/decider';
 import { DomainError } from '../domain/errors';
 import { ConcurrencyConflict } from '../eventstore/port';
-import type { EventStore, JsonObject } from '../eventstore/port';
+import type { AppendResult, EventStore, JsonObject, StreamWrite } from '../eventstore/port';
 import type { LockService } from '../lock/port';
-import { eventIds } from './event-ids';
+import { eventIds, uuidFromHash } from './event-ids';
 
 export interface CommandContext {
   /** Makes event ids deterministic (see event-ids.ts); absent means random ids. */
@@ -143,18 +143,28 @@ export class CommandHandler {
       return { result, position: null, duplicate: false, aggregates: new Map([...entries].map(([stream, e]) => [stream, e.loaded])) };
     }
     const ids = eventIds(context.idSeed);
-    const appended = await this.store.append(
-      changed.map(([stream, e]) => ({
-        stream,
-        expectedRevision: e.loaded.revision ?? 'no_stream',
-        events: e.events.map((event, index) => ({
-          id: ids(stream, index),
-          type: event.type,
-          data: event.data as JsonObject,
-          metadata: context.metadata,
-        })),
+    const writes: StreamWrite[] = changed.map(([stream, e]) => ({
+      stream,
+      expectedRevision: e.loaded.revision ?? 'no_stream',
+      events: e.events.map((event, index) => ({
+        id: ids(stream, index),
+        type: event.type,
+        data: event.data as JsonObject,
+        metadata: context.metadata,
       })),
-    );
+    }));
+    const guard = context.idSeed === undefined ? null : requestGuard(context.idSeed, ids, context.metadata);
+    let appended: AppendResult;
+    try {
+      appended = await this.store.append(guard ? [...writes, guard] : writes);
+    } catch (error) {
+      if (!(guard && error instanceof ConcurrencyConflict && error.stream === guard.stream)) throw error;
+      // The request's guard stream exists: this request landed before (a lost answer, a
+      // retry after a crash). Deciding again against newer state must not write it twice.
+      const [first] = await this.store.readStream(guard.stream);
+      changed.forEach(([stream]) => this.cache.delete(stream));
+      return { result, position: first.position, duplicate: true, aggregates: new Map() };
+    }
     if (appended.duplicate) {
       // A retry of work that already landed: what we just decided was not written.
       changed.forEach(([stream]) => this.cache.delete(stream));
@@ -184,6 +194,17 @@ export class CommandHandler {
       }
     }
   }
+}
+
+/**
+ * A request with an Idempotency-Key also creates its own `request-…` stream in the same atomic
+ * write, expecting it not to exist. A retry that decides again against newer state (where
+ * deterministic event ids alone do not help: KurrentDB only recognises ids at the expected
+ * revision) then conflicts on this stream instead of writing the command a second time.
+ */
+function requestGuard(idSeed: string, ids: (stream: string, index: number) => string, metadata: JsonObject): StreamWrite {
+  const stream = `request-${uuidFromHash(idSeed)}`;
+  return { stream, expectedRevision: 'no_stream', events: [{ id: ids(stream, 0), type: 'RequestHandled', data: {}, metadata }] };
 }
 
 interface UnitEntry {
