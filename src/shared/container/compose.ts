@@ -72,6 +72,7 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
     ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: false })
     : undefined;
   redis?.on('error', (error) => logger.warn({ err: error }, 'redis connection problem'));
+  if (redis) await connected(redis, logger);
 
   const events = overrides.events ?? (await eventStore(config, file('events.db'), sqlite));
   const documents = overrides.documents ?? (await documentStore(config, file('readmodels.db'), sqlite));
@@ -143,6 +144,23 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
       redis?.disconnect();
     },
   };
+}
+
+/**
+ * Commands are not queued while Redis is disconnected (a request should fall back, not wait),
+ * so give the first connection a moment before workers and requests start using it. If Redis
+ * is down we start anyway: every Redis-backed adapter degrades to slower, still correct, work.
+ */
+async function connected(redis: Redis, logger: Logger, timeoutMs = 3000): Promise<void> {
+  if (redis.status === 'ready') return;
+  const ready = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    redis.once('ready', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+  if (!ready) logger.warn({ timeoutMs }, 'redis is not reachable yet; starting degraded until it is');
 }
 
 async function eventStore(config: Config, file: string, options: { synchronous: 'FULL' | 'NORMAL' }): Promise<EventStore> {
