@@ -4,10 +4,13 @@ import { checkRanking } from '../src/read/popular/check';
 import { windowDays } from '../src/read/popular/window';
 import { configOrExit } from '../src/shared/process';
 import { createProjector } from '.';
+import { progress } from './progress';
+import { formatReport, verify } from './verify';
 
 const usage = `usage:
   npm run replay -- --projection <name>   rebuild one read model from the log
   npm run replay -- --all                 rebuild every read model
+  npm run verify                          check the log's invariants and every read model against a replay; exit code 1 on any difference
   npm run popular:check -- [--days N]     compare the popular-products ranking with a recount of the log`;
 
 /** Operator commands over the same code the admin endpoints use. Exit code 1 when a check finds differences. */
@@ -27,10 +30,17 @@ async function main(argv: string[]) {
       if (names.length === 0) throw new Error(usage);
       for (const name of names) {
         const started = Date.now();
-        await projector.rebuild(name);
+        const bar = progress(`rebuilding ${name}`, await services.events.headPosition());
+        await projector.rebuild(name, { onBatch: bar.advance });
+        bar.done();
         process.stdout.write(`rebuilt ${name} in ${Date.now() - started} ms\n`);
       }
       return 0;
+    }
+    if (command === 'verify') {
+      const report = await verify(services, { interactive: true });
+      process.stdout.write(formatReport(report));
+      return report.ok ? 0 : 1;
     }
     if (command === 'check-popular') {
       const days = Number(option('--days') ?? 30);

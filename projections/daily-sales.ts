@@ -1,7 +1,7 @@
 import { DocumentStore } from '../src/shared/documents/port';
 import { localDay } from '../src/read/popular/window';
 import { DAILY_SALES, DailySalesDoc, dailySalesId } from '../src/shared/ranking/documents';
-import { SalesRanking } from '../src/shared/ranking/port';
+import { DailySales, SalesRanking } from '../src/shared/ranking/port';
 import { OrderEvent } from '../src/write/order/events';
 import { Projection } from './projection';
 
@@ -20,6 +20,8 @@ type SalesOrderDoc = {
  * batch is committed the ranking index gets the new absolute counts of the pairs it touched.
  */
 export function dailySalesProjection(documents: DocumentStore, ranking: SalesRanking, timeZone: string): Projection {
+  /** A batch whose counts did not reach the ranking (Redis away): the next idle moment refills it. */
+  let missedRecord = false;
   return {
     name: DAILY_SALES,
     collections: [
@@ -49,25 +51,31 @@ export function dailySalesProjection(documents: DocumentStore, ranking: SalesRan
       view.upsert(SALES_ORDERS, next);
     },
     async afterCommit(events) {
-      const orders = await documents.getMany<SalesOrderDoc>(SALES_ORDERS, [...new Set(events.map((e) => (e.data as { orderId: string }).orderId))]);
-      const ids = orders.flatMap((order) => (order.countedOn ? order.lines.map((line) => dailySalesId(order.countedOn!, line.productId)) : []));
-      const counts = await documents.getMany<DailySalesDoc>(DAILY_SALES, ids);
-      await ranking.record(counts.map(({ day, productId, quantity }) => ({ day, productId, quantity })));
+      try {
+        const orders = await documents.getMany<SalesOrderDoc>(SALES_ORDERS, [...new Set(events.map((e) => (e.data as { orderId: string }).orderId))]);
+        const ids = orders.flatMap((order) => (order.countedOn ? order.lines.map((line) => dailySalesId(order.countedOn!, line.productId)) : []));
+        const counts = await documents.getMany<DailySalesDoc>(DAILY_SALES, ids);
+        await ranking.record(counts.map(({ day, productId, quantity }) => ({ day, productId, quantity })));
+      } catch (error) {
+        missedRecord = true;
+        throw error;
+      }
     },
     onReset: () => ranking.clear(),
+    async recover(tookOver) {
+      if (!tookOver && !missedRecord && (await ranking.intact())) return;
+      await ranking.refill(dailyCounts(documents));
+      missedRecord = false;
+    },
   };
 }
 
-/** Refills a ranking index from the committed daily counts (after Redis lost them, or to repair). */
-export async function refillRanking(documents: DocumentStore, ranking: SalesRanking): Promise<number> {
-  await ranking.clear();
+/** Every committed daily count, page by page: what a lost ranking index is refilled from. */
+async function* dailyCounts(documents: DocumentStore): AsyncIterable<DailySales> {
   let cursor: string | null = null;
-  let count = 0;
   do {
     const page: { items: DailySalesDoc[]; nextCursor: string | null } = await documents.find<DailySalesDoc>(DAILY_SALES, { limit: 1000, cursor });
-    await ranking.record(page.items.map(({ day, productId, quantity }) => ({ day, productId, quantity })));
-    count += page.items.length;
+    for (const { day, productId, quantity } of page.items) yield { day, productId, quantity };
     cursor = page.nextCursor;
   } while (cursor);
-  return count;
 }

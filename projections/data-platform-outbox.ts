@@ -62,6 +62,10 @@ export const dataPlatformOutboxProjection = (queue: Queue, logger: Logger): Proj
     };
     view.upsert(DATA_PLATFORM_DELIVERIES, doc);
   },
+  comparable(_collection, doc) {
+    const { status: _status, attempts: _attempts, lastError: _lastError, deliveredAt: _deliveredAt, updatedAt: _updatedAt, ...created } = doc as DeliveryDoc;
+    return created;
+  },
   async afterCommit(events) {
     try {
       for (const event of events) await queue.enqueue(event.id);

@@ -25,4 +25,17 @@ export interface Projection {
   afterCommit?(events: readonly StoredEvent[]): Promise<void>;
   /** Runs when a rebuild clears the read model: state kept outside the document store is cleared too. */
   onReset?(): Promise<void>;
+  /**
+   * Repairs state kept outside the document store from the read model, when it was lost (Redis
+   * restarted) or may have missed an `afterCommit` (`tookOver`: this runner just took the
+   * projection over from one that may have died between a commit and its hook). The live
+   * runner calls it when it takes the lease and whenever it is idle, so it must be cheap when
+   * there is nothing to repair.
+   */
+  recover?(tookOver: boolean): Promise<void>;
+  /**
+   * What of a document a replay must reproduce, when others also write to it (delivery workers
+   * record their progress on the outbox's documents): `npm run verify` compares only this part.
+   */
+  comparable?(collection: string, doc: Doc): Doc;
 }

@@ -2,12 +2,29 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { CheckpointMoved, Doc, DocumentStore, DocWrite } from '../src/shared/documents/port';
 import { EventStore, StoredEvent } from '../src/shared/eventstore/port';
+import { LeaseHolder } from '../src/shared/lease/holder';
+import { LeaseService } from '../src/shared/lease/port';
 import { Projection, ProjectionView } from './projection';
 
 export interface ProjectorOptions {
   readonly batchSize?: number;
   /** Fallback wake-up for events written by other processes. */
   readonly pollMs?: number;
+  /**
+   * With a lease, the live loop runs a projection only while this process holds its lease
+   * (`projection:<name>`), so among several processes one does the work and a dead one is
+   * replaced within about `ttlMs`. Without, it always runs.
+   */
+  readonly lease?: { readonly service: LeaseService; readonly ttlMs: number; readonly owner: string };
+  /** False for a replay into a scratch store: the hooks reach shared state outside it (caches, ranking, queue). */
+  readonly hooks?: boolean;
+}
+
+export interface CatchUpOptions {
+  /** Stop at this position (inclusive) instead of the head: to compare with a read model that stands there. */
+  readonly until?: string;
+  /** Called after each batch with how many events it consumed and the position reached. */
+  readonly onBatch?: (events: number, position: string) => void;
 }
 
 export interface ProjectionStatus {
@@ -34,6 +51,8 @@ export class Projector {
   private unsubscribe: () => void = () => undefined;
   private readonly batchSize: number;
   private readonly pollMs: number;
+  private readonly hooks: boolean;
+  private readonly lease: ProjectorOptions['lease'];
 
   constructor(
     private readonly events: EventStore,
@@ -44,6 +63,8 @@ export class Projector {
   ) {
     this.batchSize = options.batchSize ?? 500;
     this.pollMs = options.pollMs ?? 200;
+    this.hooks = options.hooks ?? true;
+    this.lease = options.lease;
     this.emitter.setMaxListeners(0);
   }
 
@@ -63,23 +84,38 @@ export class Projector {
       waiting.forEach((resolve) => resolve());
     };
     this.unsubscribe = this.events.onAppended(() => this.wake());
-    const sleep = () =>
+    const sleep = (ms: number) =>
       new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.pollMs);
+        const timer = setTimeout(resolve, ms);
         pending.push(() => {
           clearTimeout(timer);
           resolve();
         });
       });
     this.loops = this.projections.map(async (projection) => {
+      const lease = this.leaseFor(projection);
       while (!this.stopped) {
         try {
-          if ((await this.step(projection)) === 0) await sleep();
+          const turn = lease ? await lease.turn() : { leading: true, gained: false };
+          if (!turn.leading) {
+            await sleep(lease!.retryMs);
+            continue;
+          }
+          if (turn.gained) {
+            // The previous runner's checkpoint is further on than the one this process last saw.
+            this.checkpoints.delete(projection.name);
+            await this.recover(projection, true);
+          }
+          if ((await this.step(projection, lease)) === 0) {
+            if (!lease || lease.mayAct()) await this.recover(projection, false);
+            await sleep(this.pollMs);
+          }
         } catch (error) {
           this.logger.error({ err: error, projection: projection.name }, 'projection step failed; retrying');
-          await sleep();
+          await sleep(this.pollMs);
         }
       }
+      await lease?.release();
     });
   }
 
@@ -92,22 +128,34 @@ export class Projector {
     this.loops = [];
   }
 
-  /** Applies everything up to the current head (tests, CLI, rebuilds). */
-  async catchUp(name?: string): Promise<void> {
+  /**
+   * Applies everything up to the current head (tests, CLI, rebuilds), whoever holds the lease:
+   * an operator's replay beside a live runner costs duplicate reads, the checkpoint keeps it right.
+   */
+  async catchUp(name?: string, options: CatchUpOptions = {}): Promise<void> {
     for (const projection of this.select(name)) {
-      while ((await this.step(projection)) > 0);
+      for (;;) {
+        const consumed = await this.step(projection, null, options.until);
+        if (consumed === 0) break;
+        options.onBatch?.(consumed, this.checkpoints.get(projection.name)!);
+      }
     }
   }
 
-  /** Clears the read model and replays the whole log into it. */
-  async rebuild(name: string): Promise<void> {
+  /**
+   * Clears the read model and replays the whole log into it, in place: readers see it refill.
+   * Not into fresh collections swapped in at the end: the document port has no atomic rename
+   * (MongoDB cannot rename inside the transaction that moves the checkpoint), and projections
+   * keep state outside it (ranking, cache, queue) that a shadow copy would have to fork too.
+   */
+  async rebuild(name: string, options: CatchUpOptions = {}): Promise<void> {
     const [projection] = this.select(name);
     await this.exclusive(projection.name, async () => {
       await this.documents.reset(projection.name, projection.collections.map((c) => c.name));
-      await projection.onReset?.();
+      if (this.hooks) await projection.onReset?.();
       this.checkpoints.set(projection.name, null);
     });
-    await this.catchUp(name);
+    await this.catchUp(name, options);
   }
 
   async status(): Promise<ProjectionStatus[]> {
@@ -140,16 +188,34 @@ export class Projector {
     return next;
   }
 
+  private leaseFor(projection: Projection): LeaseHolder | null {
+    if (!this.lease) return null;
+    const { service, ttlMs, owner } = this.lease;
+    const log = { projection: projection.name, owner };
+    return new LeaseHolder(service, `projection:${projection.name}`, owner, ttlMs, {
+      taken: (fencingToken) => this.logger.info({ ...log, fencingToken }, 'took the projection lease'),
+      lost: () => this.logger.warn(log, 'lost the projection lease'),
+      unreachable: (error) => this.logger.warn({ ...log, err: error }, 'lease backend unreachable: running the projection without the lease'),
+    });
+  }
+
+  private async recover(projection: Projection, tookOver: boolean): Promise<void> {
+    if (this.hooks && projection.recover) await this.exclusive(projection.name, () => projection.recover!(tookOver));
+  }
+
   /** Applies one batch; returns how many events it consumed. */
-  private step(projection: Projection): Promise<number> {
+  private step(projection: Projection, lease: LeaseHolder | null, until?: string): Promise<number> {
     return this.exclusive(projection.name, async () => {
       if (!this.checkpoints.has(projection.name)) {
         this.checkpoints.set(projection.name, await this.documents.getCheckpoint(projection.name));
       }
       const from = this.checkpoints.get(projection.name) ?? null;
-      const batch = await this.events.readAll(from, this.batchSize);
+      const read = await this.events.readAll(from, this.batchSize);
+      const batch = until === undefined ? read : read.filter((event) => event.position <= until);
       if (batch.length === 0) return 0;
       const writes = await applyBatch(projection, batch, this.documents);
+      // A lease that lapsed while the batch was applied is someone else's by now: leave the batch to them.
+      if (lease && !lease.mayAct()) return 0;
       const position = batch[batch.length - 1].position;
       try {
         await this.documents.write(writes, { projection: projection.name, position, previous: from });
@@ -161,7 +227,7 @@ export class Projector {
       }
       this.checkpoints.set(projection.name, position);
       const handled = batch.filter((event) => projection.eventTypes.has(event.type));
-      if (projection.afterCommit && handled.length > 0) await projection.afterCommit(handled);
+      if (this.hooks && projection.afterCommit && handled.length > 0) await projection.afterCommit(handled);
       this.emitter.emit('advanced', projection.name);
       return batch.length;
     });

@@ -18,10 +18,23 @@ async function main() {
   });
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
-  onShutdown(logger, async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await app.close();
+  let stopping = false;
+  // Runs before Express: a keep-alive client is told, on the response in flight, not to send more on this connection.
+  server.prependListener('request', (_req, res) => {
+    if (stopping) res.setHeader('Connection', 'close');
   });
+  onShutdown(
+    logger,
+    async () => {
+      stopping = true;
+      // Stops listening (new connections are refused) and waits for every request in flight;
+      // idle keep-alive connections are closed at once.
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Projections stop at a checkpoint and hand their leases over, then the stores close.
+      await app.close();
+    },
+    server.requestTimeout + 5_000,
+  );
 }
 
 main().catch((error) => {

@@ -12,20 +12,31 @@ export function configOrExit(): Config {
   }
 }
 
-/** SIGTERM/SIGINT: stop taking work, finish what is in flight, close the stores, exit. */
-export function onShutdown(logger: Logger, stop: () => Promise<void>): void {
+/**
+ * SIGTERM/SIGINT: stop taking work, finish what is in flight, close the stores, exit 0. A stop
+ * that takes longer than `graceMs` (something hung) exits 1 instead of leaving the process to
+ * the supervisor's SIGKILL. A second signal changes nothing: the stop is already under way.
+ */
+export function onShutdown(logger: Logger, stop: () => Promise<void>, graceMs = 30_000): void {
   let stopping = false;
   const handler = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      logger.error({ graceMs }, 'shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, graceMs).unref();
     stop()
-      .then(() => process.exit(0))
+      .then(() => {
+        logger.info('stopped');
+        process.exit(0);
+      })
       .catch((error) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
       });
   };
-  process.once('SIGTERM', () => handler('SIGTERM'));
-  process.once('SIGINT', () => handler('SIGINT'));
+  process.on('SIGTERM', () => handler('SIGTERM'));
+  process.on('SIGINT', () => handler('SIGINT'));
 }

@@ -43,6 +43,26 @@ describe('ranking in Redis sorted sets', () => {
     await ranking.record([{ day: '2026-11-01', productId: 'p', quantity: 1 }]);
     await ranking.clear();
     expect(await ranking.top(['2026-11-01'], 5)).toEqual([]);
-    expect(await redis.keys(`${prefix}*`)).toEqual([]);
+    expect(await redis.keys(`${prefix}day:*`)).toEqual([]);
+  });
+
+  it('says it is not intact once its keys are lost, until a refill sets every count again', async () => {
+    const prefix = `test:ranking:${randomUUID()}:`;
+    prefixes.push(prefix);
+    const ranking = new RedisSalesRanking(redis, prefix);
+    expect(await ranking.intact()).toBe(false);
+    await ranking.clear();
+    expect(await ranking.intact()).toBe(true);
+    await ranking.record([{ day: '2026-11-01', productId: 'p', quantity: 1 }]);
+    // What a Redis restart does.
+    await redis.del(...(await redis.keys(`${prefix}*`)));
+    expect(await ranking.intact()).toBe(false);
+    async function* counts() {
+      yield { day: '2026-11-01', productId: 'p', quantity: 1 };
+      yield { day: '2026-11-01', productId: 'q', quantity: 2 };
+    }
+    await ranking.refill(counts());
+    expect(await ranking.intact()).toBe(true);
+    expect(await ranking.top(['2026-11-01'], 5)).toEqual([{ productId: 'q', quantity: 2 }, { productId: 'p', quantity: 1 }]);
   });
 });

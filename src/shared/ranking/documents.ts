@@ -20,6 +20,12 @@ export class DocumentSalesRanking implements SalesRanking {
 
   async clear(): Promise<void> {}
 
+  async intact(): Promise<boolean> {
+    return true;
+  }
+
+  async refill(): Promise<void> {}
+
   async top(days: readonly string[], limit: number): Promise<RankedProduct[]> {
     const totals = new Map<string, number>();
     let cursor: string | null = null;

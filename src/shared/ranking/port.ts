@@ -23,8 +23,15 @@ export interface SalesRanking {
   record(entries: readonly DailySales[]): Promise<void>;
   /** The products with the most sold over `days`, most first, ties by product id; zero counts left out. */
   top(days: readonly string[], limit: number): Promise<RankedProduct[]>;
-  /** Forgets everything (before a rebuild refills it). */
+  /** Forgets everything (before a rebuild refills it); an empty index is then complete. */
   clear(): Promise<void>;
+  /** False when the index lost its data (Redis restarted or was flushed) since it was last cleared or refilled. */
+  intact(): Promise<boolean>;
+  /**
+   * Sets every count of the read model and marks the index intact. Without clearing first, so
+   * readers never see it empty; counts are absolute, so one recorded meanwhile is not undone.
+   */
+  refill(entries: AsyncIterable<DailySales>): Promise<void>;
 }
 
 /** Most sold first, then product id ascending, so equal counts always come in the same order. */

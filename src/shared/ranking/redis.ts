@@ -58,6 +58,29 @@ export class RedisSalesRanking implements SalesRanking {
       if (keys.length > 0) await this.redis.del(...keys);
       cursor = next;
     } while (cursor !== '0');
+    await this.redis.set(this.intactKey, '1');
+  }
+
+  /** The marker goes with the data when Redis restarts empty or is flushed: its absence says the days must be refilled. */
+  async intact(): Promise<boolean> {
+    return (await this.redis.exists(this.intactKey)) === 1;
+  }
+
+  async refill(entries: AsyncIterable<DailySales>): Promise<void> {
+    let chunk: DailySales[] = [];
+    for await (const entry of entries) {
+      chunk.push(entry);
+      if (chunk.length === 500) {
+        await this.record(chunk);
+        chunk = [];
+      }
+    }
+    await this.record(chunk);
+    await this.redis.set(this.intactKey, '1');
+  }
+
+  private get intactKey() {
+    return `${this.prefix}intact`;
   }
 
   private dayKey(day: string) {

@@ -1,0 +1,85 @@
+import { LeaseService } from './port';
+
+export interface Turn {
+  /** This runner may work now. */
+  readonly leading: boolean;
+  /** It just became the runner: another one may have stopped anywhere, even between a commit and its follow-up. */
+  readonly gained: boolean;
+}
+
+export interface LeaseEvents {
+  taken(fencingToken: number): void;
+  lost(): void;
+  /** The backend did not answer: the runner works without the lease until it answers again. */
+  unreachable(error: unknown): void;
+}
+
+/** The lease is counted as ours for this share of its TTL after we asked, so it lapses here before it lapses there. */
+const LOCAL_SHARE = 0.9;
+
+/**
+ * One runner's side of one lease: takes it when free, renews it every third of its TTL, and
+ * knows by its own clock how long it may still act on it. A runner that cannot reach the
+ * backend keeps working (unfenced) rather than stall: the lease only saves work, and what it
+ * guards stays correct with two runners.
+ */
+export class LeaseHolder {
+  private token: number | null = null;
+  private validUntil = 0;
+  private nextAttemptAt = 0;
+  private unfenced = false;
+  readonly retryMs: number;
+
+  constructor(
+    private readonly service: LeaseService,
+    readonly name: string,
+    private readonly owner: string,
+    private readonly ttlMs: number,
+    private readonly events: LeaseEvents,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.retryMs = Math.max(1, Math.floor(ttlMs / 3));
+  }
+
+  /** Whether this runner may work now; talks to the backend only when a renewal or a new attempt is due. */
+  async turn(): Promise<Turn> {
+    const before = this.mayAct();
+    const sentAt = this.now();
+    if (sentAt < this.nextAttemptAt) return { leading: before, gained: false };
+    this.nextAttemptAt = sentAt + this.retryMs;
+    try {
+      if (this.token !== null && !(await this.service.renew(this.name, this.owner, this.ttlMs))) {
+        this.token = null;
+        this.validUntil = 0;
+        this.events.lost();
+      }
+      if (this.token === null) {
+        const grant = await this.service.acquire(this.name, this.owner, this.ttlMs);
+        if (grant) {
+          this.token = grant.fencingToken;
+          this.events.taken(grant.fencingToken);
+        }
+      }
+      if (this.token !== null) this.validUntil = sentAt + this.ttlMs * LOCAL_SHARE;
+      this.unfenced = false;
+    } catch (error) {
+      if (!this.unfenced) this.events.unreachable(error);
+      this.unfenced = true;
+    }
+    const leading = this.mayAct();
+    return { leading, gained: leading && !before };
+  }
+
+  /** Still ours by the local clock (or running unfenced): checked again right before a write. */
+  mayAct(): boolean {
+    return this.unfenced || (this.token !== null && this.now() < this.validUntil);
+  }
+
+  /** Hands the lease over at once; a failure only means the successor waits out the TTL. */
+  async release(): Promise<void> {
+    if (this.token === null) return;
+    this.token = null;
+    this.validUntil = 0;
+    await this.service.release(this.name, this.owner).catch(() => undefined);
+  }
+}

@@ -1,0 +1,50 @@
+import { LeaseGrant, LeaseService } from './port';
+
+interface Held {
+  readonly owner: string;
+  readonly token: number;
+  expiresAt: number;
+}
+
+/**
+ * Leases inside one process: the embedded default, where one process runs the projections.
+ * Processes sharing embedded stores without Redis each hold their own leases, so each runs
+ * every projection; the checkpoint compare-and-set still applies each batch once.
+ */
+export class InProcessLeaseService implements LeaseService {
+  readonly adapterName = 'in-process';
+  private readonly leases = new Map<string, Held>();
+  private lastToken = 0;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async acquire(name: string, owner: string, ttlMs: number): Promise<LeaseGrant | null> {
+    const held = this.current(name);
+    if (held && held.owner !== owner) return null;
+    if (held) {
+      held.expiresAt = this.now() + ttlMs;
+      return { fencingToken: held.token };
+    }
+    const token = ++this.lastToken;
+    this.leases.set(name, { owner, token, expiresAt: this.now() + ttlMs });
+    return { fencingToken: token };
+  }
+
+  async renew(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    const held = this.current(name);
+    if (held?.owner !== owner) return false;
+    held.expiresAt = this.now() + ttlMs;
+    return true;
+  }
+
+  async release(name: string, owner: string): Promise<void> {
+    if (this.current(name)?.owner === owner) this.leases.delete(name);
+  }
+
+  async close(): Promise<void> {}
+
+  private current(name: string): Held | undefined {
+    const held = this.leases.get(name);
+    return held && held.expiresAt > this.now() ? held : undefined;
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * Leases name the one runner of a piece of background work (a projection) among all processes.
+ * They save work and bound a handover; they are not the correctness guard: whatever a lease
+ * protects must stay correct when two runners overlap (a projection's checkpoint compare-and-set).
+ *
+ * A lease is held by an `owner` (a string unique to one runner) for `ttlMs` unless renewed. A
+ * holder that dies simply stops renewing, and the lease is free again after at most `ttlMs`.
+ */
+export interface LeaseGrant {
+  /** Strictly increasing per lease name across holders (while the backend keeps its data). */
+  readonly fencingToken: number;
+}
+
+export interface LeaseService {
+  readonly adapterName: string;
+  /** Takes the lease unless another owner holds it; the holder asking again renews it and keeps its token. */
+  acquire(name: string, owner: string, ttlMs: number): Promise<LeaseGrant | null>;
+  /** Extends the lease to `ttlMs` from now, only if `owner` still holds it. */
+  renew(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Frees the lease at once (a clean stop hands over without waiting), only if `owner` still holds it. */
+  release(name: string, owner: string): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,66 @@
+import type { Redis } from 'ioredis';
+import { LeaseGrant, LeaseService } from './port';
+
+// Taking the lease and drawing its token in one step, so a later holder always draws a larger
+// token; the holder asking again keeps its token and gets a fresh expiry.
+const ACQUIRE = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return redis.call('INCR', KEYS[2])
+end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return tonumber(redis.call('GET', KEYS[2]))
+end
+return false`;
+
+const RENEW = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0`;
+
+// Compare-and-delete: a holder whose lease lapsed must not free its successor's.
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`;
+
+/**
+ * Leases shared by every process: `SET NX PX` with the owner as value, renewed and released only
+ * by that owner (one script each), and a fencing token from `INCR` on a companion key that is
+ * never expired. Failures are thrown: the caller decides what an unreachable Redis means.
+ *
+ * The client belongs to the caller (other adapters share it): `close` leaves it open.
+ */
+export class RedisLeaseService implements LeaseService {
+  readonly adapterName = 'redis';
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  async acquire(name: string, owner: string, ttlMs: number): Promise<LeaseGrant | null> {
+    const token = (await this.redis.eval(ACQUIRE, 2, ...this.keys(name), owner, px(ttlMs))) as number | null;
+    return token === null ? null : { fencingToken: token };
+  }
+
+  async renew(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.eval(RENEW, 1, this.keys(name)[0], owner, px(ttlMs))) === 1;
+  }
+
+  async release(name: string, owner: string): Promise<void> {
+    await this.redis.eval(RELEASE, 1, this.keys(name)[0], owner);
+  }
+
+  async close(): Promise<void> {}
+
+  /** The lease and its token counter share a hash tag: one Redis Cluster slot for the scripts. */
+  keys(name: string): [string, string] {
+    const lease = `${this.prefix}{${name}}`;
+    return [lease, `${lease}:fence`];
+  }
+}
+
+const px = (ttlMs: number) => Math.max(1, Math.ceil(ttlMs));

@@ -1,0 +1,68 @@
+/**
+ * The lease port's contract. `make` returns one or more services over one backend (two app
+ * processes against one Redis): owners are spread across them. Names carry a random suffix so
+ * a shared server can be reused.
+ */
+import { randomUUID } from 'node:crypto';
+import { LeaseService } from '../../src/shared/lease/port';
+
+/** Polls `attempt` until it returns a value, failing after `ms`: for waiting out a TTL. */
+async function eventually<T>(attempt: () => Promise<T | null>, ms: number, what: string): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await attempt();
+    if (value !== null) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+export function leaseContract(make: () => Promise<LeaseService[]>): void {
+  let services: LeaseService[];
+  let name: string;
+  const as = (i: number) => services[i % services.length];
+  beforeEach(async () => {
+    services = await make();
+    name = `projection:${randomUUID()}`;
+  });
+
+  it('gives a free lease to one owner and refuses the others while it is held', async () => {
+    const grant = await as(0).acquire(name, 'a', 10_000);
+    expect(grant).toEqual({ fencingToken: expect.any(Number) });
+    expect(await as(1).acquire(name, 'b', 10_000)).toBeNull();
+    expect(await as(1).renew(name, 'b', 10_000)).toBe(false);
+  });
+
+  it('lets only one of many owners asking at once take it', async () => {
+    const grants = await Promise.all(Array.from({ length: 20 }, (_, i) => as(i).acquire(name, `owner-${i}`, 10_000)));
+    expect(grants.filter((g) => g !== null)).toHaveLength(1);
+  });
+
+  it('renews for the holder, who keeps its token when it asks again', async () => {
+    const grant = await as(0).acquire(name, 'a', 10_000);
+    expect(await as(0).renew(name, 'a', 10_000)).toBe(true);
+    expect(await as(1).acquire(name, 'a', 10_000)).toEqual(grant);
+  });
+
+  it('frees the lease only for its holder', async () => {
+    await as(0).acquire(name, 'a', 10_000);
+    await as(1).release(name, 'b');
+    expect(await as(1).acquire(name, 'b', 10_000)).toBeNull();
+    await as(0).release(name, 'a');
+    expect(await as(1).acquire(name, 'b', 10_000)).not.toBeNull();
+  });
+
+  it('lapses when not renewed, then goes to the next owner with a larger token; the old holder can no longer renew or free it', async () => {
+    const first = (await as(0).acquire(name, 'a', 150))!;
+    const second = await eventually(() => as(1).acquire(name, 'b', 10_000), 5_000, 'the lease to lapse');
+    expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
+    expect(await as(0).renew(name, 'a', 10_000)).toBe(false);
+    await as(0).release(name, 'a');
+    expect(await as(0).acquire(name, 'a', 10_000)).toBeNull();
+  });
+
+  it('keeps leases of different names apart', async () => {
+    expect(await as(0).acquire(`${name}:x`, 'a', 10_000)).not.toBeNull();
+    expect(await as(1).acquire(`${name}:y`, 'b', 10_000)).not.toBeNull();
+  });
+}

@@ -1,0 +1,202 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { Role, TokenService } from '../../../src/shared/auth/tokens';
+import { deleteKeys } from '../../support/redis';
+import { apiReady, freePort, node, Proc, until } from './processes';
+
+export const JWT_SECRET = 'e2e-secret-that-is-long-enough-for-hs256!!';
+
+/** What became of one HTTP request. */
+export type Outcome =
+  | { readonly kind: 'answered'; readonly status: number; readonly body: any }
+  /** Nothing reached a server (no process listened): certainly not written. */
+  | { readonly kind: 'refused' }
+  /** The connection broke or timed out after the request was sent: it may or may not have landed. */
+  | { readonly kind: 'lost'; readonly error: string };
+
+export interface Call {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  readonly token?: string;
+  readonly body?: unknown;
+  readonly idempotencyKey?: string;
+  readonly headers?: Record<string, string>;
+}
+
+export const ok = (o: Outcome) => o.kind === 'answered' && o.status >= 200 && o.status < 300;
+export const refusedWith = (o: Outcome, code: string) => o.kind === 'answered' && o.status >= 400 && o.status < 500 && o.body?.code === code;
+/** No definite answer: a 5xx, a broken connection; such a request may or may not be in the log. */
+export const undecided = (o: Outcome) => o.kind === 'lost' || (o.kind === 'answered' && o.status >= 500);
+
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** One request on a keep-alive agent; transport failures become outcomes, never exceptions. */
+export function send(agent: Agent, port: number, call: Call): Promise<Outcome> {
+  const payload = call.body === undefined ? undefined : JSON.stringify(call.body);
+  const headers: Record<string, string> = { ...call.headers };
+  if (payload !== undefined) headers['content-type'] = 'application/json';
+  if (call.token) headers.authorization = `Bearer ${call.token}`;
+  if (call.idempotencyKey) headers['idempotency-key'] = call.idempotencyKey;
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, method: call.method, path: call.path, headers, agent, timeout: REQUEST_TIMEOUT_MS }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', (error) => resolve({ kind: 'lost', error: error.message }));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let body: unknown = text;
+        try {
+          body = text ? JSON.parse(text) : undefined;
+        } catch {
+          // Not JSON (a proxy's or Node's own answer): kept as text for the failure message.
+        }
+        resolve({ kind: 'answered', status: res.statusCode ?? 0, body });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED' ? { kind: 'refused' } : { kind: 'lost', error: error.code ?? error.message }));
+    req.end(payload);
+  });
+}
+
+export interface ClusterOptions {
+  readonly apis: number;
+  readonly projectors: number;
+  readonly redisUrl: string;
+  /** Added to every process's environment. */
+  readonly env?: Record<string, string>;
+}
+
+/**
+ * API processes and projector processes (the built app, `node dist/...`) sharing one SQLite
+ * store under a temporary DATA_DIR and one Redis under a prefix of their own.
+ */
+export class Cluster {
+  readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  readonly apis: Proc[] = [];
+  readonly projectors: Proc[] = [];
+  private readonly tokens = new TokenService(JWT_SECRET);
+  private adminToken?: Promise<string>;
+
+  private constructor(
+    readonly env: Readonly<Record<string, string>>,
+    readonly dataDir: string,
+  ) {}
+
+  static async start(options: ClusterOptions): Promise<Cluster> {
+    const dataDir = mkdtempSync(join(tmpdir(), 'eventmart-e2e-'));
+    const env = {
+      DATA_DIR: dataDir,
+      REDIS_URL: options.redisUrl,
+      REDIS_PREFIX: `eventmart-e2e:${randomUUID()}:`,
+      JWT_SECRET,
+      PAYER_KEY: randomBytes(32).toString('base64'),
+      LOG_LEVEL: 'warn',
+      RUN_PROJECTIONS: 'false',
+      SQLITE_SYNCHRONOUS: 'NORMAL',
+      PROJECTION_POLL_MS: '50',
+      PROJECTION_LEASE_MS: '2000',
+      DELIVERY_WORKERS: '0',
+      // The rushes come from one address and a few users by design.
+      RATE_LIMIT_WRITE_PER_USER: '0',
+      RATE_LIMIT_WRITE_PER_IP: '0',
+      RATE_LIMIT_ISSUE_PER_USER: '0',
+      RATE_LIMIT_ISSUE_PER_IP: '0',
+      ...options.env,
+    };
+    const cluster = new Cluster(env, dataDir);
+    // The first process creates the SQLite files; the others open them.
+    await cluster.addApi();
+    await Promise.all([
+      ...Array.from({ length: options.apis - 1 }, () => cluster.addApi()),
+      ...Array.from({ length: options.projectors }, () => cluster.addProjector()),
+    ]);
+    return cluster;
+  }
+
+  async addApi(env: Record<string, string> = {}): Promise<Proc> {
+    const port = await freePort();
+    const api = node(`api-${this.apis.length + 1}`, 'src/main.js', { ...this.env, HOST: '127.0.0.1', PORT: String(port), ...env }, { port });
+    this.apis.push(api);
+    await this.launch(api);
+    return api;
+  }
+
+  async addProjector(env: Record<string, string> = {}): Promise<Proc> {
+    const projector = node(`projector-${this.projectors.length + 1}`, 'projections/main.js', { ...this.env, DELIVERY_WORKERS: '1', ...env });
+    this.projectors.push(projector);
+    await this.launch(projector);
+    return projector;
+  }
+
+  /** Starts the process and, for an API, waits until it answers /ready. */
+  async launch(proc: Proc): Promise<void> {
+    proc.start();
+    if (proc.port !== undefined) await until(() => apiReady(proc.port!), `${proc.name} to be ready\n${proc.output}`, 30_000);
+  }
+
+  token(userId: string, role: Role = 'customer'): Promise<string> {
+    return this.tokens.issue({ userId, role });
+  }
+
+  admin(): Promise<string> {
+    this.adminToken ??= this.token('e2e-admin', 'admin');
+    return this.adminToken;
+  }
+
+  /**
+   * Sends to a random API process. A refused connection (that process is down) reached nobody,
+   * so it is sent to another one; other failures are the caller's to judge.
+   */
+  async call(call: Call): Promise<Outcome> {
+    for (let attempt = 0; ; attempt++) {
+      const candidates = this.apis.filter((api) => api.running);
+      const api = candidates[Math.floor(Math.random() * candidates.length)] ?? this.apis[0];
+      const outcome = await send(this.agent, api.port!, call);
+      if (outcome.kind !== 'refused' || attempt >= 50) return outcome;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** A call that must succeed (set-up steps). */
+  async must(call: Call): Promise<any> {
+    const outcome = await this.call(call);
+    if (!ok(outcome)) throw new Error(`${call.method} ${call.path} failed: ${JSON.stringify(outcome)}`);
+    return (outcome as { body: unknown }).body;
+  }
+
+  /** Waits until every projection has applied the whole log. */
+  async caughtUp(timeoutMs = 60_000): Promise<void> {
+    const token = await this.admin();
+    await until(
+      async () => {
+        const outcome = await this.call({ method: 'GET', path: '/admin/projections', token });
+        return ok(outcome) && (outcome as { body: { items: { caughtUp: boolean }[] } }).body.items.every((p) => p.caughtUp);
+      },
+      'the projections to catch up',
+      timeoutMs,
+      100,
+    );
+  }
+
+  /** Runs `npm run verify`'s program against this cluster's stores. */
+  async verify(): Promise<{ code: number | null; output: string }> {
+    const cli = node('verify', 'projections/cli.js', this.env, { args: ['verify'] }).start();
+    const { code } = await cli.exited();
+    return { code, output: cli.output };
+  }
+
+  async close(): Promise<void> {
+    this.agent.destroy();
+    await Promise.all([...this.apis, ...this.projectors].map((proc) => proc.stop('SIGKILL')));
+    const redis = new Redis(this.env.REDIS_URL, { maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1_000 });
+    redis.on('error', () => undefined);
+    await deleteKeys(redis, this.env.REDIS_PREFIX).catch(() => undefined);
+    redis.disconnect();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
