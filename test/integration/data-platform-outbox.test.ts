@@ -3,18 +3,21 @@ import pino from 'pino';
 import { DATA_PLATFORM_DELIVERIES, dataPlatformOutboxProjection, DeliveryDoc } from '../../projections/data-platform-outbox';
 import { Projection } from '../../projections/projection';
 import { Projector } from '../../projections/runtime';
+import { MasterKeyRing } from '../../src/shared/crypto/master-keys';
 import { PayerCipher } from '../../src/shared/crypto/payer';
 import { Deliveries } from '../../src/shared/data-platform/deliveries';
 import { orderPayload } from '../../src/shared/data-platform/payload';
 import { requeuePending } from '../../src/shared/data-platform/workers';
 import { SqliteDocumentStore } from '../../src/shared/documents/sqlite';
 import { SqliteEventStore } from '../../src/shared/eventstore/sqlite';
+import { DataKeys } from '../../src/shared/keys/data-keys';
+import { SqliteDataKeyStore } from '../../src/shared/keys/sqlite';
 import { Queue } from '../../src/shared/queue/port';
 import { SqliteQueue } from '../../src/shared/queue/sqlite';
 import { deliveryIds, LINES, PAYER, seedOrder, SeededOrder } from './data-platform.support';
 
 const logger = pino({ level: 'silent' });
-const payers = new PayerCipher(randomBytes(32));
+const payers = new PayerCipher(new DataKeys(new SqliteDataKeyStore(':memory:'), new MasterKeyRing(randomBytes(32))));
 const clock = { now: () => new Date('2025-02-01T00:00:00.000Z') };
 
 describe('data-platform outbox', () => {

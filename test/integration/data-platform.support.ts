@@ -58,7 +58,7 @@ export async function seedOrder(events: EventStore, payers: PayerCipher, userId:
     },
   ];
   if (history.failedPayment) written.push({ type: 'PaymentFailed', data: { orderId, userId, reason: 'POINTS_INSUFFICIENT', occurredAt: at(1) } });
-  const payer = history.paid ? payers.seal(userId, PAYER) : null;
+  const payer = history.paid ? await payers.seal(userId, PAYER) : null;
   if (payer) written.push({ type: 'OrderPaid', data: { orderId, userId, total: 2500 - discount, payer, occurredAt: at(2) } });
   if (history.cancelled) written.push({ type: 'OrderCancelled', data: { orderId, userId, refunded: history.paid === true, occurredAt: at(3) } });
 

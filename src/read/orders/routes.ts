@@ -54,7 +54,7 @@ export function presentOrder(doc: PlacedOrder & { readonly position: string | nu
   };
 }
 
-const isoDate = z.iso.datetime({ offset: true });
+const isoDate = z.iso.datetime({ offset: true }).max(64);
 
 export const ordersQueryRoutes = ({ documents, payers }: AppServices) => [
   defineRoute({
@@ -105,7 +105,8 @@ export const ordersQueryRoutes = ({ documents, payers }: AppServices) => [
       const doc = await documents.get<OrderDoc>(ORDERS, params.orderId);
       // Another user's order is indistinguishable from a missing one.
       if (!doc || doc.userId !== user!.userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
-      return { status: 200, body: presentOrder(doc, (sealed) => payers.open(doc.userId, sealed)) };
+      const payer = doc.payer ? await payers.open(doc.userId, doc.payer) : null;
+      return { status: 200, body: presentOrder(doc, () => payer) };
     },
   }),
 ];

@@ -73,6 +73,7 @@ export const devTokenRoute = (tokens: TokenService) =>
     summary: 'Mint a token for any user and role (development only)',
     tags: ['Auth'],
     access: 'public',
+    rateLimit: 'token',
     body: z.strictObject({ userId: userIdSchema, role: z.enum(ROLES) }),
     response: { status: 200, description: 'A bearer token valid for 12 hours', schema: z.object({ token: z.string() }) },
     async handle({ body }) {

@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
-import type { Request, RequestHandler, Response, Router } from 'express';
+import type { Request, RequestHandler, Router } from 'express';
 import { OpenAPIRegistry, ResponseConfig } from '@asteasolutions/zod-to-openapi';
+import type { Logger } from 'pino';
 import { z, ZodType } from 'zod';
+import { AdminJournal } from '../auth/admin-journal';
 import { InvalidToken, Principal, TokenService } from '../auth/tokens';
 import { IdempotencyStore, StoredResponse } from '../idempotency/port';
 import { Config } from '../config';
+import { LimitKind, LimitScope, RateLimits } from '../ratelimit/limits';
 import { errorToProblem } from './errors';
 import { HttpProblem } from './problem';
 import { problemSchema } from './schemas';
@@ -43,6 +46,8 @@ export interface RouteDefinition<P = unknown, Q = unknown, B = unknown> {
   readonly idempotent?: boolean;
   /** Projections this read depends on: X-Consistent-With waits for them. */
   readonly readsFrom?: readonly string[];
+  /** Abuse limit (config RATE_LIMIT_*): state-changing routes count as 'write' unless they name another; reads are not limited unless they name one. */
+  readonly rateLimit?: LimitKind;
   readonly handle: (input: RouteInput<P, Q, B>) => Promise<RouteResult>;
 }
 
@@ -54,6 +59,9 @@ export interface RouteRuntime {
   readonly config: Config;
   readonly tokens: TokenService;
   readonly idempotency: IdempotencyStore;
+  readonly rateLimits: RateLimits;
+  readonly adminJournal: AdminJournal;
+  readonly logger: Logger;
   readonly waitForProjections: (projections: readonly string[], position: string) => Promise<void>;
 }
 
@@ -62,20 +70,102 @@ const IDEMPOTENCY_IN_FLIGHT_MS = 60_000;
 const idempotencyKeySchema = z.string().min(1).max(255);
 const positionSchema = z.string().min(1).max(64).regex(/^[0-9/]+$/);
 
+/** What a route without a query or a body schema accepts: nothing, so a stray field is refused rather than ignored. */
+const noFields = z.strictObject({});
+
+const limitOf = (route: RouteDefinition): LimitKind | undefined => route.rateLimit ?? (route.method === 'get' ? undefined : 'write');
+
+/**
+ * Which requests are answered 503 REQUEST_TIMEOUT once they run past REQUEST_TIMEOUT_MS. The
+ * work itself is never cut off: a write is one atomic append that lands whole or not at all,
+ * and one that lands late must not be reported as failed. So a read times out (it changed
+ * nothing), a write sent with an Idempotency-Key times out (the key keeps its eventual outcome:
+ * sending it again answers 409 IDEMPOTENCY_KEY_IN_USE while it runs, then replays the result),
+ * and a write without a key is answered with its real outcome however long it takes (its parts
+ * are bounded: lock waits, COMMAND_MAX_ATTEMPTS, the stores' own timeouts).
+ */
+const hasDeadline = (route: RouteDefinition, req: Request) =>
+  route.method === 'get' || (route.idempotent === true && req.header('idempotency-key') !== undefined);
+
 export function mountRoute(router: Router, registry: OpenAPIRegistry, route: RouteDefinition, runtime: RouteRuntime): void {
   document(registry, route);
   const expressPath = route.path.replace(/\{(\w+)\}/g, ':$1');
+  const limit = limitOf(route);
+  const querySchema = route.query ?? noFields;
+  const bodySchema = route.body ?? (route.method === 'get' ? undefined : noFields);
+  const journaled = route.access === 'admin' && route.method !== 'get';
   const handler: RequestHandler = async (req, res) => {
+    // The IP is counted before the token is checked, so a flood of bad tokens is limited too.
+    if (limit) await enforceLimit(runtime.rateLimits, limit, 'ip', req.ip ?? 'unknown');
     const user = await authenticate(req, route.access, runtime.tokens);
+    if (limit && user) await enforceLimit(runtime.rateLimits, limit, 'user', user.userId);
     const params = parse(route.params, req.params, 'path');
-    const query = parse(route.query, req.query, 'query');
-    const body = parse(route.body, req.body ?? {}, 'body');
-    if (route.readsFrom) await waitIfAsked(req, route.readsFrom, runtime);
-    const run = (idSeed: string | undefined) => route.handle({ params, query, body, user, idSeed });
-    const result = route.idempotent ? await runIdempotently(req, res, user, run, runtime) : await run(undefined);
-    if (result) res.status(result.status).json(result.body);
+    const query = parse(querySchema, req.query, 'query');
+    const body = parse(bodySchema, req.body ?? {}, 'body');
+    const run = async (idSeed: string | undefined) => {
+      const result = await route.handle({ params, query, body, user, idSeed });
+      if (journaled) await recordAdminAction(runtime, user!, route, params, result.status, idSeed);
+      return result;
+    };
+    const work = (async (): Promise<Answer> => {
+      if (route.readsFrom) await waitIfAsked(req, route.readsFrom, runtime);
+      return route.idempotent ? runIdempotently(req, user, run, runtime) : { result: await run(undefined), replayed: false };
+    })();
+    const { result, replayed } = hasDeadline(route, req) ? await answerInTime(req, work, route.method !== 'get', runtime) : await work;
+    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+    // A replayed refusal is the problem it was the first time.
+    if (result.status >= 400) res.type('application/problem+json');
+    res.status(result.status).json(result.body);
   };
   router[route.method](expressPath, handler);
+}
+
+interface Answer {
+  readonly result: RouteResult;
+  readonly replayed: boolean;
+}
+
+async function recordAdminAction(runtime: RouteRuntime, admin: Principal, route: RouteDefinition, params: unknown, status: number, idSeed: string | undefined) {
+  const action = { method: route.method.toUpperCase(), route: route.path, params: (params ?? {}) as Record<string, unknown>, status };
+  try {
+    await runtime.adminJournal.record(admin, action, idSeed);
+  } catch (error) {
+    runtime.logger.error({ err: error, adminId: admin.userId, action }, 'an admin action succeeded but its audit record could not be written');
+  }
+}
+
+async function enforceLimit(limits: RateLimits, kind: LimitKind, scope: LimitScope, subject: string): Promise<void> {
+  const refusal = await limits.check(kind, scope, subject);
+  if (!refusal) return;
+  throw new HttpProblem(
+    429,
+    'RATE_LIMITED',
+    `too many requests from this ${scope === 'ip' ? 'address' : 'user'}; try again in ${refusal.retryAfterSeconds} s`,
+    { limit: refusal.limit, windowSeconds: Math.ceil(refusal.windowMs / 1000), scope },
+    { 'Retry-After': String(refusal.retryAfterSeconds) },
+  );
+}
+
+/** Races the work against the deadline; the work goes on either way (see hasDeadline). */
+async function answerInTime(req: Request, work: Promise<Answer>, pending: boolean, runtime: RouteRuntime): Promise<Answer> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      work.catch((error: unknown) => {
+        if (errorToProblem(error).status >= 500) runtime.logger.error({ err: error, method: req.method, path: req.path }, 'request failed after its 503 answer');
+      });
+      reject(
+        pending
+          ? new HttpProblem(503, 'REQUEST_TIMEOUT', 'the request is still running: send it again with the same Idempotency-Key to get its outcome', { pending: true }, { 'Retry-After': '1' })
+          : new HttpProblem(503, 'REQUEST_TIMEOUT', 'the request took too long', { pending: false }, { 'Retry-After': '1' }),
+      );
+    }, runtime.config.REQUEST_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function authenticate(req: Request, access: Access, tokens: TokenService): Promise<Principal | undefined> {
@@ -117,13 +207,12 @@ async function waitIfAsked(req: Request, projections: readonly string[], runtime
  */
 async function runIdempotently(
   req: Request,
-  res: Response,
   user: Principal | undefined,
   run: (idSeed: string | undefined) => Promise<RouteResult>,
   runtime: RouteRuntime,
-): Promise<RouteResult | undefined> {
+): Promise<Answer> {
   const header = req.header('idempotency-key');
-  if (header === undefined) return run(undefined);
+  if (header === undefined) return { result: await run(undefined), replayed: false };
   const key = parse(idempotencyKeySchema, header, 'header Idempotency-Key');
   const scope = user ? `user:${user.userId}` : `ip:${req.ip}`;
   const fingerprint = sha256(`${req.method} ${req.baseUrl}${req.path}\n${stableJson(req.body ?? {})}`);
@@ -134,8 +223,7 @@ async function runIdempotently(
     case 'in_flight':
       throw new HttpProblem(409, 'IDEMPOTENCY_KEY_IN_USE', 'a request with this Idempotency-Key is still running', {}, { 'Retry-After': '1' });
     case 'replay':
-      res.setHeader('Idempotent-Replayed', 'true');
-      return claim.response as RouteResult;
+      return { result: claim.response as RouteResult, replayed: true };
     case 'claimed':
       break;
   }
@@ -143,7 +231,7 @@ async function runIdempotently(
   try {
     const result = await run(sha256(`${scope}\u0000${key}`));
     await runtime.idempotency.complete(scope, key, fingerprint, result, ttlMs);
-    return result;
+    return { result, replayed: false };
   } catch (error) {
     const answer = replayableAnswer(error);
     if (answer) await runtime.idempotency.complete(scope, key, fingerprint, answer, ttlMs);
@@ -172,20 +260,25 @@ function stableJson(value: unknown): string {
 }
 
 function document(registry: OpenAPIRegistry, route: RouteDefinition): void {
-  const problemResponse = (codes: readonly string[]): ResponseConfig => ({
+  const retryAfter = { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' as const, minimum: 1 } } };
+  const problemResponse = (status: number, codes: readonly string[]): ResponseConfig => ({
     description: codes.join(', '),
+    ...(status === 429 || status === 503 ? { headers: retryAfter } : {}),
     content: { 'application/problem+json': { schema: problemSchema } },
   });
   const errors: Record<number, string[]> = {};
   const add = (status: number, ...codes: string[]) => (errors[status] = [...(errors[status] ?? []), ...codes]);
-  if (route.params || route.query || route.body) add(400, 'VALIDATION_FAILED');
+  // Every route validates its query (unknown fields are refused), even one that declares none.
+  add(400, 'VALIDATION_FAILED');
   if (route.access !== 'public') add(401, 'UNAUTHENTICATED');
   if (route.access === 'admin') add(403, 'FORBIDDEN');
   if (route.idempotent) {
     add(409, 'IDEMPOTENCY_KEY_IN_USE', 'CONCURRENCY_CONFLICT');
     add(422, 'IDEMPOTENCY_KEY_REUSED');
   }
+  if (limitOf(route)) add(429, 'RATE_LIMITED');
   if (route.readsFrom) add(503, 'CONSISTENCY_TIMEOUT');
+  if (route.method === 'get' || route.idempotent) add(503, 'REQUEST_TIMEOUT');
   for (const [status, codes] of Object.entries(route.errors ?? {})) add(Number(status), ...codes);
 
   const headers: ZodType[] = [];
@@ -209,7 +302,7 @@ function document(registry: OpenAPIRegistry, route: RouteDefinition): void {
         description: route.response.description,
         content: { 'application/json': { schema: route.response.schema } },
       },
-      ...Object.fromEntries(Object.entries(errors).map(([status, codes]) => [status, problemResponse([...new Set(codes)])])),
+      ...Object.fromEntries(Object.entries(errors).map(([status, codes]) => [status, problemResponse(Number(status), [...new Set(codes)])])),
     },
   });
 }

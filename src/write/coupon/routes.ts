@@ -74,6 +74,7 @@ export const couponRoutes = ({ config, clock, ids, commands, events, couponGate 
       tags: ['Coupons'],
       access: 'user',
       idempotent: true,
+      rateLimit: 'issue',
       params: z.strictObject({ couponId: couponIdSchema }),
       response: {
         status: 201,

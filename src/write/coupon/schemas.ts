@@ -4,7 +4,7 @@ import '../../shared/http/schemas';
 import { COUPON_LIMITS } from './commands';
 
 /** Coupon ids end up in stream names and Redis keys: a plain, bounded alphabet. */
-export const couponIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only (1..64)');
+export const couponIdSchema = z.string().max(64).regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only (1..64)');
 
 const amount = z.number().int().min(1).max(COUPON_LIMITS.maxAmount);
 
@@ -18,7 +18,7 @@ export const discountSchema = z
   });
 
 /** Any ISO-8601 instant with a zone, stored as UTC with milliseconds so that instants compare as strings too. */
-export const instantSchema = z.iso.datetime({ offset: true }).transform((value) => new Date(value).toISOString());
+export const instantSchema = z.iso.datetime({ offset: true }).max(64).transform((value) => new Date(value).toISOString());
 
 const nullableInstant = z.string().nullable();
 

@@ -23,7 +23,7 @@ const itemsSchema = z
 
 const payerSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
-  phone: z.string().regex(/^[0-9+\-() ]{6,20}$/, 'digits, spaces and + - ( ) only'),
+  phone: z.string().max(20).regex(/^[0-9+\-() ]{6,20}$/, 'digits, spaces and + - ( ) only'),
   email: z.email().max(254),
 });
 
@@ -110,7 +110,7 @@ export const orderRoutes = ({ clock, ids, commands, payers }: AppServices) => {
       async handle({ params, body, user, idSeed }) {
         const { state } = await commands.load(orderDecider, orderStream(params.orderId));
         if (!state.exists || state.userId !== user!.userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
-        const input = { orderId: params.orderId, userId: user!.userId, payer: seal(user!, body.payer), now: clock.now().toISOString() };
+        const input = { orderId: params.orderId, userId: user!.userId, payer: await seal(user!, body.payer), now: clock.now().toISOString() };
         try {
           return { status: 200, body: await run(user!, params.orderId, streamsOf(state, user!.userId), (unit) => payOrder(unit, input), idSeed) };
         } catch (error) {
@@ -133,7 +133,7 @@ export const orderRoutes = ({ clock, ids, commands, payers }: AppServices) => {
         const orderId = newOrderId(idSeed);
         const now = clock.now().toISOString();
         const place = { orderId, userId: user!.userId, lines: toLines(body.items), userCouponId: body.userCouponId ?? null, now };
-        const pay = { orderId, userId: user!.userId, payer: seal(user!, body.payer), now };
+        const pay = { orderId, userId: user!.userId, payer: await seal(user!, body.payer), now };
         const streams = [orderStream(orderId), ...placementStreams(user!, body.items, body.userCouponId)];
         const order = await run(user!, orderId, streams, async (unit) => {
           await placeOrder(unit, place);

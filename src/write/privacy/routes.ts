@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { AppServices } from '../../shared/app/services';
+import { userIdSchema } from '../../shared/auth/tokens';
+import { defineRoute } from '../../shared/http/route';
+import { positionSchema } from '../../shared/http/schemas';
+import { privacyDecider } from './decider';
+
+export const privacyRoutes = ({ clock, commands, dataKeys }: AppServices) => [
+  defineRoute({
+    method: 'post',
+    path: '/admin/users/{userId}/forget-payment-data',
+    summary: "Crypto-shred a user's payment data: destroy their data key (orders stay, their payer becomes null)",
+    tags: ['Admin', 'Privacy'],
+    access: 'admin',
+    idempotent: true,
+    params: z.strictObject({ userId: userIdSchema }),
+    response: {
+      status: 200,
+      description: 'The key is destroyed; the request is recorded in the stream privacy-<userId>',
+      schema: z.object({
+        userId: z.string(),
+        keyId: z.string().nullable().openapi({ description: 'The destroyed data key; null when the user had none' }),
+        position: positionSchema,
+      }),
+    },
+    async handle({ params, user, idSeed }) {
+      const keyId = await dataKeys.currentKeyId(params.userId);
+      // Recorded first, destroyed second: an erasure is never left unrecorded, and destroying
+      // again is harmless, so a failure in between is finished by sending the request again.
+      const recorded = await commands.handle(
+        privacyDecider,
+        params.userId,
+        { type: 'ForgetPaymentData', data: { userId: params.userId, keyId, now: clock.now().toISOString() } },
+        { idSeed, metadata: { actorId: user!.userId, role: user!.role } },
+      );
+      await dataKeys.destroy(params.userId);
+      return { status: 200, body: { userId: params.userId, keyId, position: recorded.position! } };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/admin/payment-data/rewrap-keys',
+    summary: 'After a master key rotation: re-wrap every data key with PAYER_KEY, so PAYER_KEY_PREVIOUS can be dropped',
+    tags: ['Admin', 'Privacy'],
+    access: 'admin',
+    response: {
+      status: 200,
+      description: 'What was re-wrapped; unreadable keys are wrapped by a master key that is not configured and were left as they are',
+      schema: z.object({
+        masterKeyId: z.string(),
+        rewrapped: z.number().int(),
+        alreadyCurrent: z.number().int(),
+        unreadable: z.number().int(),
+      }),
+    },
+    async handle() {
+      return { status: 200, body: await dataKeys.rewrapAll() };
+    },
+  }),
+];

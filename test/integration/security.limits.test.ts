@@ -1,0 +1,142 @@
+import pino from 'pino';
+import type { Response } from 'supertest';
+import { RateLimits } from '../../src/shared/ratelimit/limits';
+import { InProcessRateLimiter } from '../../src/shared/ratelimit/memory';
+import { bearer, REDIS_URL, startTestApp, TestApp } from '../support/app';
+
+const LIMITS = {
+  RATE_LIMIT_WRITE_PER_USER: '3',
+  RATE_LIMIT_WRITE_PER_IP: '8',
+  RATE_LIMIT_ISSUE_PER_USER: '1',
+  RATE_LIMIT_TOKEN_PER_IP: '2',
+};
+
+function expectLimited(res: Response, scope: 'user' | 'ip', limit: number) {
+  expect(res.status).toBe(429);
+  expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+  expect(res.body).toMatchObject({ status: 429, code: 'RATE_LIMITED', scope, limit, windowSeconds: 60 });
+  const retryAfter = Number(res.headers['retry-after']);
+  expect(Number.isInteger(retryAfter)).toBe(true);
+  expect(retryAfter).toBeGreaterThanOrEqual(1);
+  expect(retryAfter).toBeLessThanOrEqual(60);
+}
+
+describe.each([
+  ['in-process', {}],
+  ['redis', { REDIS_URL }],
+])('abuse limits (%s)', (adapter, env) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { ...env, ...LIMITS } });
+    expect(t.app.composed.adapters.rateLimits).toBe(adapter);
+  });
+  afterAll(async () => t.close());
+
+  // The app trusts X-Forwarded-For from loopback (a local proxy), so each test can be its own client address.
+  const from = (ip: string) => ({ 'X-Forwarded-For': ip });
+  const charge = async (ip: string, userId: string) => t.http().post('/me/points/charge').set(from(ip)).set(bearer(await t.tokenFor(userId))).send({ amount: 1 });
+
+  it('limits writes per user: the fourth in a window gets 429 with Retry-After and writes nothing; other users and reads go on', async () => {
+    for (let i = 0; i < 3; i += 1) expect((await charge('10.0.1.1', 'limited-user')).status).toBe(200);
+    expectLimited(await charge('10.0.1.1', 'limited-user'), 'user', 3);
+    expect(await t.app.services.events.readStream('wallet-limited-user')).toHaveLength(3);
+    expect((await charge('10.0.1.1', 'other-user')).status).toBe(200);
+    expect((await t.http().get('/me/points').set(from('10.0.1.1')).set(bearer(await t.tokenFor('limited-user')))).status).toBe(200);
+  });
+
+  it('counts concurrent requests exactly', async () => {
+    const token = await t.tokenFor('burst-user');
+    const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => t.http().post('/me/points/charge').set(from(`10.0.2.${i}`)).set(bearer(token)).send({ amount: 1 })));
+    expect(responses.filter((r) => r.status === 200)).toHaveLength(3);
+    expect(responses.filter((r) => r.status === 429)).toHaveLength(17);
+    expect(await t.app.services.events.readStream('wallet-burst-user')).toHaveLength(3);
+  });
+
+  it('limits writes per IP, bad tokens included, whoever the users are', async () => {
+    for (let i = 0; i < 8; i += 1) expect((await charge('10.0.3.1', `crowd-${i}`)).status).toBe(200);
+    expectLimited(await charge('10.0.3.1', 'crowd-8'), 'ip', 8);
+    expectLimited(await t.http().post('/me/points/charge').set(from('10.0.3.1')).set(bearer('not-a-token')).send({ amount: 1 }), 'ip', 8);
+    expect((await charge('10.0.3.2', 'crowd-8')).status).toBe(200);
+  });
+
+  it('limits token issuance per IP', async () => {
+    const mint = () => t.http().post('/auth/dev-token').set(from('10.0.4.1')).send({ userId: 'minter', role: 'customer' });
+    expect((await mint()).status).toBe(200);
+    expect((await mint()).status).toBe(200);
+    expectLimited(await mint(), 'ip', 2);
+    expect((await t.http().post('/auth/dev-token').set(from('10.0.4.2')).send({ userId: 'minter', role: 'customer' })).status).toBe(200);
+  });
+
+  it('limits coupon issuance per user, apart from other writes', async () => {
+    const admin = await t.tokenFor('limits-admin', 'admin');
+    const coupon = async () =>
+      (await t.http().post('/admin/coupons').set(from('10.0.5.9')).set(bearer(admin)).send({ name: 'C', discount: { type: 'FIXED', amount: 1 }, totalQuantity: 10 })).body.couponId as string;
+    const [first, second] = [await coupon(), await coupon()];
+    const token = await t.tokenFor('collector');
+    expect((await t.http().post(`/coupons/${first}/issue`).set(from('10.0.5.1')).set(bearer(token))).status).toBe(201);
+    expectLimited(await t.http().post(`/coupons/${second}/issue`).set(from('10.0.5.1')).set(bearer(token)), 'user', 1);
+    expect((await charge('10.0.5.1', 'collector')).status).toBe(200);
+  });
+});
+
+describe('abuse limits shared by two instances on one Redis', () => {
+  const prefix = `eventmart-test:limits:${process.pid}:${Date.now()}:`;
+  let a: TestApp;
+  let b: TestApp;
+  beforeAll(async () => {
+    a = await startTestApp({ env: { REDIS_URL, REDIS_PREFIX: prefix, ...LIMITS } });
+    b = await startTestApp({ env: { REDIS_URL, REDIS_PREFIX: prefix, ...LIMITS } });
+  });
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+  });
+
+  it('refuses the fourth write of a user however the requests are spread', async () => {
+    const token = await a.tokenFor('spread');
+    const send = (t: TestApp) => t.http().post('/me/points/charge').set(bearer(token)).send({ amount: 1 });
+    expect([(await send(a)).status, (await send(b)).status, (await send(a)).status]).toEqual([200, 200, 200]);
+    expectLimited(await send(b), 'user', 3);
+  });
+});
+
+describe('abuse limit policy', () => {
+  const config = {
+    RATE_LIMIT_WINDOW_MS: 60_000,
+    RATE_LIMIT_WRITE_PER_USER: 2,
+    RATE_LIMIT_WRITE_PER_IP: 0,
+    RATE_LIMIT_ISSUE_PER_USER: 1,
+    RATE_LIMIT_ISSUE_PER_IP: 1,
+    RATE_LIMIT_TOKEN_PER_IP: 1,
+  };
+
+  it('switches a limit off with 0', async () => {
+    const limits = new RateLimits(new InProcessRateLimiter(), config, pino({ level: 'silent' }));
+    for (let i = 0; i < 100; i += 1) expect(await limits.check('write', 'ip', '10.0.0.1')).toBeNull();
+    expect(await limits.check('write', 'user', 'u')).toBeNull();
+    expect(await limits.check('write', 'user', 'u')).toBeNull();
+    expect(await limits.check('write', 'user', 'u')).toMatchObject({ kind: 'write', scope: 'user', limit: 2, retryAfterSeconds: 60 });
+  });
+
+  it('lets requests through, and says so in the log, when the counters are unavailable', async () => {
+    const lines: string[] = [];
+    const broken = { adapterName: 'broken', hit: () => Promise.reject(new Error('redis is gone')), close: async () => undefined };
+    const limits = new RateLimits(broken, config, pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) }));
+    for (let i = 0; i < 5; i += 1) expect(await limits.check('token', 'ip', '10.0.0.1')).toBeNull();
+    expect(lines.join('')).toContain('rate limit counter unavailable');
+  });
+
+  it('documents 429 with Retry-After on every limited route, and only there', async () => {
+    const t = await startTestApp();
+    try {
+      const { paths } = (await t.http().get('/openapi.json')).body as { paths: Record<string, Record<string, { responses: Record<string, { headers?: object }> }>> };
+      for (const route of t.app.routes) {
+        const responses = paths[route.path][route.method].responses;
+        expect(`${route.method} ${route.path}: ${Boolean(responses['429'])}`).toBe(`${route.method} ${route.path}: ${route.method !== 'get'}`);
+        if (responses['429']) expect(responses['429'].headers).toHaveProperty('Retry-After');
+      }
+    } finally {
+      await t.close();
+    }
+  });
+});
