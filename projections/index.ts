@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { AppServices } from '../src/shared/app/services';
 import { balancesProjection } from './balances';
@@ -25,9 +27,13 @@ export const allProjections = (services: AppServices): readonly Projection[] => 
   dataPlatformOutboxProjection(services.deliveryQueue, services.logger),
 ];
 
+/** Names this process in the leases it holds, so an operator can tell which process runs what. */
+const leaseOwner = () => `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+
 export async function createProjector(services: AppServices, logger: Logger): Promise<Projector> {
   const projector = new Projector(services.events, services.documents, allProjections(services), logger, {
     pollMs: services.config.PROJECTION_POLL_MS,
+    lease: { service: services.leases, ttlMs: services.config.PROJECTION_LEASE_MS, owner: leaseOwner() },
   });
   await projector.init();
   return projector;

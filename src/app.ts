@@ -30,6 +30,8 @@ import { couponRoutes } from './write/coupon/routes';
 import { orderRoutes } from './write/order/routes';
 import { productRoutes } from './write/product/routes';
 import { walletRoutes } from './write/wallet/routes';
+import { privacyRoutes } from './write/privacy/routes';
+import { AdminJournal } from './shared/auth/admin-journal';
 
 export interface Eventmart {
   readonly http: Express;
@@ -68,12 +70,16 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
     ...projectionAdminRoutes(projector),
     ...auditRoutes(services),
     ...dataPlatformAdminRoutes(services),
+    ...privacyRoutes(services),
     ...(config.devTokens ? [devTokenRoute(tokens)] : []),
   ];
   const runtime: RouteRuntime = {
     config,
     tokens,
     idempotency: container.get(TOKENS.Idempotency),
+    rateLimits: services.rateLimits,
+    adminJournal: new AdminJournal(services.events, services.clock),
+    logger,
     waitForProjections: (names, position) => waiter.waitFor(names, position),
   };
 

@@ -15,6 +15,7 @@ const url = (name: string, schemes: readonly string[]) =>
     .optional();
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const limit = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
 
 const schema = z
   .object({
@@ -44,6 +45,8 @@ const schema = z
     AGGREGATE_CACHE_SIZE: positiveInt(10_000),
     CONSISTENCY_WAIT_MS: positiveInt(5_000),
     PROJECTION_POLL_MS: positiveInt(200),
+    /** How long a process holds a projection's lease without renewing it: a dead runner is replaced within about this long. */
+    PROJECTION_LEASE_MS: positiveInt(10_000),
     POPULAR_TIMEZONE: z.string().refine(isTimeZone, { message: 'POPULAR_TIMEZONE must be an IANA time zone such as Asia/Seoul' }).default('Asia/Seoul'),
     POPULAR_REFRESH_MS: positiveInt(10_000),
     IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(24, 'keys are kept at least 24 hours (API.md)').default(24),
@@ -63,6 +66,23 @@ const schema = z
     DELIVERY_POLL_MS: positiveInt(500),
     /** How long a claimed queue job is held before another worker may take it over. */
     QUEUE_LEASE_MS: positiveInt(60_000),
+    /** Master keys that PAYER_KEY replaced (comma-separated, base64): they still unwrap data keys until those are re-wrapped. */
+    PAYER_KEY_PREVIOUS: z
+      .string()
+      .transform((value) => value.split(',').map((key) => key.trim()).filter((key) => key !== ''))
+      .refine((keys) => keys.every((key) => Buffer.from(key, 'base64').length === 32), {
+        message: 'PAYER_KEY_PREVIOUS must be comma-separated keys of 32 bytes, base64-encoded',
+      })
+      .default([]),
+    /** A read (or a write sent with an Idempotency-Key) still running after this gets 503; see src/shared/http/route.ts. */
+    REQUEST_TIMEOUT_MS: positiveInt(15_000),
+    /** Abuse limits: requests per window, per user and per client IP; 0 switches one off. */
+    RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
+    RATE_LIMIT_WRITE_PER_USER: limit(3_000),
+    RATE_LIMIT_WRITE_PER_IP: limit(60_000),
+    RATE_LIMIT_ISSUE_PER_USER: limit(600),
+    RATE_LIMIT_ISSUE_PER_IP: limit(60_000),
+    RATE_LIMIT_TOKEN_PER_IP: limit(1_200),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && env.AUTH_DEV_TOKENS) {

@@ -12,7 +12,15 @@ import { RedisCache } from '../cache/redis';
 import { Config } from '../config';
 import { DocumentSalesRanking } from '../ranking/documents';
 import { RedisSalesRanking } from '../ranking/redis';
+import { MasterKeyRing } from '../crypto/master-keys';
 import { PayerCipher } from '../crypto/payer';
+import { DataKeys } from '../keys/data-keys';
+import { MongoDataKeyStore } from '../keys/mongo';
+import { DataKeyStore } from '../keys/port';
+import { SqliteDataKeyStore } from '../keys/sqlite';
+import { RateLimits } from '../ratelimit/limits';
+import { InProcessRateLimiter } from '../ratelimit/memory';
+import { RedisRateLimiter } from '../ratelimit/redis';
 import { CommandHandler } from '../command/handler';
 import { DocumentStore } from '../documents/port';
 import { EventStore } from '../eventstore/port';
@@ -30,6 +38,9 @@ import { InProcessCouponGate } from '../gate/memory';
 import { CouponGate } from '../gate/port';
 import { RedisCouponGate } from '../gate/redis';
 import { Queue } from '../queue/port';
+import { LeaseService } from '../lease/port';
+import { InProcessLeaseService } from '../lease/memory';
+import { RedisLeaseService } from '../lease/redis';
 import { RedisQueue } from '../queue/redis';
 import { SqliteQueue } from '../queue/sqlite';
 import { Clock, IdGenerator, TOKENS } from './tokens';
@@ -62,9 +73,11 @@ export const randomIds: IdGenerator = { newId: () => randomUUID() };
  * switches a port to its server; with none set everything is embedded under DATA_DIR.
  */
 export async function compose(config: Config, overrides: Overrides = {}): Promise<Composed> {
-  const logger =
-    overrides.logger ??
-    pino({ level: config.LOG_LEVEL, redact: ['req.headers.authorization', 'req.headers.cookie', '*.payer', 'payer'] });
+  // Redaction is the application's rule, so it also covers a logger a caller supplies.
+  const logger = (overrides.logger ?? pino({ level: config.LOG_LEVEL })).child(
+    {},
+    { redact: ['req.headers.authorization', 'req.headers.cookie', '*.payer', 'payer', '*.token', 'token'] },
+  );
   const file = (name: string) => join(config.DATA_DIR, name);
   const sqlite = { synchronous: config.SQLITE_SYNCHRONOUS };
 
@@ -86,6 +99,18 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
       )
     : new InProcessCache();
   const couponGate: CouponGate = redis ? new RedisCouponGate(redis, `${config.REDIS_PREFIX}gate:`) : new InProcessCouponGate();
+  const leases: LeaseService = redis ? new RedisLeaseService(redis, `${config.REDIS_PREFIX}lease:`) : new InProcessLeaseService();
+  // Every instance must open what another sealed, so data keys follow the documents to MongoDB;
+  // never to Redis, which holds only what can be rebuilt (a lost key is lost data).
+  const dataKeyStore: DataKeyStore = config.MONGODB_URL
+    ? await MongoDataKeyStore.connect(config.MONGODB_URL)
+    : new SqliteDataKeyStore(file('keys.db'), sqlite);
+  const masterKeys = new MasterKeyRing(
+    Buffer.from(config.PAYER_KEY ?? embeddedSecret(config.DATA_DIR, 'payer-key', 'PAYER_KEY', logger), 'base64'),
+    config.PAYER_KEY_PREVIOUS.map((key) => Buffer.from(key, 'base64')),
+  );
+  const dataKeys = new DataKeys(dataKeyStore, masterKeys);
+  const rateLimits = new RateLimits(redis ? new RedisRateLimiter(redis, `${config.REDIS_PREFIX}rl:`) : new InProcessRateLimiter(), config, logger);
   const deliveryQueue: Queue = redis
     ? new RedisQueue(redis, `${config.REDIS_PREFIX}queue:data-platform`, { leaseMs: config.QUEUE_LEASE_MS })
     : new SqliteQueue(file('queue.db'), 'data-platform', { ...sqlite, leaseMs: config.QUEUE_LEASE_MS });
@@ -110,9 +135,12 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
     documents,
     cache,
     ranking: redis ? new RedisSalesRanking(redis, `${config.REDIS_PREFIX}sales:`) : new DocumentSalesRanking(documents),
-    payers: new PayerCipher(Buffer.from(config.PAYER_KEY ?? embeddedSecret(config.DATA_DIR, 'payer-key', 'PAYER_KEY', logger), 'base64')),
+    payers: new PayerCipher(dataKeys),
+    dataKeys,
+    rateLimits,
     couponGate,
     deliveryQueue,
+    leases,
     logger,
   };
 
@@ -120,6 +148,7 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
     { name: 'eventStore', check: () => events.ping() },
     { name: 'documents', check: () => documents.ping() },
     { name: 'idempotency', check: () => idempotency.ping() },
+    { name: 'dataKeys', check: () => dataKeyStore.ping() },
     ...(redis ? [{ name: 'redis', check: async () => void (await redis.ping()) }] : []),
   ];
 
@@ -134,13 +163,16 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
       ranking: services.ranking.adapterName,
       couponGate: couponGate.adapterName,
       deliveryQueue: deliveryQueue.adapterName,
+      dataKeys: dataKeyStore.adapterName,
+      rateLimits: rateLimits.adapterName,
+      leases: leases.adapterName,
     },
     readiness,
     jwtSecret: config.JWT_SECRET ?? embeddedSecret(config.DATA_DIR, 'jwt-secret', 'JWT_SECRET', logger),
     logger,
     services,
     async close() {
-      await Promise.allSettled([events.close(), documents.close(), locks.close(), idempotency.close(), cache.close(), couponGate.close(), deliveryQueue.close()]);
+      await Promise.allSettled([events.close(), documents.close(), locks.close(), idempotency.close(), cache.close(), couponGate.close(), deliveryQueue.close(), dataKeyStore.close(), rateLimits.close()]);
       redis?.disconnect();
     },
   };
