@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { SignJWT } from 'jose';
 import { REDIS_URL, startTestApp, TEST_JWT_SECRET, TestApp, bearer } from '../support/app';
 
@@ -207,3 +208,24 @@ describe('points survive a restart', () => {
 function b64(value: object) {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
+
+describe('points while Redis is unreachable', () => {
+  it('refuses an Idempotency-Key it cannot honour with 503, and still serves requests without one', async () => {
+    // Nothing listens on port 1: locks and idempotency both live in Redis here.
+    const t = await startTestApp({ env: { REDIS_URL: 'redis://127.0.0.1:1?disconnectTimeout=10' } });
+    try {
+      const token = await t.tokenFor('offline');
+      const keyed = await t.http().post('/me/points/charge').set(bearer(token)).set('Idempotency-Key', 'k1').send({ amount: 10 });
+      expect(keyed.status).toBe(503);
+      expect(keyed.body.code).toBe('IDEMPOTENCY_UNAVAILABLE');
+      expect(keyed.headers['retry-after']).toBe('1');
+      expect(await t.app.services.events.readStream('wallet-offline')).toEqual([]);
+      const plain = await t.http().post('/me/points/charge').set(bearer(token)).send({ amount: 10 });
+      expect(plain.status).toBe(200);
+      expect(await balanceFromLog(t, 'offline')).toBe(10);
+    } finally {
+      await t.stop();
+      rmSync(t.dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { z, ZodType } from 'zod';
 import { AdminJournal } from '../auth/admin-journal';
 import { InvalidToken, Principal, TokenService } from '../auth/tokens';
-import { IdempotencyStore, StoredResponse } from '../idempotency/port';
+import { Claim, IdempotencyStore, StoredResponse } from '../idempotency/port';
 import { Config } from '../config';
 import { LimitKind, LimitScope, RateLimits } from '../ratelimit/limits';
 import { errorToProblem } from './errors';
@@ -216,7 +216,14 @@ async function runIdempotently(
   const key = parse(idempotencyKeySchema, header, 'header Idempotency-Key');
   const scope = user ? `user:${user.userId}` : `ip:${req.ip}`;
   const fingerprint = sha256(`${req.method} ${req.baseUrl}${req.path}\n${stableJson(req.body ?? {})}`);
-  const claim = await runtime.idempotency.claim(scope, key, fingerprint, IDEMPOTENCY_IN_FLIGHT_MS);
+  let claim: Claim;
+  try {
+    claim = await runtime.idempotency.claim(scope, key, fingerprint, IDEMPOTENCY_IN_FLIGHT_MS);
+  } catch (error) {
+    // Nothing has run yet: refusing is safe, and better than running without the guarantee asked for.
+    runtime.logger.warn({ err: error }, 'idempotency store unavailable');
+    throw new HttpProblem(503, 'IDEMPOTENCY_UNAVAILABLE', 'Idempotency-Key cannot be honoured right now; retry shortly', {}, { 'Retry-After': '1' });
+  }
   switch (claim.outcome) {
     case 'mismatch':
       throw new HttpProblem(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request');
@@ -230,13 +237,27 @@ async function runIdempotently(
   const ttlMs = runtime.config.IDEMPOTENCY_TTL_HOURS * 3600_000;
   try {
     const result = await run(sha256(`${scope}\u0000${key}`));
-    await runtime.idempotency.complete(scope, key, fingerprint, result, ttlMs);
+    await remember(runtime, () => runtime.idempotency.complete(scope, key, fingerprint, result, ttlMs));
     return { result, replayed: false };
   } catch (error) {
     const answer = replayableAnswer(error);
-    if (answer) await runtime.idempotency.complete(scope, key, fingerprint, answer, ttlMs);
-    else await runtime.idempotency.release(scope, key, fingerprint);
+    await remember(runtime, () =>
+      answer ? runtime.idempotency.complete(scope, key, fingerprint, answer, ttlMs) : runtime.idempotency.release(scope, key, fingerprint),
+    );
     throw error;
+  }
+}
+
+/**
+ * Storing the answer can fail after the work landed. The client still gets the true answer:
+ * a retry with the key is then refused by the request's guard stream in the log (or, for a
+ * key stuck in flight, answered 409 until its claim expires), never run twice.
+ */
+async function remember(runtime: RouteRuntime, store: () => Promise<void>): Promise<void> {
+  try {
+    await store();
+  } catch (error) {
+    runtime.logger.warn({ err: error }, 'could not record the Idempotency-Key outcome');
   }
 }
 
@@ -274,6 +295,7 @@ function document(registry: OpenAPIRegistry, route: RouteDefinition): void {
   if (route.access === 'admin') add(403, 'FORBIDDEN');
   if (route.idempotent) {
     add(409, 'IDEMPOTENCY_KEY_IN_USE', 'CONCURRENCY_CONFLICT');
+    add(503, 'IDEMPOTENCY_UNAVAILABLE');
     add(422, 'IDEMPOTENCY_KEY_REUSED');
   }
   if (limitOf(route)) add(429, 'RATE_LIMITED');
