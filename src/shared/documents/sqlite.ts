@@ -28,6 +28,14 @@ const bindable = (value: Scalar) => (typeof value === 'boolean' ? Number(value) 
  * Read-model documents as JSON rows in SQLite, queried through per-collection partial
  * expression indexes. Several processes may share the file (WAL); every write batch runs in
  * BEGIN IMMEDIATE together with its projection checkpoint.
+ *
+ * Always `synchronous = NORMAL`, whatever SQLITE_SYNCHRONOUS says for the event log: what is
+ * stored here is derived. A batch and its checkpoint commit together, so a power cut can only
+ * take the last batches back as a whole and the projector replays them from the log (a
+ * process crash loses nothing either way). FULL would add an fsync to every batch of every
+ * projection, one per projection per append under load: 160 instead of 45 µs a batch, and
+ * the largest single cost of POST /checkout in bench/ (docs/BENCHMARKS.md). Delivery states
+ * of the data-platform outbox live here too; one taken back means a repeated, idempotent send.
  */
 export class SqliteDocumentStore implements DocumentStore {
   readonly adapterName = 'sqlite';
@@ -38,7 +46,7 @@ export class SqliteDocumentStore implements DocumentStore {
   private readonly statements;
 
   constructor(file: string, options: SqliteOptions = {}) {
-    this.db = openSqlite(file, options);
+    this.db = openSqlite(file, { ...options, synchronous: 'NORMAL' });
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS documents (
         collection TEXT NOT NULL,

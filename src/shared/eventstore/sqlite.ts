@@ -26,6 +26,23 @@ interface PendingAppend {
   reject: (error: unknown) => void;
 }
 
+/** An event this instance committed; its StoredEvent is made (and frozen) on first read. */
+interface Committed {
+  readonly row: EventRow;
+  event?: StoredEvent;
+}
+
+/** Most recent own events kept for followers of the log; a follower further behind reads SQLite. */
+const RECENT_MAX = 4096;
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
 const toStored = (row: EventRow): StoredEvent => ({
   id: row.id,
   stream: row.stream,
@@ -44,6 +61,12 @@ const toStored = (row: EventRow): StoredEvent => ({
  * each runs in its own savepoint, so a conflict undoes only that append, and all of them share
  * one fsync. Under load this is the difference between one durable commit per request and one
  * per batch.
+ *
+ * The events this instance committed last are kept in memory for `readAll`: every projection
+ * follows the log, so each append used to be selected and JSON-parsed once per projection. A
+ * read is served from memory only as a run of consecutive positions starting right after the
+ * requested one (nothing another process wrote can sit inside such a run); anything else is
+ * read from SQLite. Served events are shared between readers, so they are frozen.
  */
 export class SqliteEventStore implements EventStore {
   readonly adapterName = 'sqlite';
@@ -51,6 +74,7 @@ export class SqliteEventStore implements EventStore {
   private readonly emitter = new EventEmitter();
   private queue: PendingAppend[] = [];
   private flushScheduled = false;
+  private recent: Committed[] = [];
   private readonly statements;
 
   constructor(file: string, options: SqliteOptions = {}) {
@@ -93,7 +117,31 @@ export class SqliteEventStore implements EventStore {
   }
 
   async readAll(after: string | null, limit: number): Promise<StoredEvent[]> {
-    return this.statements.readAll.all(after === null ? 0 : Number(after), limit).map(toStored);
+    const from = after === null ? 0 : Number(after);
+    return this.recentAfter(from, limit) ?? this.statements.readAll.all(from, limit).map(toStored);
+  }
+
+  /** Own recent events from position `from + 1` on, while positions are consecutive; null when `from + 1` is not among them. */
+  private recentAfter(from: number, limit: number): StoredEvent[] | null {
+    const recent = this.recent;
+    let lo = 0;
+    let hi = recent.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const position = recent[mid].row.position;
+      if (position === from + 1) {
+        const events: StoredEvent[] = [];
+        for (let i = mid; i < recent.length && events.length < limit && recent[i].row.position === from + 1 + events.length; i += 1) {
+          const committed = recent[i];
+          committed.event ??= deepFreeze(toStored(committed.row));
+          events.push(committed.event);
+        }
+        return events;
+      }
+      if (position < from + 1) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return null;
   }
 
   async headPosition(): Promise<string | null> {
@@ -132,13 +180,16 @@ export class SqliteEventStore implements EventStore {
     this.queue = [];
     if (batch.length === 0) return;
     const outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }> = [];
+    const written: EventRow[] = [];
     try {
       immediate(this.db, () => {
         for (const pending of batch) {
           this.db.exec('SAVEPOINT one_append');
           try {
-            outcomes.push({ ok: true, result: this.appendNow(pending.writes) });
+            const rows: EventRow[] = [];
+            outcomes.push({ ok: true, result: this.appendNow(pending.writes, rows) });
             this.db.exec('RELEASE one_append');
+            written.push(...rows);
           } catch (error) {
             this.db.exec('ROLLBACK TO one_append');
             this.db.exec('RELEASE one_append');
@@ -151,6 +202,7 @@ export class SqliteEventStore implements EventStore {
       batch.forEach((pending) => pending.reject(error));
       return;
     }
+    this.remember(written);
     batch.forEach((pending, i) => {
       const outcome = outcomes[i];
       if (outcome.ok) pending.resolve(outcome.result);
@@ -159,7 +211,15 @@ export class SqliteEventStore implements EventStore {
     if (outcomes.some((outcome) => outcome.ok && !outcome.result.duplicate)) this.emitter.emit('appended');
   }
 
-  private appendNow(writes: readonly StreamWrite[]): AppendResult {
+  /** Keeps what was just committed for readers of the log (see the class comment). */
+  private remember(rows: readonly EventRow[]): void {
+    if (rows.length === 0) return;
+    for (const row of rows) this.recent.push({ row });
+    if (this.recent.length > RECENT_MAX) this.recent = this.recent.slice(this.recent.length - RECENT_MAX / 2);
+  }
+
+  /** Writes one append inside the current savepoint; the rows it inserted are added to `rows`. */
+  private appendNow(writes: readonly StreamWrite[], rows: EventRow[]): AppendResult {
     const replayed = this.findReplay(writes);
     if (replayed) return replayed;
     const revisions = new Map<string, bigint>();
@@ -170,15 +230,11 @@ export class SqliteEventStore implements EventStore {
       let revision = current ?? -1;
       for (const event of write.events) {
         revision += 1;
-        const info = this.statements.insert.run(
-          event.id,
-          write.stream,
-          revision,
-          event.type,
-          JSON.stringify(event.data),
-          JSON.stringify(event.metadata ?? {}),
-        );
+        const data = JSON.stringify(event.data);
+        const metadata = JSON.stringify(event.metadata ?? {});
+        const info = this.statements.insert.run(event.id, write.stream, revision, event.type, data, metadata);
         position = Number(info.lastInsertRowid);
+        rows.push({ position, id: event.id, stream: write.stream, revision, type: event.type, data, metadata });
       }
       revisions.set(write.stream, BigInt(revision));
     }

@@ -2,18 +2,21 @@ import { Decider, unreachable } from '../../shared/domain/decider';
 import { DomainError } from '../../shared/domain/errors';
 import { ChargePoints, RefundPoints, UsePoints, WalletCommand } from './commands';
 import { WalletEvent } from './events';
+import { PersistentMap } from '../coupon/persistent-map';
 
 export interface WalletState {
   readonly balance: number;
-  /** Amount used per order not yet refunded: what a cancellation may give back. */
-  readonly refundable: ReadonlyMap<string, number>;
-  /** Orders that already used points (refunded or not): using twice for one order is a no-op. */
-  readonly usedFor: ReadonlySet<string>;
+  /**
+   * Every order that used points, with the amount not refunded yet (0 once refunded): using
+   * twice for one order is a no-op, and this is what a cancellation gives back. Persistent, so
+   * that a wallet with many orders does not copy them all on every payment (see ProductState).
+   */
+  readonly spentBy: PersistentMap<number>;
 }
 
 export const walletStream = (userId: string) => `wallet-${userId}`;
 
-const initialState: WalletState = { balance: 0, refundable: new Map(), usedFor: new Set() };
+const initialState: WalletState = { balance: 0, spentBy: PersistentMap.empty() };
 
 const requirePositiveInteger = (amount: number) => {
   if (!Number.isSafeInteger(amount) || amount <= 0) {
@@ -40,7 +43,7 @@ function charge({ data }: ChargePoints, state: WalletState): WalletEvent[] {
 
 function use({ data }: UsePoints, state: WalletState): WalletEvent[] {
   requirePositiveInteger(data.amount);
-  if (state.usedFor.has(data.orderId)) return [];
+  if (state.spentBy.has(data.orderId)) return [];
   if (data.amount > state.balance) {
     throw new DomainError('POINTS_INSUFFICIENT', 'conflict', 'the balance does not cover the amount', {
       balance: state.balance,
@@ -56,8 +59,8 @@ function use({ data }: UsePoints, state: WalletState): WalletEvent[] {
 }
 
 function refund({ data }: RefundPoints, state: WalletState): WalletEvent[] {
-  const amount = state.refundable.get(data.orderId);
-  if (amount === undefined) return [];
+  const amount = state.spentBy.get(data.orderId);
+  if (amount === undefined || amount === 0) return [];
   return [
     {
       type: 'PointsRefunded',
@@ -85,16 +88,10 @@ export const walletDecider: Decider<WalletCommand, WalletEvent, WalletState> = {
     switch (event.type) {
       case 'PointsCharged':
         return { ...state, balance: event.data.balanceAfter };
-      case 'PointsUsed': {
-        const refundable = new Map(state.refundable).set(event.data.orderId, event.data.amount);
-        const usedFor = new Set(state.usedFor).add(event.data.orderId);
-        return { balance: event.data.balanceAfter, refundable, usedFor };
-      }
-      case 'PointsRefunded': {
-        const refundable = new Map(state.refundable);
-        refundable.delete(event.data.orderId);
-        return { ...state, balance: event.data.balanceAfter, refundable };
-      }
+      case 'PointsUsed':
+        return { balance: event.data.balanceAfter, spentBy: state.spentBy.set(event.data.orderId, event.data.amount) };
+      case 'PointsRefunded':
+        return { balance: event.data.balanceAfter, spentBy: state.spentBy.set(event.data.orderId, 0) };
       default:
         return unreachable(event);
     }
