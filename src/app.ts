@@ -112,7 +112,8 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
   const http = express();
   http.disable('x-powered-by');
   http.set('trust proxy', 'loopback');
-  http.use(pinoHttp({ logger, autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' } }));
+  // Request logs are info level: below it, pino-http would cost tens of µs a request to log nothing.
+  if (logger.isLevelEnabled('info')) http.use(pinoHttp({ logger, autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' } }));
   http.use((req, res, next) => {
     const end = latency.startTimer({ method: req.method });
     res.on('finish', () => end({ route: req.route?.path ?? 'unmatched', status: String(res.statusCode) }));

@@ -1,0 +1,118 @@
+import Database from 'better-sqlite3';
+import { SignJWT } from 'jose';
+
+/** Tokens exactly as the server issues them (HS256, sub, role, exp), signed with the JWT_SECRET the bench gives it. */
+export class Tokens {
+  private readonly key: Uint8Array;
+
+  constructor(secret: string) {
+    this.key = new TextEncoder().encode(secret);
+  }
+
+  mint(userId: string, role: 'customer' | 'admin' = 'customer'): Promise<string> {
+    return new SignJWT({ role }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(userId).setIssuedAt().setExpirationTime('3h').sign(this.key);
+  }
+
+  async mintMany(userIds: readonly string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const userId of userIds) out.push(await this.mint(userId));
+    return out;
+  }
+}
+
+export interface Answer<T = any> {
+  readonly status: number;
+  readonly body: T;
+}
+
+/** One JSON request (for set-up and checks, not for load). */
+export async function call<T = any>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Answer<T>> {
+  const res = await fetch(baseUrl + path, {
+    method,
+    headers: {
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...options.headers,
+    },
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, body: body as T };
+}
+
+/** Runs `task` over `items` with at most `concurrency` at once. */
+export async function inParallel<T, R>(items: readonly T[], concurrency: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await task(items[i], i);
+      }
+    }),
+  );
+  return results;
+}
+
+export interface EventRow {
+  readonly position: number;
+  readonly stream: string;
+  readonly revision: number;
+  readonly type: string;
+  readonly data: any;
+}
+
+/**
+ * Reads the server's events.db directly: the log is the truth every check compares with. Only
+ * SELECTs, on its own connection (WAL lets it read beside the server's writer).
+ */
+export class LogReader {
+  private readonly db: Database.Database;
+
+  constructor(file: string) {
+    this.db = new Database(file, { fileMustExist: true });
+    this.db.pragma('busy_timeout = 10000');
+  }
+
+  head(): number {
+    return (this.db.prepare('SELECT MAX(position) AS p FROM events').get() as { p: number | null }).p ?? 0;
+  }
+
+  count(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
+  }
+
+  stream(stream: string): EventRow[] {
+    return (this.db.prepare('SELECT position, stream, revision, type, data FROM events WHERE stream = ? ORDER BY revision').all(stream) as Array<EventRow & { data: string }>).map(
+      (row) => ({ ...row, data: JSON.parse(row.data) }),
+    );
+  }
+
+  /** Events of `types` after `position`, in log order. */
+  since(position: number, types: readonly string[]): EventRow[] {
+    const marks = types.map(() => '?').join(',');
+    return (
+      this.db.prepare(`SELECT position, stream, revision, type, data FROM events WHERE position > ? AND type IN (${marks}) ORDER BY position`).all(position, ...types) as Array<
+        EventRow & { data: string }
+      >
+    ).map((row) => ({ ...row, data: JSON.parse(row.data) }));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+export const position = (n: number) => String(n).padStart(20, '0');

@@ -1,0 +1,203 @@
+import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { allProjections } from '../../projections';
+import { AppServices } from '../../src/shared/app/services';
+import { SqliteDocumentStore } from '../../src/shared/documents/sqlite';
+import { formatPosition } from '../../src/shared/eventstore/port';
+import { SqliteEventStore } from '../../src/shared/eventstore/sqlite';
+import { Decider, DomainEvent } from '../../src/shared/domain/decider';
+import { couponDecider, CouponState, userCouponIdOf } from '../../src/write/coupon/decider';
+import { CouponCommand } from '../../src/write/coupon/commands';
+import { CouponEvent } from '../../src/write/coupon/events';
+import { PRODUCT_LIMITS } from '../../src/write/product/commands';
+import { productDecider } from '../../src/write/product/decider';
+import { walletDecider } from '../../src/write/wallet/decider';
+
+/** Filler events: a type no projection reacts to, in streams no command touches. */
+export const FILLER_TYPE = 'BenchFiller';
+
+const SEED_METADATA = JSON.stringify({ actorId: 'bench-seeder', role: 'admin' });
+
+/**
+ * Writes events straight into an embedded events.db in one transaction, bypassing HTTP. The
+ * schema is the event store's own (SqliteEventStore creates it); the rows are what its append
+ * writes: random UUID ids, revisions from 0 per stream, JSON data and metadata. The domain
+ * events come from the real deciders, so their shapes are exactly the application's.
+ */
+export class LogSeeder {
+  private readonly db: Database.Database;
+  private readonly insert: Database.Statement<[string, string, number, string, string, string]>;
+  private readonly revisions = new Map<string, number>();
+
+  constructor(readonly file: string) {
+    // Let the store create its table and pragmas exactly as the server will find them.
+    void new SqliteEventStore(file, { synchronous: 'NORMAL' }).close();
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = OFF');
+    this.db.pragma('cache_size = -262144');
+    this.insert = this.db.prepare('INSERT INTO events (id, stream, revision, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)');
+  }
+
+  /** Runs `fill` in one transaction. */
+  transaction(fill: () => void): void {
+    this.db.transaction(fill)();
+  }
+
+  /** Appends to a stream this seeder created (the log it seeds is fresh). */
+  append(stream: string, events: readonly DomainEvent[]): void {
+    let revision = this.revisions.get(stream) ?? -1;
+    for (const event of events) {
+      revision += 1;
+      this.insert.run(randomUUID(), stream, revision, event.type, JSON.stringify(event.data), SEED_METADATA);
+    }
+    this.revisions.set(stream, revision);
+  }
+
+  /** `count` filler events, 10 per stream, each about the size of a PointsCharged. */
+  filler(count: number, tag: string): void {
+    const now = new Date().toISOString();
+    for (let i = 0; i < count; i += 1) {
+      const stream = `benchfill-${tag}-${Math.floor(i / 10)}`;
+      const data = `{"userId":"filler-${Math.floor(i / 10)}","amount":100,"balanceAfter":${(1 + (i % 10)) * 100},"note":"unrelated to every projection","occurredAt":"${now}"}`;
+      this.insert.run(randomUUID(), stream, i % 10, FILLER_TYPE, data, SEED_METADATA);
+    }
+  }
+
+  head(): number {
+    return (this.db.prepare('SELECT MAX(position) AS p FROM events').get() as { p: number | null }).p ?? 0;
+  }
+
+  close(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.db.close();
+  }
+}
+
+/** Runs a command through a decider, as the server would, and returns the events and the state after. */
+export function decideAll<C extends { type: string; data: object }, E extends DomainEvent, S>(
+  decider: Decider<C, E, S>,
+  state: S,
+  command: C,
+): { events: readonly E[]; state: S } {
+  const events = decider.decide(command, state);
+  return { events, state: events.reduce((s, e) => decider.evolve(s, e), state) };
+}
+
+export interface Fixtures {
+  readonly products: ReadonlyArray<{ readonly id: string; readonly price: number; readonly stock: number }>;
+  readonly coupons: ReadonlyArray<{ readonly couponId: string; readonly discount: number }>;
+  /** Users that hold points and one coupon (their userCouponId), spread over the campaigns. */
+  readonly buyers: readonly Buyer[];
+  /** Users that hold points and a coupon of one extra campaign they all share. */
+  readonly hotBuyers: readonly Buyer[];
+}
+
+export interface Buyer {
+  readonly userId: string;
+  readonly points: number;
+  readonly userCouponId: string;
+}
+
+/**
+ * Products, coupons and buyers for checkout: every buyer gets `points` (PointsCharged) and one
+ * user coupon of campaign `i % coupons`; every hot buyer one of a campaign of their own that
+ * they all share. All through the deciders, appended in one transaction.
+ */
+export function seedShop(
+  seeder: LogSeeder,
+  options: {
+    tag: string;
+    products: number;
+    stock: number;
+    coupons: number;
+    buyers: number;
+    hotBuyers?: number;
+    points: number;
+    extraWallets?: ReadonlyArray<{ userId: string; points: number }>;
+  },
+): Fixtures {
+  const now = new Date().toISOString();
+  const products: Array<{ id: string; price: number; stock: number }> = [];
+  const coupons: Array<{ couponId: string; discount: number; state: CouponState }> = [];
+  const buyers: Buyer[] = [];
+  const hotBuyers: Buyer[] = [];
+  seeder.transaction(() => {
+    for (let i = 0; i < options.products; i += 1) {
+      const id = randomUUID();
+      const price = 1000 * (1 + (i % 20));
+      const { events } = decideAll(productDecider, productDecider.initialState, {
+        type: 'RegisterProduct',
+        data: { productId: id, name: `Bench product ${i + 1}`, price, stock: options.stock, limits: PRODUCT_LIMITS, now },
+      });
+      seeder.append(`product-${id}`, events);
+      products.push({ id, price, stock: options.stock });
+    }
+    const hot = options.hotBuyers ?? 0;
+    for (let i = 0; i < options.coupons + (hot > 0 ? 1 : 0); i += 1) {
+      const couponId = randomUUID();
+      const discount = 500;
+      const created = decideAll<CouponCommand, CouponEvent, CouponState>(couponDecider, couponDecider.initialState, {
+        type: 'CreateCoupon',
+        data: {
+          couponId,
+          name: i < options.coupons ? `Bench coupon ${i + 1}` : 'Bench coupon everybody holds',
+          discount: { type: 'FIXED', amount: discount },
+          minOrderAmount: 0,
+          totalQuantity: i < options.coupons ? Math.max(1, Math.ceil(options.buyers / options.coupons)) : hot,
+          issueStartsAt: null,
+          issueEndsAt: null,
+          validUntil: null,
+          validDays: null,
+          now,
+        },
+      });
+      seeder.append(`coupon-${couponId}`, created.events);
+      coupons.push({ couponId, discount, state: created.state });
+    }
+    const wallet = (userId: string, points: number) => {
+      // One charge may add at most 1,000,000 (the default POINTS_MAX_CHARGE).
+      let state = walletDecider.initialState;
+      for (let left = points; left > 0; left -= 1_000_000) {
+        const charged = decideAll(walletDecider, state, {
+          type: 'ChargePoints',
+          data: { userId, amount: Math.min(left, 1_000_000), limits: { maxCharge: 1_000_000, balanceCap: 10_000_000 }, now },
+        });
+        seeder.append(`wallet-${userId}`, charged.events);
+        state = charged.state;
+      }
+    };
+    const buyer = (userId: string, coupon: (typeof coupons)[number]): Buyer => {
+      wallet(userId, options.points);
+      const issued = decideAll<CouponCommand, CouponEvent, CouponState>(couponDecider, coupon.state, {
+        type: 'IssueCoupon',
+        data: { couponId: coupon.couponId, userId, now },
+      });
+      seeder.append(`coupon-${coupon.couponId}`, issued.events);
+      coupon.state = issued.state;
+      return { userId, points: options.points, userCouponId: userCouponIdOf(coupon.couponId, userId) };
+    };
+    for (let i = 0; i < options.buyers; i += 1) buyers.push(buyer(`buyer-${options.tag}-${i}`, coupons[i % options.coupons]));
+    for (let i = 0; i < hot; i += 1) hotBuyers.push(buyer(`hotbuyer-${options.tag}-${i}`, coupons[options.coupons]));
+    for (const { userId, points } of options.extraWallets ?? []) wallet(userId, points);
+  });
+  return { products, coupons: coupons.map(({ couponId, discount }) => ({ couponId, discount })), buyers, hotBuyers };
+}
+
+/**
+ * Moves every projection's checkpoint to `position`, which is what catching up over the filler
+ * would do: no projection reacts to FILLER_TYPE (checked here against the real projection list),
+ * so each would read past those events and write nothing but its checkpoint.
+ */
+export async function skipFiller(dataDir: string, position: number): Promise<string[]> {
+  const stub = { cache: {}, documents: {}, ranking: {}, deliveryQueue: {}, logger: {}, config: { POPULAR_TIMEZONE: 'Asia/Seoul' } };
+  const projections = allProjections(stub as unknown as AppServices);
+  const reacting = projections.filter((p) => p.eventTypes.has(FILLER_TYPE));
+  if (reacting.length > 0) throw new Error(`projections react to ${FILLER_TYPE}: ${reacting.map((p) => p.name).join(', ')}`);
+  const documents = new SqliteDocumentStore(join(dataDir, 'readmodels.db'), { synchronous: 'NORMAL' });
+  const formatted = formatPosition(position);
+  for (const { name } of projections) await documents.write([], { projection: name, position: formatted, previous: null });
+  await documents.close();
+  return projections.map((p) => p.name);
+}
