@@ -6,20 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Claim, IdempotencyStore } from '../../src/shared/idempotency/port';
+import { eventually } from '../support/eventually';
 
 const DAY = 24 * 60 * 60 * 1000;
 const RUNNING = 60_000;
-
-/** Polls `probe` until `done` holds, failing after `ms`: expiry needs real time to pass. */
-async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, ms = 5_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms (last: ${JSON.stringify(value)})`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 export function idempotencyContract(make: () => Promise<readonly IdempotencyStore[]>, instances = 1): void {
   let stores: readonly IdempotencyStore[];

@@ -3,20 +3,10 @@
  * processes (or app instances) would have, each one consumer. Every test uses a fresh queue.
  */
 import { ClaimedJob, Queue } from '../../src/shared/queue/port';
+import { eventually } from '../support/eventually';
 
 const LONG_LEASE = 60_000;
 const SHORT_LEASE = 150;
-
-/** Polls `probe` until `done` holds, failing after `ms`: leases and delays need real time to pass. */
-async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, ms = 5_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms (last: ${JSON.stringify(value)})`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 const ids = (jobs: readonly ClaimedJob[]) => jobs.map((job) => job.id);
 

@@ -8,6 +8,9 @@ import { Payer, PayerCipher } from '../../src/shared/crypto/payer';
 import { EventStore, NewEvent } from '../../src/shared/eventstore/port';
 import { orderStream } from '../../src/write/order/decider';
 import { OrderEvent, OrderLine } from '../../src/write/order/events';
+import { eventually } from '../support/eventually';
+
+export { eventually };
 
 export const PAYER: Payer = { name: 'Kim Minji', phone: '010-1234-5678', email: 'minji@example.com' };
 
@@ -71,17 +74,6 @@ export async function seedOrder(events: EventStore, payers: PayerCipher, userId:
     ({ position } = await events.append([{ stream: orderStream(orderId), expectedRevision, events: [stored] }]));
   }
   return { orderId, userId, ids, ciphertext: payer?.ciphertext ?? null, position };
-}
-
-/** Polls `probe` until `done` holds, failing after `ms` with the last value seen. */
-export async function eventually<T>(probe: () => T | Promise<T>, done: (value: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms (last: ${JSON.stringify(value)})`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** The mock data platform's control API, over HTTP as any client of it would use it. */
