@@ -1,3 +1,4 @@
+import fs = require('node:fs');
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,5 +53,82 @@ describe('SQLite event store (file)', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('SQLite event store: durability off the event loop', () => {
+  let dir: string;
+  let fsyncSpy: jest.SpyInstance;
+  /** fsync calls held back by the test, released in whatever order it chooses. */
+  let held: Array<(error: NodeJS.ErrnoException | null) => void>;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'eventmart-es-sync-'));
+    held = [];
+    fsyncSpy = jest.spyOn(fs, 'fsync').mockImplementation(((_fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+      held.push(callback);
+    }) as typeof fs.fsync);
+  });
+  afterEach(() => {
+    fsyncSpy.mockRestore();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const write = (stream: string) => [{ stream, expectedRevision: 'no_stream' as const, events: [{ id: randomUUID(), type: 'E', data: {} }] }];
+  const settled = async (promise: Promise<unknown>) => {
+    let done = false;
+    void promise.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    return done;
+  };
+  const heldCalls = async (n: number) => {
+    for (let turns = 0; held.length < n && turns < 100; turns += 1) await new Promise((resolve) => setImmediate(resolve));
+    expect(held).toHaveLength(n);
+  };
+
+  it('answers an append, and shows it to followers of the log, only once the WAL is fsynced', async () => {
+    const store = new SqliteEventStore(join(dir, 'events.db'));
+    const appended = store.append(write('a'));
+    await heldCalls(1);
+    expect(await settled(appended)).toBe(false);
+    expect(await store.readAll(null, 10)).toEqual([]);
+    held[0](null);
+    await expect(appended).resolves.toMatchObject({ duplicate: false });
+    expect((await store.readAll(null, 10)).map((e) => e.stream)).toEqual(['a']);
+    await store.close();
+  });
+
+  it('hands batches out in commit order even when their fsyncs finish the other way round', async () => {
+    const store = new SqliteEventStore(join(dir, 'events.db'));
+    const order: string[] = [];
+    const first = store.append(write('first')).then(() => order.push('first'));
+    await heldCalls(1);
+    const second = store.append(write('second')).then(() => order.push('second'));
+    await heldCalls(2);
+    held[1](null);
+    expect(await settled(second)).toBe(false);
+    held[0](null);
+    await Promise.all([first, second]);
+    expect(order).toEqual(['first', 'second']);
+    await store.close();
+  });
+
+  it('fails the appends of a batch whose fsync fails', async () => {
+    const store = new SqliteEventStore(join(dir, 'events.db'));
+    const appended = store.append(write('a'));
+    await heldCalls(1);
+    held[0](Object.assign(new Error('EIO'), { code: 'EIO' }));
+    await expect(appended).rejects.toThrow('EIO');
+    await store.close();
+  });
+
+  it('does not fsync when told that surviving a process crash is enough', async () => {
+    const store = new SqliteEventStore(join(dir, 'events.db'), { synchronous: 'NORMAL' });
+    await store.append(write('a'));
+    expect(held).toHaveLength(0);
+    await store.close();
   });
 });
