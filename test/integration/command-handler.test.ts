@@ -135,4 +135,35 @@ describe('command handler: multi-stream units of work', () => {
     expect(appends).toHaveBeenCalledTimes(100);
     expect((await store.readStream('counter-hot')).at(-1)!.data).toEqual({ by: 1, total: 100 });
   });
+
+  it('takes the shared lock only once another writer has caused a conflict', async () => {
+    const sharedLocks = new InProcessLockService();
+    const taken = jest.spyOn(sharedLocks, 'withLock');
+    const instance = () => {
+      const container = new Container();
+      container.bind(TOKENS.EventStore).toConstantValue(store);
+      container.bind(TOKENS.Locks).toConstantValue(sharedLocks);
+      container.bind(TOKENS.Config).toConstantValue(loadConfig({}));
+      container.bind(CommandHandler).toSelf();
+      return container.get(CommandHandler);
+    };
+    const [a, b] = [instance(), instance()];
+    await a.handle(counter, 'x', add(1), context);
+    await Promise.all(Array.from({ length: 20 }, () => a.handle(counter, 'x', add(1), context)));
+    expect(taken).not.toHaveBeenCalled();
+
+    // b writes between a's decision and a's append: a's first attempt conflicts, the retry queues on the shared lock.
+    let attempts = 0;
+    const after = await a.transact(
+      ['counter-x'],
+      async (unit) => {
+        await unit.decide(counter, 'x', add(1));
+        if (++attempts === 1) await b.handle(counter, 'x', add(1), context);
+        return unit.state(counter, 'x');
+      },
+      context,
+    );
+    expect([attempts, after.result]).toEqual([2, 23]);
+    expect(taken.mock.calls.map(([key]) => key)).toEqual(['counter-x']);
+  });
 });

@@ -6,6 +6,7 @@ import { Command, Decider, DomainEvent } from '../domain/decider';
 import { DomainError } from '../domain/errors';
 import { ConcurrencyConflict } from '../eventstore/port';
 import type { AppendResult, EventStore, JsonObject, StreamWrite } from '../eventstore/port';
+import { InProcessLockService } from '../lock/memory';
 import type { LockService } from '../lock/port';
 import { eventIds, uuidFromHash } from './event-ids';
 
@@ -55,12 +56,15 @@ export interface Handled<E, S> extends Loaded<S> {
  * Aggregate state is cached per instance with its revision; a load reads only the events after
  * it, so the cost of a command does not grow with the stream. Another instance writing to the
  * stream is harmless: our append then conflicts, we drop the cached state and decide again.
- * The keyed lock makes one instance's concurrent commands on a stream queue rather than race;
- * it is an optimisation only, the expected revision is the guard.
+ * Locks are an optimisation only; the expected revision is the guard. Commands of this instance
+ * on the same streams queue in process. The shared lock (Redis, with several instances) costs
+ * two round trips, so it is taken only after a conflict shows another instance is writing the
+ * same streams: uncontended commands pay nothing for it, contended ones stop thrashing.
  */
 @injectable()
 export class CommandHandler {
   private readonly cache: LRUCache<string, Loaded<unknown>>;
+  private readonly local = new InProcessLockService();
 
   constructor(
     @inject(TOKENS.EventStore) private readonly store: EventStore,
@@ -107,11 +111,18 @@ export class CommandHandler {
    */
   async transact<T>(lockKeys: readonly string[], work: (unit: UnitOfWork) => Promise<T>, context: CommandContext): Promise<Committed<T>> {
     const keys = [...new Set(lockKeys)].sort();
-    const locked = keys.reduceRight<() => Promise<Committed<T>>>(
-      (inner, key) => () => this.locks.withLock(key, inner),
-      () => this.withRetry(() => this.attemptUnit(work, context)),
-    );
-    return locked();
+    const attempt = () => this.attemptUnit(work, context);
+    return underLocks(this.local, keys, async () => {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!(error instanceof ConcurrencyConflict)) throw error;
+        this.cache.delete(error.stream);
+      }
+      // Another instance wrote to one of these streams: from now on queue behind it through the
+      // shared lock rather than race it again.
+      return underLocks(this.locks, keys, () => this.withRetry(attempt, 2));
+    });
   }
 
   private async attemptUnit<T>(work: (unit: UnitOfWork) => Promise<T>, context: CommandContext): Promise<Committed<T>> {
@@ -180,8 +191,9 @@ export class CommandHandler {
     return { result, position: appended.position, duplicate: false, aggregates };
   }
 
-  private async withRetry<T>(attempt: () => Promise<T>): Promise<T> {
-    for (let tries = 1; ; tries += 1) {
+  /** `firstTry` counts the attempts already made, so COMMAND_MAX_ATTEMPTS bounds them all. */
+  private async withRetry<T>(attempt: () => Promise<T>, firstTry: number): Promise<T> {
+    for (let tries = firstTry; ; tries += 1) {
       try {
         return await attempt();
       } catch (error) {
@@ -194,6 +206,12 @@ export class CommandHandler {
       }
     }
   }
+}
+
+/** Runs `fn` holding every key's lock, taken in the given (sorted) order so two units cannot deadlock. */
+function underLocks<T>(locks: LockService, keys: readonly string[], fn: () => Promise<T>): Promise<T> {
+  const locked = keys.reduceRight<() => Promise<T>>((inner, key) => () => locks.withLock(key, inner), fn);
+  return locked();
 }
 
 /**

@@ -47,13 +47,15 @@ export class InProcessLockService implements LockService {
     const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     const waitMs = options.waitMs ?? DEFAULT_WAIT_MS;
     let queue = this.queues.get(key);
+    const first = !queue;
     if (!queue) this.queues.set(key, (queue = { tail: Promise.resolve(), users: 0 }));
     const previous = queue.tail;
     let release!: () => void;
     queue.tail = new Promise<void>((resolve) => (release = resolve));
     queue.users++;
     try {
-      if (!(await within(previous, waitMs))) {
+      // Nobody ahead: no wait to bound, so no timer (the uncontended case is the common one).
+      if (!first && !(await within(previous, waitMs))) {
         // Hand our turn on as soon as it comes, so the callers behind us keep their place.
         void previous.then(release);
         return await fn(UNLOCKED);
