@@ -1,32 +1,44 @@
 import { DocumentStore } from '../src/shared/documents/port';
 import { HttpProblem } from '../src/shared/http/problem';
 
+/** The projector running in this process, as far as read-your-writes needs it. */
+export interface LocalProjector {
+  /** Called each time a projection moves, whether or not its checkpoint was stored. */
+  onAdvance(listener: () => void): () => void;
+  /** Where the local runner has got to, possibly ahead of the stored checkpoint; null if it has not run the projection. */
+  reached(name: string): string | null;
+}
+
 /**
  * Read-your-writes: a query that names the position of a write is answered only once the
- * projections it reads have passed it. Checkpoints live in the document store, so this works
- * whether the projector runs in this process or in another one.
+ * projections it reads have passed it. A projection counts as past it when either its stored
+ * checkpoint or the local runner is: the local runner moves past an event only once it has
+ * applied and committed it, or ignored it. Without a local projector (or while another
+ * process runs the projections) only stored checkpoints count, and a projection with nothing
+ * to apply for the write stores its checkpoint up to CHECKPOINT_PERSIST_MS (or a poll
+ * interval, once writes pause) later; the projections a write concerns store theirs with
+ * the read model, so that delay only reaches queries that do not read what the write changed.
  */
 export class ProjectionWaiter {
   constructor(
     private readonly documents: DocumentStore,
     private readonly timeoutMs: number,
-    /** In-process hint that a checkpoint moved; without it we only poll. */
-    private readonly onAdvance: (listener: () => void) => () => void = () => () => undefined,
+    /** Without it we only poll stored checkpoints. */
+    private readonly local?: LocalProjector,
     private readonly pollMs = 25,
   ) {}
 
   async waitFor(projections: readonly string[], position: string): Promise<void> {
     const deadline = Date.now() + this.timeoutMs;
     for (;;) {
-      const checkpoints = await Promise.all(projections.map((name) => this.documents.getCheckpoint(name)));
-      if (checkpoints.every((checkpoint) => checkpoint !== null && checkpoint >= position)) return;
+      if (await this.passed(projections, position)) return;
       const left = deadline - Date.now();
       if (left <= 0) {
         throw new HttpProblem(503, 'CONSISTENCY_TIMEOUT', 'the read model has not reached that position yet; retry shortly', { position }, { 'Retry-After': '1' });
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, Math.min(this.pollMs, left));
-        const stop = this.onAdvance(done);
+        const stop = this.local?.onAdvance(done) ?? (() => undefined);
         function done() {
           clearTimeout(timer);
           stop();
@@ -34,5 +46,16 @@ export class ProjectionWaiter {
         }
       });
     }
+  }
+
+  private async passed(projections: readonly string[], position: string): Promise<boolean> {
+    const pending = projections.filter((name) => !this.reachedLocally(name, position));
+    const stored = await Promise.all(pending.map((name) => this.documents.getCheckpoint(name)));
+    return stored.every((checkpoint) => checkpoint !== null && checkpoint >= position);
+  }
+
+  private reachedLocally(name: string, position: string): boolean {
+    const reached = this.local?.reached(name) ?? null;
+    return reached !== null && reached >= position;
   }
 }

@@ -18,7 +18,20 @@ export interface ProjectorOptions {
   readonly lease?: { readonly service: LeaseService; readonly ttlMs: number; readonly owner: string };
   /** False for a replay into a scratch store: the hooks reach shared state outside it (caches, ranking, queue). */
   readonly hooks?: boolean;
+  /** How long the stored checkpoint may trail over events a projection ignores; see CHECKPOINT_PERSIST_MS. */
+  readonly checkpointPersistMs?: number;
+  /** Milliseconds on a monotonic clock (tests pass their own). */
+  readonly now?: () => number;
 }
+
+/**
+ * Most projections ignore most events (7 of 9 for a points charge), and committing a
+ * checkpoint-only transaction for each batch of those was a large share of the server's CPU
+ * under load. So such batches only move the checkpoint in memory, and it is stored at most
+ * this long after it first trailed: a restart, or a runner in another process taking over,
+ * then re-reads about a second of the log, which it skips again without applying anything.
+ */
+export const CHECKPOINT_PERSIST_MS = 1_000;
 
 export interface CatchUpOptions {
   /** Stop at this position (inclusive) instead of the head: to compare with a read model that stands there. */
@@ -35,14 +48,30 @@ export interface ProjectionStatus {
 }
 
 /**
+ * Where one projection stands in this runner. `persisted` is the stored checkpoint as this
+ * runner last wrote or read it: the compare-and-set is made against it, never against
+ * `reached`, which only this process knows. Between the two lie only events the projection
+ * ignores, so the read model at `persisted` is already the read model at `reached`.
+ */
+interface Progress {
+  persisted: string | null;
+  reached: string | null;
+  /** When `reached` moved past `persisted`, or null while they are equal. */
+  trailingSince: number | null;
+}
+
+/**
  * Follows the global log for each projection from its stored checkpoint: catch up, then live
  * (woken by in-process appends, polling for other processes'). Each batch of read-model writes
  * is stored together with the checkpoint it reaches, so after a crash a projection resumes
- * exactly where its read model is and never applies an event twice.
+ * exactly where its read model is and never applies an event twice. A batch with nothing to
+ * apply is not stored at once (see CHECKPOINT_PERSIST_MS): the stored checkpoint catches up
+ * when the bound runs out, when the loop has been idle for a poll interval, at the end of a
+ * catch-up and when the projector stops.
  */
 export class Projector {
   private readonly emitter = new EventEmitter();
-  private readonly checkpoints = new Map<string, string | null>();
+  private readonly progress = new Map<string, Progress>();
   /** One step at a time per projection, whether from the live loop, a catch-up or a rebuild. */
   private readonly running = new Map<string, Promise<unknown>>();
   private stopped = true;
@@ -53,6 +82,8 @@ export class Projector {
   private readonly pollMs: number;
   private readonly hooks: boolean;
   private readonly lease: ProjectorOptions['lease'];
+  private readonly checkpointPersistMs: number;
+  private readonly now: () => number;
 
   constructor(
     private readonly events: EventStore,
@@ -65,6 +96,8 @@ export class Projector {
     this.pollMs = options.pollMs ?? 200;
     this.hooks = options.hooks ?? true;
     this.lease = options.lease;
+    this.checkpointPersistMs = options.checkpointPersistMs ?? CHECKPOINT_PERSIST_MS;
+    this.now = options.now ?? (() => performance.now());
     this.emitter.setMaxListeners(0);
   }
 
@@ -94,6 +127,10 @@ export class Projector {
       });
     this.loops = this.projections.map(async (projection) => {
       const lease = this.leaseFor(projection);
+      // An empty step right after a busy one is the normal state under load (the loop empties
+      // the log after nearly every append), so the checkpoint is stored only after a whole
+      // poll interval without events, or storing it would cost the commit it was spared.
+      let quiet = false;
       while (!this.stopped) {
         try {
           const turn = lease ? await lease.turn() : { leading: true, gained: false };
@@ -103,18 +140,28 @@ export class Projector {
           }
           if (turn.gained) {
             // The previous runner's checkpoint is further on than the one this process last saw.
-            this.checkpoints.delete(projection.name);
+            this.progress.delete(projection.name);
             await this.recover(projection, true);
           }
-          if ((await this.step(projection, lease)) === 0) {
-            if (!lease || lease.mayAct()) await this.recover(projection, false);
-            await sleep(this.pollMs);
+          if ((await this.step(projection, lease)) > 0) {
+            quiet = false;
+            continue;
           }
+          if (!lease || lease.mayAct()) {
+            if (quiet) await this.persist(projection, lease);
+            await this.recover(projection, false);
+          }
+          quiet = true;
+          await sleep(this.pollMs);
         } catch (error) {
           this.logger.error({ err: error, projection: projection.name }, 'projection step failed; retrying');
           await sleep(this.pollMs);
         }
       }
+      // So that whoever runs it next, here after a restart or elsewhere, starts from here.
+      await this.persist(projection, lease).catch((error: unknown) =>
+        this.logger.warn({ err: error, projection: projection.name }, 'could not store the checkpoint on stop'),
+      );
       await lease?.release();
     });
   }
@@ -131,14 +178,17 @@ export class Projector {
   /**
    * Applies everything up to the current head (tests, CLI, rebuilds), whoever holds the lease:
    * an operator's replay beside a live runner costs duplicate reads, the checkpoint keeps it right.
+   * Leaves the checkpoint stored where it stopped: the CLI exits right after, and `verify`
+   * compares stored checkpoints.
    */
   async catchUp(name?: string, options: CatchUpOptions = {}): Promise<void> {
     for (const projection of this.select(name)) {
       for (;;) {
         const consumed = await this.step(projection, null, options.until);
         if (consumed === 0) break;
-        options.onBatch?.(consumed, this.checkpoints.get(projection.name)!);
+        options.onBatch?.(consumed, this.reached(projection.name)!);
       }
+      await this.persist(projection, null);
     }
   }
 
@@ -153,22 +203,37 @@ export class Projector {
     await this.exclusive(projection.name, async () => {
       await this.documents.reset(projection.name, projection.collections.map((c) => c.name));
       if (this.hooks) await projection.onReset?.();
-      this.checkpoints.set(projection.name, null);
+      this.progress.set(projection.name, { persisted: null, reached: null, trailingSince: null });
     });
     await this.catchUp(name, options);
   }
 
+  /**
+   * The checkpoint is the further of the stored one and where this process has got to: the
+   * stored one may trail over events a projection ignores, and reporting it would show a
+   * runner that is up to date as behind. Another process's runner is seen through the stored
+   * one only, up to CHECKPOINT_PERSIST_MS or a poll interval late.
+   */
   async status(): Promise<ProjectionStatus[]> {
     const head = await this.events.headPosition();
     return Promise.all(
       this.projections.map(async ({ name }) => {
-        const checkpoint = await this.documents.getCheckpoint(name);
+        const checkpoint = later(await this.documents.getCheckpoint(name), this.reached(name));
         return { name, checkpoint, head, caughtUp: head === null || (checkpoint !== null && checkpoint >= head) };
       }),
     );
   }
 
-  /** Called with the projection's name each time its checkpoint moves. */
+  /**
+   * Where this process's runner has got to, possibly ahead of the stored checkpoint: every
+   * event up to it is either applied and committed or ignored by the projection, so the read
+   * model already reflects it. Null when this process has not run the projection.
+   */
+  reached(name: string): string | null {
+    return this.progress.get(name)?.reached ?? null;
+  }
+
+  /** Called with the projection's name each time its checkpoint moves, stored or not. */
   onAdvance(listener: (name: string) => void): () => void {
     this.emitter.on('advanced', listener);
     return () => this.emitter.off('advanced', listener);
@@ -203,38 +268,83 @@ export class Projector {
     if (this.hooks && projection.recover) await this.exclusive(projection.name, () => projection.recover!(tookOver));
   }
 
+  private async progressOf(name: string): Promise<Progress> {
+    let progress = this.progress.get(name);
+    if (!progress) {
+      const stored = await this.documents.getCheckpoint(name);
+      progress = { persisted: stored, reached: stored, trailingSince: null };
+      this.progress.set(name, progress);
+    }
+    return progress;
+  }
+
   /** Applies one batch; returns how many events it consumed. */
   private step(projection: Projection, lease: LeaseHolder | null, until?: string): Promise<number> {
     return this.exclusive(projection.name, async () => {
-      if (!this.checkpoints.has(projection.name)) {
-        this.checkpoints.set(projection.name, await this.documents.getCheckpoint(projection.name));
-      }
-      const from = this.checkpoints.get(projection.name) ?? null;
-      const read = await this.events.readAll(from, this.batchSize);
+      const progress = await this.progressOf(projection.name);
+      const read = await this.events.readAll(progress.reached, this.batchSize);
       const batch = until === undefined ? read : read.filter((event) => event.position <= until);
       if (batch.length === 0) return 0;
-      const writes = await applyBatch(projection, batch, this.documents);
-      // A lease that lapsed while the batch was applied is someone else's by now: leave the batch to them.
-      if (lease && !lease.mayAct()) return 0;
       const position = batch[batch.length - 1].position;
-      try {
-        await this.documents.write(writes, { projection: projection.name, position, previous: from });
-      } catch (error) {
-        if (!(error instanceof CheckpointMoved)) throw error;
-        // Another runner applied this batch first: take its checkpoint and carry on from there.
-        this.checkpoints.set(projection.name, error.actual);
+      const handled = batch.filter((event) => projection.eventTypes.has(event.type));
+      const overdue = progress.trailingSince !== null && this.now() - progress.trailingSince >= this.checkpointPersistMs;
+      if (handled.length === 0 && !overdue) {
+        // As below: a runner whose lease lapsed claims nothing more, not even in memory.
+        if (lease && !lease.mayAct()) return 0;
+        progress.reached = position;
+        progress.trailingSince ??= this.now();
+        this.emitter.emit('advanced', projection.name);
         return batch.length;
       }
-      this.checkpoints.set(projection.name, position);
-      const handled = batch.filter((event) => projection.eventTypes.has(event.type));
+      const writes = await applyBatch(projection, handled, this.documents);
+      // A lease that lapsed while the batch was applied is someone else's by now: leave the batch to them.
+      if (lease && !lease.mayAct()) return 0;
+      if (!(await this.commit(projection.name, progress, writes, position))) return batch.length;
       if (this.hooks && projection.afterCommit && handled.length > 0) await projection.afterCommit(handled);
       this.emitter.emit('advanced', projection.name);
       return batch.length;
     });
   }
+
+  /** Stores the checkpoint this runner has reached, if it is past the one it last stored. */
+  private persist(projection: Projection, lease: LeaseHolder | null): Promise<void> {
+    return this.exclusive(projection.name, async () => {
+      const progress = this.progress.get(projection.name);
+      if (!progress || progress.reached === progress.persisted) return;
+      if (lease && !lease.mayAct()) return;
+      await this.commit(projection.name, progress, [], progress.reached);
+    });
+  }
+
+  /** Stores writes with the checkpoint; false when another runner had moved it, which leaves them unwritten. */
+  private async commit(name: string, progress: Progress, writes: readonly DocWrite[], position: string | null): Promise<boolean> {
+    try {
+      await this.documents.write(writes, { projection: name, position, previous: progress.persisted });
+    } catch (error) {
+      if (!(error instanceof CheckpointMoved)) throw error;
+      // Another runner got there first: take its checkpoint and carry on from there.
+      settle(progress, error.actual);
+      return false;
+    }
+    settle(progress, position);
+    return true;
+  }
 }
 
-async function applyBatch(projection: Projection, batch: readonly StoredEvent[], documents: DocumentStore): Promise<DocWrite[]> {
+function settle(progress: Progress, stored: string | null): void {
+  progress.persisted = stored;
+  progress.reached = stored;
+  progress.trailingSince = null;
+}
+
+/** The further of two positions; null stands before the first event. */
+function later(a: string | null, b: string | null): string | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return a >= b ? a : b;
+}
+
+async function applyBatch(projection: Projection, handled: readonly StoredEvent[], documents: DocumentStore): Promise<DocWrite[]> {
   const pending = new Map<string, DocWrite>();
   const key = (collection: string, id: string) => `${collection}\u0000${id}`;
   const view: ProjectionView = {
@@ -250,8 +360,6 @@ async function applyBatch(projection: Projection, batch: readonly StoredEvent[],
       pending.set(key(collection, id), { kind: 'delete', collection, id });
     },
   };
-  for (const event of batch) {
-    if (projection.eventTypes.has(event.type)) await projection.apply(event, view);
-  }
+  for (const event of handled) await projection.apply(event, view);
   return [...pending.values()];
 }

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import express from 'express';
+import helmet from 'helmet';
 import pino from 'pino';
 import request from 'supertest';
 import { z, ZodType } from 'zod';
@@ -190,6 +192,12 @@ describe('errors, headers and deadlines', () => {
     expect(res.headers['content-security-policy']).toContain("default-src 'self'");
     expect(res.headers['strict-transport-security']).toBeDefined();
     expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+    // Every header helmet itself sends, with its value (they are worked out once at start-up).
+    const plain = express().use(helmet()).get('/', (_req, r) => void r.send('ok'));
+    const reference = (await request(plain).get('/')).headers;
+    const helmetNames = Object.keys(reference).filter((name) => !['content-type', 'content-length', 'etag', 'date', 'connection', 'keep-alive'].includes(name));
+    expect(helmetNames.length).toBeGreaterThan(8);
+    for (const name of helmetNames) expect([name, res.headers[name]]).toEqual([name, reference[name]]);
   });
 
   it('answers a read still running after REQUEST_TIMEOUT_MS with 503 REQUEST_TIMEOUT', async () => {

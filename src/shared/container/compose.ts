@@ -82,7 +82,14 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
   const sqlite = { synchronous: config.SQLITE_SYNCHRONOUS };
 
   const redis = config.REDIS_URL
-    ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: false })
+    ? new Redis(config.REDIS_URL, {
+        maxRetriesPerRequest: 2,
+        enableOfflineQueue: false,
+        lazyConnect: false,
+        // Commands issued in the same tick (many requests in flight) leave in one write: under
+        // load, socket writes were a tenth of the server's time.
+        enableAutoPipelining: true,
+      })
     : undefined;
   redis?.on('error', (error) => logger.warn({ err: error }, 'redis connection problem'));
   if (redis) await connected(redis, logger);
