@@ -2,29 +2,49 @@ import { Redis } from 'ioredis';
 import { twoRedisClients } from '../support/redis';
 import { RedisCache } from '../../src/shared/cache/redis';
 import { cacheContract } from './cache.contract';
+import { nearCacheOn, nextSubscriber } from './cache.redis.support';
 
 describe('RedisCache, two app instances on one Redis', () => {
   // Two clients per test, as two app instances would have.
   const { clients, newPrefix } = twoRedisClients('cache');
+  afterEach(() => jest.restoreAllMocks());
 
-  cacheContract(async () => {
-    const prefix = newPrefix();
-    return clients().map((client) => new RedisCache(client, prefix));
+  describe('answering from Redis alone, as before its subscription is confirmed', () => {
+    cacheContract(async () => {
+      const prefix = newPrefix();
+      return clients().map((client) => {
+        nextSubscriber(client, { connected: false });
+        return new RedisCache(client, prefix);
+      });
+    });
+  });
+
+  describe('with its near cache on', () => {
+    cacheContract(async () => {
+      const prefix = newPrefix();
+      const caches = clients().map((client) => new RedisCache(client, prefix));
+      await Promise.all(caches.map((cache, i) => nearCacheOn(cache, clients()[i], prefix)));
+      return caches;
+    });
   });
 
   it('keeps every key under its prefix, each entry with a TTL', async () => {
     const prefix = newPrefix();
     const cache = new RedisCache(clients()[0], prefix);
-    await cache.set('a', 1, 60_000);
-    await cache.getOrLoad('b', 60_000, async () => 2);
-    await cache.delete('c');
-    await cache.bumpVersion('list');
-    const keys = (await clients()[0].keys(`${prefix}*`)).sort();
-    expect(keys).toEqual([`${prefix}entry:a`, `${prefix}entry:b`, `${prefix}entry:c`, `${prefix}version:list`]);
-    for (const entry of keys.filter((k) => k.includes(':entry:'))) {
-      const ttl = await clients()[0].pttl(entry);
-      expect(ttl).toBeGreaterThan(0);
-      expect(ttl).toBeLessThanOrEqual(60_000);
+    try {
+      await cache.set('a', 1, 60_000);
+      await cache.getOrLoad('b', 60_000, async () => 2);
+      await cache.delete('c');
+      await cache.bumpVersion('list');
+      const keys = (await clients()[0].keys(`${prefix}*`)).sort();
+      expect(keys).toEqual([`${prefix}entry:a`, `${prefix}entry:b`, `${prefix}entry:c`, `${prefix}version:list`]);
+      for (const entry of keys.filter((k) => k.includes(':entry:'))) {
+        const ttl = await clients()[0].pttl(entry);
+        expect(ttl).toBeGreaterThan(0);
+        expect(ttl).toBeLessThanOrEqual(60_000);
+      }
+    } finally {
+      await cache.close();
     }
   });
 
@@ -48,6 +68,7 @@ describe('RedisCache, two app instances on one Redis', () => {
       await cache.bumpVersion('list');
       expect(failures).toEqual(['delete', 'bumpVersion']);
     } finally {
+      await cache.close();
       down.disconnect();
     }
   });

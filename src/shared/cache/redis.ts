@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { NearCache } from './near';
 import { Cache } from './port';
 import { SingleFlight } from './single-flight';
 
@@ -19,6 +20,15 @@ if (redis.call('GET', KEYS[1]) or '') == ARGV[1] then
 end
 return 0`;
 
+// A change and its announcement, which makes every instance's near cache forget the key, in
+// one round trip.
+const REPLACE = `
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('PUBLISH', ARGV[3], KEYS[1])`;
+const BUMP = `
+redis.call('INCR', KEYS[1])
+redis.call('PUBLISH', ARGV[1], KEYS[1])`;
+
 const decode = (raw: string | null | undefined): unknown => (raw?.startsWith(VALUE) ? JSON.parse(raw.slice(VALUE.length)) : undefined);
 
 /**
@@ -26,27 +36,56 @@ const decode = (raw: string | null | undefined): unknown => (raw?.startsWith(VAL
  * tombstones, `<prefix>version:<name>` for versions (kept without expiry: a version that
  * restarted at 0 could reach entries written under the old 0).
  *
+ * In front of Redis sits a near cache in this process, so a repeated hit costs no round trip.
+ * Every set, delete and bump publishes the Redis key it changed on `<prefix>invalidate`, and
+ * every instance (this one included) listens there on a connection of its own and forgets that
+ * key. The near cache is on only while that subscription is confirmed: before it, and from any
+ * disconnect or error until it is confirmed again, every read goes to Redis. A near entry lasts
+ * no longer than the TTL getOrLoad read or loaded it with, counted from then (`get` uses the
+ * near cache but does not fill it, having no TTL to bound a copy by); a near version lasts
+ * until a bump. Values read are shared, not copied: callers must treat them as immutable.
+ *
  * Reads that fail are misses and the reader loads from the read model. A failed delete or
  * bump is reported to `onError` and otherwise left to the entries' TTL.
- * The client belongs to the caller: `close` leaves it open.
+ * The client belongs to the caller: `close` leaves it open, and closes only the subscriber.
  */
 export class RedisCache implements Cache {
   readonly adapterName = 'redis';
   private readonly flights = new SingleFlight();
+  private readonly near = new NearCache();
+  private readonly subscriber: Redis;
+  private readonly channel: string;
 
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly onError: (error: unknown, operation: 'delete' | 'bumpVersion') => void = () => undefined,
-  ) {}
+  ) {
+    this.channel = `${prefix}invalidate`;
+    // Subscribing ourselves on every 'ready' (rather than ioredis resubscribing) gives us the
+    // confirmation to wait for; lazyConnect is off since nothing else would ever connect it.
+    this.subscriber = redis.duplicate({ autoResubscribe: false, lazyConnect: false });
+    this.subscriber.on('message', (_channel: string, key: string) => this.near.invalidate(key));
+    this.subscriber.on('ready', () => this.subscribe());
+    // From any of these on, invalidations may be missed. ('end' comes after 'close' or 'error'
+    // in ioredis today, but it is the documented last word.)
+    for (const lapse of ['close', 'end'] as const) this.subscriber.on(lapse, () => this.near.disable());
+    this.subscriber.on('error', () => {
+      this.near.disable();
+      // An error that leaves the connection up brings no 'ready' to subscribe again on.
+      if (this.subscriber.status === 'ready') this.subscribe();
+    });
+  }
 
   async get<T>(key: string): Promise<T | undefined> {
+    const near = this.near.lookup(this.entryKey(key));
+    if (near) return near.value as T;
     return decode(await this.read(key)) as T | undefined;
   }
 
   async set(key: string, value: unknown, ttlMs: number): Promise<void> {
     try {
-      await this.redis.set(this.entryKey(key), VALUE + JSON.stringify(value), 'PX', ttlPx(ttlMs));
+      await this.replace(key, VALUE + JSON.stringify(value), ttlMs);
     } catch {
       // Not cached this time; the next reader loads again.
     }
@@ -55,40 +94,87 @@ export class RedisCache implements Cache {
   async delete(key: string): Promise<void> {
     this.flights.delete(key);
     try {
-      await this.redis.set(this.entryKey(key), TOMBSTONE + randomUUID(), 'PX', TOMBSTONE_TTL_MS);
+      await this.replace(key, TOMBSTONE + randomUUID(), TOMBSTONE_TTL_MS);
     } catch (error) {
       this.onError(error, 'delete');
     }
   }
 
   async version(name: string): Promise<number | null> {
-    try {
-      return Number((await this.redis.get(this.versionKey(name))) ?? 0);
-    } catch {
-      return null;
-    }
+    const key = this.versionKey(name);
+    const near = this.near.lookup(key);
+    if (near) return near.value as number;
+    return this.near.watch(key, async (keep) => {
+      try {
+        const version = Number((await this.redis.get(key)) ?? 0);
+        keep(version);
+        return version;
+      } catch {
+        return null;
+      }
+    });
   }
 
   async bumpVersion(name: string): Promise<void> {
+    const key = this.versionKey(name);
+    // Dropped before the bump is sent, so this process's next read finds it (read-your-writes).
+    this.near.invalidate(key);
     try {
-      await this.redis.incr(this.versionKey(name));
+      await this.redis.eval(BUMP, 1, key, this.channel);
     } catch (error) {
       this.onError(error, 'bumpVersion');
     }
   }
 
   getOrLoad<T>(key: string, ttlMs: number, load: () => Promise<T>): Promise<T> {
-    return this.flights.run(key, async (flight) => {
-      const seen = await this.read(key);
-      if (seen?.startsWith(VALUE)) return decode(seen) as T;
-      const value = await load();
-      // After a failed read there is nothing to compare with, so nothing is stored.
-      if (value !== undefined && seen !== undefined && !flight.deleted) await this.fill(key, seen ?? '', value, ttlMs);
-      return value;
-    });
+    const near = this.near.lookup(this.entryKey(key));
+    if (near) return Promise.resolve(near.value as T);
+    return this.flights.run(key, (flight) =>
+      this.near.watch(this.entryKey(key), async (keep) => {
+        const seen = await this.read(key);
+        if (seen?.startsWith(VALUE)) {
+          const value = decode(seen);
+          keep(value, ttlMs);
+          return value as T;
+        }
+        const value = await load();
+        // After a failed read there is nothing to compare with, so nothing is stored.
+        if (value === undefined || seen === undefined || flight.deleted) return value;
+        const stored = VALUE + JSON.stringify(value);
+        // What Redis would give back, so a near hit looks like any other (and the loader's object stays its own).
+        if (await this.fill(key, seen ?? '', stored, ttlMs)) keep(decode(stored), ttlMs);
+        return value;
+      }),
+    );
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    if (this.subscriber.status === 'ready') {
+      // Fails only when the connection dropped meanwhile; disconnecting then stops it reconnecting.
+      await this.subscriber.quit().catch(() => this.subscriber.disconnect());
+    } else if (this.subscriber.status !== 'end') {
+      // Not connected, where quit would wait for a connection (or be refused without an offline queue).
+      this.subscriber.disconnect();
+    }
+    // Last, so a subscription confirmed while quitting cannot turn the near cache back on.
+    this.near.disable();
+  }
+
+  private subscribe(): void {
+    this.subscriber.subscribe(this.channel).then(
+      () => {
+        if (this.subscriber.status === 'ready') this.near.enable();
+      },
+      // The connection dropped, or the server refused: the next 'ready' tries again, and meanwhile reads go to Redis.
+      () => undefined,
+    );
+  }
+
+  /** Writes `stored` and announces it, after forgetting the key here so this process's next read goes to Redis. */
+  private replace(key: string, stored: string, ttlMs: number): Promise<unknown> {
+    this.near.invalidate(this.entryKey(key));
+    return this.redis.eval(REPLACE, 1, this.entryKey(key), stored, ttlPx(ttlMs), this.channel);
+  }
 
   /** The stored string, null when there is none, undefined when Redis could not be asked. */
   private async read(key: string): Promise<string | null | undefined> {
@@ -99,11 +185,12 @@ export class RedisCache implements Cache {
     }
   }
 
-  private async fill(key: string, seen: string, value: unknown, ttlMs: number): Promise<void> {
+  /** True when the value was stored. */
+  private async fill(key: string, seen: string, stored: string, ttlMs: number): Promise<boolean> {
     try {
-      await this.redis.eval(FILL, 1, this.entryKey(key), seen, VALUE + JSON.stringify(value), ttlPx(ttlMs));
+      return (await this.redis.eval(FILL, 1, this.entryKey(key), seen, stored, ttlPx(ttlMs))) === 1;
     } catch {
-      // Not cached this time.
+      return false;
     }
   }
 
