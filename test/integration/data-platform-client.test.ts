@@ -1,4 +1,5 @@
-import { createServer } from 'node:net';
+import { createServer as createHttpServer, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { AddressInfo, createServer } from 'node:net';
 import { BrokenCircuitError } from 'cockatiel';
 import pino from 'pino';
 import { DataPlatformClient, DataPlatformClientOptions, DeliveryFailed } from '../../src/shared/data-platform/client';
@@ -119,6 +120,139 @@ describe('data platform client against the mock', () => {
       expect(await failure(client.send(`x${i}`, payload(`x${i}`)))).toMatchObject({ platformDown: false, message: 'the data platform answered 404' });
     }
     expect(client.pausedFor()).toBe(0);
+  });
+});
+
+interface Received {
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** A bare HTTP server that counts the TCP connections it is given and records each request. */
+async function platformServer(answer: (req: IncomingMessage, res: ServerResponse) => void) {
+  const received: Received[] = [];
+  const sockets = { opened: 0, closed: 0 };
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      received.push({ url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      answer(req, res);
+    });
+  });
+  // Longer than any test: only the client may end a kept-alive connection.
+  server.keepAliveTimeout = 60_000;
+  server.on('connection', (socket) => {
+    sockets.opened++;
+    socket.on('close', () => sockets.closed++);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    sockets,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+/** Rejects if `promise` has not settled within `ms`: a generous bound, only there so a hang fails the test. */
+const settlesWithin = <T>(ms: number, promise: Promise<T>): Promise<T> =>
+  Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms).unref())]);
+
+describe('data platform client over HTTP', () => {
+  const options: DataPlatformClientOptions = { timeoutMs: 200, breakerFailures: 100, halfOpenAfterMs: 150 };
+  const cleanup: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  });
+  const serve = async (answer: (req: IncomingMessage, res: ServerResponse) => void) => {
+    const server = await platformServer(answer);
+    cleanup.push(server.close);
+    return server;
+  };
+  const clientOf = (url: string) => {
+    const client = new DataPlatformClient(url, options, logger);
+    cleanup.push(() => client.close());
+    return client;
+  };
+
+  it('sends the JSON body with its byte length, the content type and the Idempotency-Key', async () => {
+    const server = await serve((_req, res) => res.writeHead(201).end());
+    // Not ASCII: a length counted in characters would cut the body short.
+    const order = { ...payload('evt-1'), lines: [{ ...payload('x').lines[0], name: 'Füller ✒' }] };
+    await clientOf(server.url).send('evt-1', order);
+
+    expect(server.received).toHaveLength(1);
+    const [{ url, headers, body }] = server.received;
+    expect(url).toBe('/orders');
+    expect(headers).toMatchObject({ 'content-type': 'application/json', 'idempotency-key': 'evt-1', 'content-length': String(Buffer.byteLength(body)) });
+    expect(JSON.parse(body)).toEqual(order);
+  });
+
+  it('gives up on a platform that never answers after about the timeout, as platform down, and drops that connection', async () => {
+    const server = await serve(() => undefined);
+    const error = await settlesWithin(5_000, failure(clientOf(server.url).send('held', payload('held'))));
+    expect(error).toBeInstanceOf(DeliveryFailed);
+    expect(error).toMatchObject({ platformDown: true, message: 'no answer within 200 ms' });
+    expect(server.received).toHaveLength(1);
+    await eventually(
+      () => server.sockets.closed,
+      (closed) => closed === 1,
+    );
+  });
+
+  it.each([
+    [503, true],
+    [500, true],
+    [429, true],
+    [408, true],
+    [400, false],
+    [404, false],
+    [409, false],
+  ])('takes a %i as a failure, platform down: %s', async (status, platformDown) => {
+    const server = await serve((_req, res) => res.writeHead(status, { 'content-type': 'application/json' }).end('{"error":"no"}'));
+    const error = await failure(clientOf(server.url).send('k', payload('k')));
+    expect(error).toBeInstanceOf(DeliveryFailed);
+    expect(error).toMatchObject({ platformDown, message: `the data platform answered ${status}` });
+  });
+
+  it('resolves on any 2xx', async () => {
+    const server = await serve((req, res) => res.writeHead(Number(req.headers['idempotency-key'])).end());
+    const client = clientOf(server.url);
+    for (const status of ['200', '202', '204']) await client.send(status, payload(status));
+    expect(server.received).toHaveLength(3);
+  });
+
+  it('reuses one connection for sequential sends, whether they succeed or fail', async () => {
+    // Bodies on every answer, so a client that did not read them could not reuse the socket.
+    const server = await serve((req, res) => {
+      const ok = Number(req.headers['idempotency-key']) % 2 === 0;
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ accepted: ok, padding: 'x'.repeat(64 * 1024) }));
+    });
+    const client = clientOf(server.url);
+    for (let i = 0; i < 5; i++) {
+      await client.send(String(i), payload(String(i))).catch((error: unknown) => expect(error).toMatchObject({ platformDown: true }));
+    }
+    expect(server.received).toHaveLength(5);
+    expect(server.sockets.opened).toBe(1);
+  });
+
+  it('closes its kept-alive connections on close()', async () => {
+    const server = await serve((_req, res) => res.writeHead(200).end());
+    const client = new DataPlatformClient(server.url, options, logger);
+    await client.send('k', payload('k'));
+    expect(server.sockets).toEqual({ opened: 1, closed: 0 });
+    client.close();
+    await eventually(
+      () => server.sockets.closed,
+      (closed) => closed === 1,
+    );
   });
 });
 

@@ -1,3 +1,5 @@
+import { Agent as HttpAgent, ClientRequest, IncomingMessage, request as httpRequest, RequestOptions } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { circuitBreaker, CircuitBreakerPolicy, ConsecutiveBreaker, handleWhen } from 'cockatiel';
 import type { Logger } from 'pino';
 import { OrderPayload } from './payload';
@@ -14,6 +16,14 @@ export class DeliveryFailed extends Error {
   }
 }
 
+/**
+ * Sockets kept per client. Each delivery worker holds one request at a time and there are 2 by
+ * default, so 16 leaves room for a larger DELIVERY_WORKERS while still bounding the connections
+ * one process opens on the platform. Past 16 concurrent sends, requests wait in the agent, and
+ * that wait counts towards their timeout.
+ */
+const MAX_SOCKETS = 16;
+
 export interface DataPlatformClientOptions {
   readonly timeoutMs: number;
   /** Consecutive "platform down" failures that open the breaker. */
@@ -27,10 +37,15 @@ export interface DataPlatformClientOptions {
  * shared by every worker of this process: once the platform has failed `breakerFailures` times
  * in a row, calls fail at once (cockatiel's BrokenCircuitError, no request made) until a trial
  * request after `halfOpenAfterMs` succeeds. A 4xx says the platform is up, so it never trips it.
+ *
+ * It speaks node:http(s) over one keep-alive agent rather than fetch: for one small JSON POST per
+ * order, fetch's web streams and AbortSignal cost about a tenth of the server's CPU.
  */
 export class DataPlatformClient {
   private readonly breaker: CircuitBreakerPolicy;
-  private readonly endpoint: string;
+  private readonly endpoint: URL;
+  private readonly agent: HttpAgent;
+  private readonly request: (url: URL, options: RequestOptions) => ClientRequest;
   private reopensAt = 0;
 
   constructor(
@@ -38,7 +53,10 @@ export class DataPlatformClient {
     private readonly options: DataPlatformClientOptions,
     logger: Logger,
   ) {
-    this.endpoint = `${url.replace(/\/+$/, '')}/orders`;
+    this.endpoint = new URL(`${url.replace(/\/+$/, '')}/orders`);
+    const https = this.endpoint.protocol === 'https:';
+    this.agent = new (https ? HttpsAgent : HttpAgent)({ keepAlive: true, maxSockets: MAX_SOCKETS });
+    this.request = https ? httpsRequest : httpRequest;
     this.breaker = circuitBreaker(
       handleWhen((error) => error instanceof DeliveryFailed && error.platformDown),
       { halfOpenAfter: options.halfOpenAfterMs, breaker: new ConsecutiveBreaker(options.breakerFailures) },
@@ -60,34 +78,58 @@ export class DataPlatformClient {
     await this.breaker.execute(() => this.post(idempotencyKey, payload));
   }
 
-  private async post(idempotencyKey: string, payload: OrderPayload): Promise<void> {
-    let response: Response;
-    try {
-      response = await fetch(this.endpoint, {
+  /** Drops the kept-alive connections; a send after this opens new ones. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  /**
+   * Settles once the whole answer is in: its body is drained so the socket goes back to the
+   * agent. The timer bounds the attempt from the moment it is made (a wait for a free socket,
+   * the connect, the answer), as a single deadline rather than the socket's idle timeout, which a
+   * platform trickling bytes would keep resetting.
+   */
+  private post(idempotencyKey: string, payload: OrderPayload): Promise<void> {
+    const body = JSON.stringify(payload);
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const settle = (failure?: DeliveryFailed) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (failure) reject(failure);
+        else resolve();
+      };
+      const unreachable = (error: Error & { code?: string }) =>
+        settle(new DeliveryFailed(`could not reach the data platform (${error.code ?? error.message})`, true));
+
+      const req = this.request(this.endpoint, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
-        body: JSON.stringify(payload),
-        signal: AbortSignal.timeout(this.options.timeoutMs),
+        agent: this.agent,
+        headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey, 'content-length': Buffer.byteLength(body) },
       });
-    } catch (error) {
-      throw new DeliveryFailed(this.describe(error), true);
-    }
-    // The answer's body says nothing we act on; reading it frees the connection for reuse.
-    await response.arrayBuffer().catch(() => undefined);
-    if (response.ok) return;
-    const down = response.status >= 500 || response.status === 429 || response.status === 408;
-    throw new DeliveryFailed(`the data platform answered ${response.status}`, down);
+      const timer = setTimeout(() => {
+        settle(new DeliveryFailed(`no answer within ${this.options.timeoutMs} ms`, true));
+        // Its socket is closed, not reused: the platform may still answer on it.
+        req.destroy();
+      }, this.options.timeoutMs);
+      req.on('error', unreachable);
+      req.on('response', (res: IncomingMessage) => {
+        res.on('error', unreachable);
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) return settle();
+          const down = status >= 500 || status === 429 || status === 408;
+          settle(new DeliveryFailed(`the data platform answered ${status}`, down));
+        });
+        res.resume();
+      });
+      req.end(body);
+    });
   }
 
   private lastFailure(): string | undefined {
     const failure = this.breaker.lastFailure;
     return failure && 'error' in failure ? failure.error.message : undefined;
-  }
-
-  /** fetch's errors come from Node's own realm (a DOMException on timeout): read them by shape, not instanceof. */
-  private describe(error: unknown): string {
-    const { name, message, cause } = (error ?? {}) as { name?: string; message?: string; cause?: { code?: string } };
-    if (name === 'TimeoutError') return `no answer within ${this.options.timeoutMs} ms`;
-    return `could not reach the data platform (${cause?.code ?? message ?? String(error)})`;
   }
 }

@@ -10,7 +10,7 @@ export interface DataPlatform {
   readonly url: string;
   /** Starts the delivery workers and the reconciler (unless DELIVERY_WORKERS=0). */
   start(): void;
-  /** Stops them after the deliveries in hand, then the built-in mock if there is one. */
+  /** Stops them after the deliveries in hand, closes their connections, then the built-in mock if there is one. */
   stop(): Promise<void>;
 }
 
@@ -57,6 +57,7 @@ export async function createDataPlatform(services: AppServices, logger: Logger):
     },
     async stop() {
       await workers.stop();
+      client.close();
       await mock?.close();
     },
   };
