@@ -1,9 +1,11 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FindQuery } from '../../src/shared/documents/port';
+import { CheckpointMoved, FindQuery } from '../../src/shared/documents/port';
 import { SqliteDocumentStore } from '../../src/shared/documents/sqlite';
+import sqliteModule = require('../../src/shared/sqlite');
+import { eventually } from '../support/eventually';
 import { documentStoreContract } from './document-store.contract';
 
 const dir = mkdtempSync(join(tmpdir(), 'eventmart-documents-'));
@@ -117,5 +119,44 @@ describe('SQLite document store on a file', () => {
       await api.close();
       await projector.close();
     }
+  });
+});
+
+describe('SQLite document store: writes of one turn commit together', () => {
+  it('commits them in one transaction, and a moved checkpoint or a bad document undoes only its own write', async () => {
+    const file = join(dir, 'group.db');
+    const store = new SqliteDocumentStore(file);
+    await store.write([], { projection: 'b', position: '5' });
+    const transactions = jest.spyOn(sqliteModule, 'immediate');
+    const upsert = (id: string, extra: Record<string, unknown> = {}) => ({ kind: 'upsert' as const, collection: 'c', doc: { id, ...extra } });
+    const results = await Promise.allSettled([
+      store.write([upsert('a')], { projection: 'a', position: '1', previous: null }),
+      store.write([upsert('b')], { projection: 'b', position: '6', previous: '4' }),
+      store.write([upsert('big', { n: 1n })]),
+      store.write([upsert('d')], { projection: 'd', position: '2', previous: null }),
+    ]);
+    expect(transactions).toHaveBeenCalledTimes(1);
+    transactions.mockRestore();
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(CheckpointMoved);
+    expect(await store.get('c', 'a')).toEqual({ id: 'a' });
+    expect(await store.get('c', 'b')).toBeNull();
+    expect(await store.get('c', 'big')).toBeNull();
+    expect(await store.get('c', 'd')).toEqual({ id: 'd' });
+    expect([await store.getCheckpoint('a'), await store.getCheckpoint('b'), await store.getCheckpoint('d')]).toEqual(['1', '5', '2']);
+    await store.close();
+  });
+});
+
+describe('SQLite stores checkpoint their WAL in the background', () => {
+  it('copies committed pages into the database file without a commit crossing the 1000-page mark', async () => {
+    const file = join(dir, 'background.db');
+    const store = new SqliteDocumentStore(file);
+    const sizeAtStart = statSync(file).size;
+    // About 2 MB: half of what makes SQLite's own COMMIT checkpoint.
+    const body = 'x'.repeat(1000);
+    await store.write(Array.from({ length: 2000 }, (_, i) => ({ kind: 'upsert' as const, collection: 'c', doc: { id: `d${i}`, body } })));
+    await eventually(() => statSync(file).size, (size) => size > sizeAtStart + 1_000_000);
+    await store.close();
   });
 });

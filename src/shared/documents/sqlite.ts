@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { immediate, openSqlite, SqliteDatabase, SqliteOptions } from '../sqlite';
+import { BackgroundCheckpoints, checkpointInBackground, immediate, openSqlite, SqliteDatabase, SqliteOptions } from '../sqlite';
 import {
   After,
   checkName,
@@ -13,6 +13,13 @@ import {
   sortOf,
 } from './query';
 import { Checkpoint, CheckpointMoved, CollectionSpec, Doc, DocumentStore, DocWrite, FindQuery, Page, Scalar } from './port';
+
+interface PendingWrite {
+  readonly writes: readonly DocWrite[];
+  readonly checkpoint: Checkpoint | undefined;
+  resolve(): void;
+  reject(error: unknown): void;
+}
 
 const SQL_OPS = { eq: '=', gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 
@@ -44,9 +51,12 @@ export class SqliteDocumentStore implements DocumentStore {
   /** Find statements are built per query shape; there are few shapes, so keep them all. */
   private readonly finds = new Map<string, Database.Statement<unknown[], string>>();
   private readonly statements;
+  private queue: PendingWrite[] = [];
+  private readonly checkpoints: BackgroundCheckpoints;
 
   constructor(file: string, options: SqliteOptions = {}) {
     this.db = openSqlite(file, { ...options, synchronous: 'NORMAL' });
+    this.checkpoints = checkpointInBackground(this.db, file);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS documents (
         collection TEXT NOT NULL,
@@ -88,6 +98,9 @@ export class SqliteDocumentStore implements DocumentStore {
         )
         .pluck(),
       ping: this.db.prepare('SELECT 1'),
+      savepoint: this.db.prepare('SAVEPOINT one_write'),
+      release: this.db.prepare('RELEASE one_write'),
+      rollbackTo: this.db.prepare('ROLLBACK TO one_write'),
     };
   }
 
@@ -135,20 +148,62 @@ export class SqliteDocumentStore implements DocumentStore {
     return { items, nextCursor: more ? encodeCursor(sort, items[items.length - 1]) : null };
   }
 
-  async write(writes: readonly DocWrite[], checkpoint?: Checkpoint): Promise<void> {
-    writes.forEach(checkWrite);
-    // A document JSON.stringify refuses (a BigInt) throws inside and rolls the whole batch back.
-    immediate(this.db, () => {
-      if (checkpoint && checkpoint.previous !== undefined) {
-        const actual = this.statements.getCheckpoint.get(checkpoint.projection) ?? null;
-        if (actual !== checkpoint.previous) throw new CheckpointMoved(checkpoint.projection, checkpoint.previous, actual);
-      }
-      for (const w of writes) {
-        if (w.kind === 'upsert') this.statements.upsert.run(w.collection, w.doc.id, JSON.stringify(w.doc));
-        else this.statements.delete.run(w.collection, w.id);
-      }
-      if (checkpoint) this.statements.setCheckpoint.run(checkpoint.projection, checkpoint.position);
+  write(writes: readonly DocWrite[], checkpoint?: Checkpoint): Promise<void> {
+    try {
+      writes.forEach(checkWrite);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ writes, checkpoint, resolve, reject });
+      if (this.queue.length === 1) setImmediate(() => this.flush());
     });
+  }
+
+  /**
+   * Commits every write queued in this turn of the event loop in one transaction, each in its own
+   * savepoint: a checkpoint that moved, or a document JSON.stringify refuses (a BigInt), undoes
+   * only its own write. The projections woken by one append all write in the same turn, and one
+   * COMMIT instead of one each writes the shared b-tree pages to the WAL once instead of nine times.
+   */
+  private flush(): void {
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    const outcomes: unknown[] = [];
+    try {
+      immediate(this.db, () => {
+        for (const pending of batch) {
+          this.statements.savepoint.run();
+          try {
+            this.writeNow(pending.writes, pending.checkpoint);
+            this.statements.release.run();
+            outcomes.push(null);
+          } catch (error) {
+            this.statements.rollbackTo.run();
+            this.statements.release.run();
+            outcomes.push(error ?? new Error('document write failed'));
+          }
+        }
+      });
+    } catch (error) {
+      // The commit itself failed (disk full, lock timeout): nothing of the batch was written.
+      batch.forEach((pending) => pending.reject(error));
+      return;
+    }
+    batch.forEach((pending, i) => (outcomes[i] === null ? pending.resolve() : pending.reject(outcomes[i])));
+  }
+
+  private writeNow(writes: readonly DocWrite[], checkpoint: Checkpoint | undefined): void {
+    if (checkpoint && checkpoint.previous !== undefined) {
+      const actual = this.statements.getCheckpoint.get(checkpoint.projection) ?? null;
+      if (actual !== checkpoint.previous) throw new CheckpointMoved(checkpoint.projection, checkpoint.previous, actual);
+    }
+    for (const w of writes) {
+      if (w.kind === 'upsert') this.statements.upsert.run(w.collection, w.doc.id, JSON.stringify(w.doc));
+      else this.statements.delete.run(w.collection, w.id);
+    }
+    if (checkpoint) this.statements.setCheckpoint.run(checkpoint.projection, checkpoint.position);
   }
 
   async getCheckpoint(projection: string): Promise<string | null> {
@@ -168,7 +223,10 @@ export class SqliteDocumentStore implements DocumentStore {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    if (this.queue.length > 0) this.flush();
+    await this.checkpoints.stop();
+    this.db.close();
   }
 
   private storedIndexes(collection: string): string[][] {

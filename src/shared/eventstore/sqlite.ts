@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { fsync, openSync, closeSync } from 'node:fs';
-import { immediate, openSqlite, SqliteDatabase, SqliteOptions } from '../sqlite';
+import { BackgroundCheckpoints, checkpointInBackground, immediate, openSqlite, SqliteDatabase, SqliteOptions } from '../sqlite';
 import {
   AppendResult,
   ConcurrencyConflict,
@@ -89,6 +89,7 @@ export class SqliteEventStore implements EventStore {
   /** The WAL file's descriptor, for the off-thread fsync; null when appends need no fsync. */
   private walFd: number | null = null;
   private readonly syncsWal: boolean;
+  private readonly checkpoints: BackgroundCheckpoints;
   private readonly walFile: string;
   /** Batches committed but not yet synced: their first positions, oldest first. */
   private readonly unsynced: number[] = [];
@@ -99,6 +100,7 @@ export class SqliteEventStore implements EventStore {
     this.syncsWal = file !== ':memory:' && (options.synchronous ?? 'FULL') === 'FULL';
     this.walFile = `${file}-wal`;
     this.db = openSqlite(file, { ...options, synchronous: this.syncsWal ? 'NORMAL' : options.synchronous });
+    this.checkpoints = checkpointInBackground(this.db, file);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS events (
         position INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -200,6 +202,7 @@ export class SqliteEventStore implements EventStore {
     await this.handedOut;
     this.emitter.removeAllListeners();
     if (this.walFd !== null) closeSync(this.walFd);
+    await this.checkpoints.stop();
     this.db.close();
   }
 
