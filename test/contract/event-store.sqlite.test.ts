@@ -1,4 +1,5 @@
 import fs = require('node:fs');
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +32,37 @@ describe('SQLite event store (file)', () => {
       ).rejects.toBeInstanceOf(ConcurrencyConflict);
       await b.append([{ stream: 's', expectedRevision: 0n, events: [{ id: randomUUID(), type: 'B', data: {} }] }]);
       expect((await a.readStream('s')).map((e) => e.type)).toEqual(['A', 'B']);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('answers a follower at the head without a query, yet sees what another connection appends', async () => {
+    const file = join(dir, 'head.db');
+    const a = new SqliteEventStore(file);
+    const b = new SqliteEventStore(file);
+    try {
+      await a.append([{ stream: 'x', expectedRevision: 'no_stream', events: [{ id: randomUUID(), type: 'A', data: {} }] }]);
+      const [own] = await a.readAll(null, 10);
+      expect(await a.readAll(own.position, 10)).toEqual([]);
+      // Every statement shares one prototype: record the SQL each `all` runs.
+      const probe = new Database(':memory:');
+      const proto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Database.Statement;
+      probe.close();
+      const ran: string[] = [];
+      const all = proto.all;
+      const queries = jest.spyOn(proto, 'all').mockImplementation(function (this: Database.Statement, ...params: unknown[]) {
+        ran.push(this.source);
+        return all.apply(this, params);
+      });
+      expect(await a.readAll(own.position, 10)).toEqual([]);
+      expect(ran).toEqual([]);
+
+      await b.append([{ stream: 'y', expectedRevision: 'no_stream', events: [{ id: randomUUID(), type: 'B', data: {} }] }]);
+      expect((await a.readAll(own.position, 10)).map((e) => e.type)).toEqual(['B']);
+      expect(ran).toHaveLength(1);
+      queries.mockRestore();
     } finally {
       await a.close();
       await b.close();
