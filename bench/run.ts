@@ -682,7 +682,7 @@ async function mainRun(dataPlatformUrl: string, scenarios: ScenarioResult[]): Pr
       // half within minutes (other tenants), and a ratio against a run minutes away showed it.
       const idleMs = await settled(server);
       const beside = await measureReference('express', settings.besideSeconds, ` (beside ${id}; app idle after ${idleMs} ms)`);
-      const measured = { ...(await run()), besideExpressRps: beside.rps };
+      const measured = { ...(await run()), besideExpressRps: beside.rps, besideExpressCpuUsPerRequest: beside.cpuUsPerRequest };
       const ratio = measured.stats.rps / beside.rps;
       const met = measured.goal ? ratio >= measured.goal.ratio && (!measured.goal.halfLoadP99Ms || (measured.halfLoad?.latencyMs.p99 ?? Infinity) < measured.goal.halfLoadP99Ms) : undefined;
       scenarios.push({ ...measured, ratio, met });

@@ -26,6 +26,7 @@ export interface ScenarioResult {
   readonly ratio: number | null;
   /** The Express hello-world measured right before this scenario: the ratio's denominator. */
   readonly besideExpressRps?: number;
+  readonly besideExpressCpuUsPerRequest?: number;
   readonly goal?: Goal;
   readonly met?: boolean;
   readonly serverCpuUsPerRequest: number;
@@ -94,7 +95,7 @@ export function markdown(report: BenchReport): string {
     lines.push(
       `| ${s.title} | ${n0(s.stats.rps)} | ${n2(s.stats.latencyMs.p50)} | ${n2(s.stats.latencyMs.p99)} | ${s.stats.errors} | ${n0(s.stats.non2xx)} (${s.unexpected}) | ${s.besideExpressRps === undefined ? '' : n0(s.besideExpressRps)} | ${
         s.ratio === null ? '' : n2(s.ratio)
-      } | ${goal} | ${s.met === undefined ? '' : s.met ? 'yes' : '**no**'} | ${n0(s.serverCpuUsPerRequest)} | ${n2(expressCpu / s.serverCpuUsPerRequest)} | ${checks} |`,
+      } | ${goal} | ${s.met === undefined ? '' : s.met ? 'yes' : '**no**'} | ${n0(s.serverCpuUsPerRequest)} | ${n2((s.besideExpressCpuUsPerRequest ?? expressCpu) / s.serverCpuUsPerRequest)} | ${checks} |`,
     );
   }
   const half = report.scenarios.find((s) => s.halfLoad);
