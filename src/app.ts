@@ -34,6 +34,14 @@ import { walletRoutes } from './write/wallet/routes';
 import { privacyRoutes } from './write/privacy/routes';
 import { AdminJournal } from './shared/auth/admin-journal';
 
+/**
+ * Connections waiting to be accepted. Node's default (511) overflows in a coupon rush, where
+ * thousands of clients connect at the same moment: the kernel then drops or, with SYN cookies,
+ * resets some of them (seen here as ECONNRESET in a 2,000-client rush test). Linux caps it at
+ * net.core.somaxconn (4096 on this machine).
+ */
+export const LISTEN_BACKLOG = 4096;
+
 export interface Eventmart {
   readonly http: Express;
   readonly projector: Projector;

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { createEventmart } from './app';
+import { createEventmart, LISTEN_BACKLOG } from './app';
 import { configOrExit, onShutdown } from './shared/process';
 
 async function main() {
@@ -11,7 +11,7 @@ async function main() {
     config.embedded ? 'starting embedded (no EVENTSTORE_URL)' : 'starting against servers',
   );
   app.start();
-  const server = app.http.listen(config.PORT, config.HOST, () => {
+  const server = app.http.listen(config.PORT, config.HOST, LISTEN_BACKLOG, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
     logger.info({ url: `http://localhost:${port}`, docs: `http://localhost:${port}/docs` }, 'listening');

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import request from 'supertest';
-import { createEventmart, Eventmart } from '../../src/app';
+import { createEventmart, Eventmart, LISTEN_BACKLOG } from '../../src/app';
 import { Role } from '../../src/shared/auth/tokens';
 import { loadConfig } from '../../src/shared/config';
 import { Overrides } from '../../src/shared/container/compose';
@@ -45,7 +45,7 @@ export async function startTestApp(options: { env?: Record<string, string>; data
   const app = await createEventmart(config, options.overrides);
   app.start();
   const server: Server = await new Promise((resolve) => {
-    const s = app.http.listen(0, '127.0.0.1', () => resolve(s));
+    const s = app.http.listen(0, '127.0.0.1', LISTEN_BACKLOG, () => resolve(s));
   });
   server.keepAliveTimeout = 1000;
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
