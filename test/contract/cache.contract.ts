@@ -162,6 +162,26 @@ export function cacheContract(make: () => Promise<readonly Cache[]>): void {
     expect(await first.get(key)).toBe('after the change');
   });
 
+  it('peek answers from memory only what get would answer: nothing deleted, nothing stale', async () => {
+    const agrees = async (cache: Cache) => {
+      const peeked = cache.peek(key);
+      if (peeked) expect(peeked.value).toEqual(await cache.get(key));
+      const version = cache.peekVersion(key);
+      if (version !== undefined) expect(version).toBe(await cache.version(key));
+      return peeked;
+    };
+    for (const cache of caches) expect(await agrees(cache)).toBeUndefined();
+    await first.getOrLoad(key, LONG, async () => ({ loaded: 1 }));
+    await first.version(key);
+    for (const cache of caches) await agrees(cache);
+    await last.delete(key);
+    await last.bumpVersion(key);
+    // The instance that changed it forgets at once; others once the change is announced.
+    expect(last.peek(key)).toBeUndefined();
+    await eventually(async () => first.peek(key) === undefined && [undefined, 1].includes(first.peekVersion(key)), 5_000, 'the change to reach every instance');
+    for (const cache of caches) await agrees(cache);
+  });
+
   it('a call after a delete does not share the load that began before it', async () => {
     const stale = gatedLoad<string>();
     const before = first.getOrLoad(key, LONG, stale.load);

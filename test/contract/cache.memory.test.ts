@@ -4,6 +4,19 @@ import { cacheContract } from './cache.contract';
 describe('InProcessCache', () => {
   cacheContract(async () => [new InProcessCache()]);
 
+  it('peeks at what it holds, within its TTL', async () => {
+    const cache = new InProcessCache();
+    expect(cache.peek('a')).toBeUndefined();
+    expect(cache.peekVersion('list')).toBe(0);
+    await cache.getOrLoad('a', 60_000, async () => ({ n: 1 }));
+    await cache.set('short', 'x', 1);
+    await cache.bumpVersion('list');
+    expect(cache.peek('a')).toEqual({ value: { n: 1 } });
+    expect(cache.peekVersion('list')).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(cache.peek('short')).toBeUndefined();
+  });
+
   it('is bounded: the least recently used entry goes first', async () => {
     const cache = new InProcessCache(2);
     await cache.set('a', 1, 60_000);

@@ -108,6 +108,28 @@ describe('RedisCache near cache, two app instances on one Redis', () => {
     });
   });
 
+  describe('peek', () => {
+    it('answers what this instance holds while on, and nothing once another instance changed it or the subscription lapsed', async () => {
+      const [a, b] = await twoInstances();
+      expect(a.cache.peek(key)).toBeUndefined();
+      await a.cache.getOrLoad(key, LONG, async () => ({ n: 1 }));
+      expect(await a.cache.version('list')).toBe(0);
+      expect(a.cache.peek(key)).toEqual({ value: { n: 1 } });
+      expect(a.cache.peekVersion('list')).toBe(0);
+
+      const heard = announced(a.subscriber, `${prefix}entry:${key}`);
+      await b.cache.delete(key);
+      await heard;
+      expect(a.cache.peek(key)).toBeUndefined();
+
+      await a.cache.getOrLoad(key, LONG, async () => ({ n: 2 }));
+      expect(a.cache.peek(key)).toEqual({ value: { n: 2 } });
+      a.subscriber.emit('error', new Error('lost track of the connection'));
+      expect(a.cache.peek(key)).toBeUndefined();
+      expect(a.cache.peekVersion('list')).toBeUndefined();
+    });
+  });
+
   describe('keeps nothing a change may have overtaken', () => {
     it('does not keep a value whose read was answered after a change to it was announced', async () => {
       const [a, b] = await twoInstances();

@@ -41,6 +41,14 @@ export class InProcessCache implements Cache {
     this.versions.set(name, (this.versions.get(name) ?? 0) + 1);
   }
 
+  peek<T>(key: string): { readonly value: T } | undefined {
+    return this.entries.get(key) as { readonly value: T } | undefined;
+  }
+
+  peekVersion(name: string): number {
+    return this.versions.get(name) ?? 0;
+  }
+
   getOrLoad<T>(key: string, ttlMs: number, load: () => Promise<T>): Promise<T> {
     const hit = this.entries.get(key);
     if (hit) return Promise.resolve(hit.value as T);

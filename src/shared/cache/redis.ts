@@ -126,6 +126,14 @@ export class RedisCache implements Cache {
     }
   }
 
+  peek<T>(key: string): { readonly value: T } | undefined {
+    return this.near.lookup(this.entryKey(key)) as { readonly value: T } | undefined;
+  }
+
+  peekVersion(name: string): number | undefined {
+    return this.near.lookup(this.versionKey(name))?.value as number | undefined;
+  }
+
   getOrLoad<T>(key: string, ttlMs: number, load: () => Promise<T>): Promise<T> {
     const near = this.near.lookup(this.entryKey(key));
     if (near) return Promise.resolve(near.value as T);
