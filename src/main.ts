@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { createServer } from 'node:http';
 import { createEventmart, LISTEN_BACKLOG } from './app';
 import { configOrExit, onShutdown } from './shared/process';
 
@@ -11,7 +12,7 @@ async function main() {
     config.embedded ? 'starting embedded (no EVENTSTORE_URL)' : 'starting against servers',
   );
   app.start();
-  const server = app.http.listen(config.PORT, config.HOST, LISTEN_BACKLOG, () => {
+  const server = createServer(app.http).listen(config.PORT, config.HOST, LISTEN_BACKLOG, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
     logger.info({ url: `http://localhost:${port}`, docs: `http://localhost:${port}/docs` }, 'listening');
@@ -19,7 +20,7 @@ async function main() {
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
   let stopping = false;
-  // Runs before Express: a keep-alive client is told, on the response in flight, not to send more on this connection.
+  // Runs before the app: a keep-alive client is told, on the response in flight, not to send more on this connection.
   server.prependListener('request', (_req, res) => {
     if (stopping) res.setHeader('Connection', 'close');
   });

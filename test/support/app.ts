@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Server } from 'node:http';
+import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,7 +45,7 @@ export async function startTestApp(options: { env?: Record<string, string>; data
   const app = await createEventmart(config, options.overrides);
   app.start();
   const server: Server = await new Promise((resolve) => {
-    const s = app.http.listen(0, '127.0.0.1', LISTEN_BACKLOG, () => resolve(s));
+    const s = createServer(app.http).listen(0, '127.0.0.1', LISTEN_BACKLOG, () => resolve(s));
   });
   server.keepAliveTimeout = 1000;
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

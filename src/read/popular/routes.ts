@@ -13,6 +13,8 @@ const popularSchema = z.object({
   items: z.array(z.object({ rank: z.number().int(), productId: z.string(), name: z.string(), price: z.number().int(), soldQuantity: z.number().int() })),
 });
 
+const rankingKey = ({ days, limit }: { days: number; limit: number }) => `popular:${days}:${limit}`;
+
 export const popularRoutes = ({ config, clock, cache, ranking, documents, events }: AppServices) => {
   /** Computed from the pre-aggregated daily counts at most once per refresh period per (days, limit), then served from the cache. */
   const compute = async (days: number, limit: number) => {
@@ -43,8 +45,12 @@ export const popularRoutes = ({ config, clock, cache, ranking, documents, events
       query: z.strictObject({ days: z.coerce.number().int().min(1).max(30).default(3), limit: z.coerce.number().int().min(1).max(50).default(5) }),
       response: { status: 200, description: 'The ranking; generatedAt says how fresh it is', schema: popularSchema },
       async handle({ query }) {
-        const body = await cache.getOrLoad(`popular:${query.days}:${query.limit}`, config.POPULAR_REFRESH_MS, () => compute(query.days, query.limit));
+        const body = await cache.getOrLoad(rankingKey(query), config.POPULAR_REFRESH_MS, () => compute(query.days, query.limit));
         return { status: 200, body };
+      },
+      fromMemory({ query }) {
+        const ranking = cache.peek(rankingKey(query));
+        return ranking && { status: 200, body: ranking.value };
       },
     }),
     defineRoute({

@@ -29,6 +29,17 @@ export class ProductCatalog {
     });
   }
 
+  /** The product as this process already holds it, without I/O; undefined when it must be loaded. */
+  productInMemory(id: string): Product | undefined {
+    return this.cache.peek<Product>(productCacheKeys.product(id))?.value;
+  }
+
+  /** The page as this process already holds it, without I/O; undefined when it must be loaded. */
+  pageInMemory(limit: number, cursor: string | undefined): Page<Product> | undefined {
+    const version = this.cache.peekVersion(productCacheKeys.listVersion);
+    return version === undefined ? undefined : this.cache.peek<Page<Product>>(productCacheKeys.page(version, limit, cursor))?.value;
+  }
+
   async page(limit: number, cursor: string | undefined): Promise<Page<Product>> {
     const load = async () => {
       const page = await this.documents.find<ProductDoc>(PRODUCTS, { sort: LIST_ORDER, limit, cursor });

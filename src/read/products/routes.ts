@@ -33,6 +33,10 @@ export const productQueryRoutes = ({ documents, cache }: AppServices) => {
       async handle({ query }) {
         return { status: 200, body: await catalog.page(query.limit, query.cursor) };
       },
+      fromMemory({ query }) {
+        const page = catalog.pageInMemory(query.limit, query.cursor);
+        return page && { status: 200, body: page };
+      },
     }),
     defineRoute({
       method: 'get',
@@ -48,6 +52,10 @@ export const productQueryRoutes = ({ documents, cache }: AppServices) => {
         const product = await catalog.product(params.id);
         if (!product) throw notFound(params.id);
         return { status: 200, body: product };
+      },
+      fromMemory({ params }) {
+        const product = catalog.productInMemory(params.id);
+        return product && { status: 200, body: product };
       },
     }),
     defineRoute({

@@ -29,12 +29,17 @@ export function errorToProblem(error: unknown): Mapped {
   return { status: 500, body: problem(500, 'INTERNAL', 'something went wrong on our side') };
 }
 
+/** errorToProblem, with our own failures logged: stack traces go to the log only. */
+export function problemToAnswer(error: unknown, logger: Logger, reqId: unknown): Mapped {
+  const mapped = errorToProblem(error);
+  if (mapped.status >= 500) logger.error({ err: error, reqId }, 'request failed');
+  return mapped;
+}
+
 export function problemMiddleware(logger: Logger): ErrorRequestHandler {
   return (error, req, res, next) => {
     if (res.headersSent) return next(error);
-    const { status, body, headers } = errorToProblem(error);
-    // Stack traces go to the log only, and only for our own failures.
-    if (status >= 500) logger.error({ err: error, reqId: req.id }, 'request failed');
+    const { status, body, headers } = problemToAnswer(error, logger, req.id);
     for (const [name, value] of Object.entries(headers ?? {})) res.setHeader(name, value);
     res.status(status).type('application/problem+json').json(body);
   };

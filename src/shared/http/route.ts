@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Request, RequestHandler, Router } from 'express';
+import type { RequestHandler, Router } from 'express';
 import { OpenAPIRegistry, ResponseConfig } from '@asteasolutions/zod-to-openapi';
 import type { Logger } from 'pino';
 import { z, ZodType } from 'zod';
@@ -49,6 +49,12 @@ export interface RouteDefinition<P = unknown, Q = unknown, B = unknown> {
   /** Abuse limit (config RATE_LIMIT_*): state-changing routes count as 'write' unless they name another; reads are not limited unless they name one. */
   readonly rateLimit?: LimitKind;
   readonly handle: (input: RouteInput<P, Q, B>) => Promise<RouteResult>;
+  /**
+   * For a public GET: its answer from what this process already holds (the near cache),
+   * without I/O, so the request is answered before the framework sees it (see memory-reads.ts).
+   * Undefined sends the request the normal way. Must answer what `handle` would.
+   */
+  readonly fromMemory?: (input: RouteInput<P, Q, B>) => RouteResult | undefined;
 }
 
 /** Keeps each route's types checked while letting a module export a list of differently typed routes. */
@@ -73,6 +79,11 @@ const positionSchema = z.string().min(1).max(64).regex(/^[0-9/]+$/);
 /** What a route without a query or a body schema accepts: nothing, so a stray field is refused rather than ignored. */
 const noFields = z.strictObject({});
 
+export const querySchemaOf = (route: RouteDefinition): ZodType => route.query ?? noFields;
+
+/** /products/{id} as Express writes it: /products/:id. */
+export const expressPathOf = (route: RouteDefinition): string => route.path.replace(/\{(\w+)\}/g, ':$1');
+
 const limitOf = (route: RouteDefinition): LimitKind | undefined => route.rateLimit ?? (route.method === 'get' ? undefined : 'write');
 
 /**
@@ -84,45 +95,77 @@ const limitOf = (route: RouteDefinition): LimitKind | undefined => route.rateLim
  * and a write without a key is answered with its real outcome however long it takes (its parts
  * are bounded: lock waits, COMMAND_MAX_ATTEMPTS, the stores' own timeouts).
  */
-const hasDeadline = (route: RouteDefinition, req: Request) =>
-  route.method === 'get' || (route.idempotent === true && req.header('idempotency-key') !== undefined);
+const hasDeadline = (route: RouteDefinition, request: RouteRequest) =>
+  route.method === 'get' || (route.idempotent === true && request.header('idempotency-key') !== undefined);
 
-export function mountRoute(router: Router, registry: OpenAPIRegistry, route: RouteDefinition, runtime: RouteRuntime): void {
-  document(registry, route);
-  const expressPath = route.path.replace(/\{(\w+)\}/g, ':$1');
+/** What a route reads of an HTTP request, whichever server parsed it (Express, or the fast lane). */
+export interface RouteRequest {
+  readonly method: string;
+  /** Without the query string: for logs and the Idempotency-Key fingerprint. */
+  readonly path: string;
+  readonly ip: string | undefined;
+  /** A request header by its lower-case name. */
+  header(name: string): string | undefined;
+  readonly params: unknown;
+  readonly query: unknown;
+  readonly body: unknown;
+}
+
+export interface Answer {
+  readonly result: RouteResult;
+  readonly replayed: boolean;
+}
+
+/**
+ * Everything a route does with a request, up to its answer: limits, authentication,
+ * validation, read-your-writes, idempotency, the deadline, the handler. Refusals are thrown
+ * and become problem+json through errorToProblem.
+ */
+export function routeServer(route: RouteDefinition, runtime: RouteRuntime): (request: RouteRequest) => Promise<Answer> {
   const limit = limitOf(route);
-  const querySchema = route.query ?? noFields;
+  const querySchema = querySchemaOf(route);
   const bodySchema = route.body ?? (route.method === 'get' ? undefined : noFields);
   const journaled = route.access === 'admin' && route.method !== 'get';
-  const handler: RequestHandler = async (req, res) => {
+  return async (request) => {
     // The IP is counted before the token is checked, so a flood of bad tokens is limited too.
-    if (limit) await enforceLimit(runtime.rateLimits, limit, 'ip', req.ip ?? 'unknown');
-    const user = await authenticate(req, route.access, runtime.tokens);
+    if (limit) await enforceLimit(runtime.rateLimits, limit, 'ip', request.ip ?? 'unknown');
+    const user = await authenticate(request, route.access, runtime.tokens);
     if (limit && user) await enforceLimit(runtime.rateLimits, limit, 'user', user.userId);
-    const params = parse(route.params, req.params, 'path');
-    const query = parse(querySchema, req.query, 'query');
-    const body = parse(bodySchema, req.body ?? {}, 'body');
+    const params = parse(route.params, request.params, 'path');
+    const query = parse(querySchema, request.query, 'query');
+    const body = parse(bodySchema, request.body ?? {}, 'body');
     const run = async (idSeed: string | undefined) => {
       const result = await route.handle({ params, query, body, user, idSeed });
       if (journaled) await recordAdminAction(runtime, user!, route, params, result.status, idSeed);
       return result;
     };
     const work = (async (): Promise<Answer> => {
-      if (route.readsFrom) await waitIfAsked(req, route.readsFrom, runtime);
-      return route.idempotent ? runIdempotently(req, user, run, runtime) : { result: await run(undefined), replayed: false };
+      if (route.readsFrom) await waitIfAsked(request, route.readsFrom, runtime);
+      return route.idempotent ? runIdempotently(request, user, run, runtime) : { result: await run(undefined), replayed: false };
     })();
-    const { result, replayed } = hasDeadline(route, req) ? await answerInTime(req, work, route.method !== 'get', runtime) : await work;
+    return hasDeadline(route, request) ? answerInTime(request, work, route.method !== 'get', runtime) : work;
+  };
+}
+
+export function mountRoute(router: Router, registry: OpenAPIRegistry, route: RouteDefinition, runtime: RouteRuntime): void {
+  document(registry, route);
+  const serve = routeServer(route, runtime);
+  const handler: RequestHandler = async (req, res) => {
+    const { result, replayed } = await serve({
+      method: req.method,
+      path: `${req.baseUrl}${req.path}`,
+      ip: req.ip,
+      header: (name) => req.header(name),
+      params: req.params,
+      query: req.query,
+      body: req.body,
+    });
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
     // A replayed refusal is the problem it was the first time.
     if (result.status >= 400) res.type('application/problem+json');
     res.status(result.status).json(result.body);
   };
-  router[route.method](expressPath, handler);
-}
-
-interface Answer {
-  readonly result: RouteResult;
-  readonly replayed: boolean;
+  router[route.method](expressPathOf(route), handler);
 }
 
 async function recordAdminAction(runtime: RouteRuntime, admin: Principal, route: RouteDefinition, params: unknown, status: number, idSeed: string | undefined) {
@@ -147,12 +190,12 @@ async function enforceLimit(limits: RateLimits, kind: LimitKind, scope: LimitSco
 }
 
 /** Races the work against the deadline; the work goes on either way (see hasDeadline). */
-async function answerInTime(req: Request, work: Promise<Answer>, pending: boolean, runtime: RouteRuntime): Promise<Answer> {
+async function answerInTime(request: RouteRequest, work: Promise<Answer>, pending: boolean, runtime: RouteRuntime): Promise<Answer> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
       work.catch((error: unknown) => {
-        if (errorToProblem(error).status >= 500) runtime.logger.error({ err: error, method: req.method, path: req.path }, 'request failed after its 503 answer');
+        if (errorToProblem(error).status >= 500) runtime.logger.error({ err: error, method: request.method, path: request.path }, 'request failed after its 503 answer');
       });
       reject(
         pending
@@ -168,9 +211,9 @@ async function answerInTime(req: Request, work: Promise<Answer>, pending: boolea
   }
 }
 
-async function authenticate(req: Request, access: Access, tokens: TokenService): Promise<Principal | undefined> {
+async function authenticate(request: RouteRequest, access: Access, tokens: TokenService): Promise<Principal | undefined> {
   if (access === 'public') return undefined;
-  const header = req.header('authorization');
+  const header = request.header('authorization');
   const match = header?.match(/^Bearer ([A-Za-z0-9._~+/=-]+)$/);
   if (!match) throw new HttpProblem(401, 'UNAUTHENTICATED', 'send Authorization: Bearer <token>', {}, { 'WWW-Authenticate': 'Bearer' });
   let principal: Principal;
@@ -193,8 +236,8 @@ function parse<T>(schema: ZodType<T> | undefined, value: unknown, where: string)
   });
 }
 
-async function waitIfAsked(req: Request, projections: readonly string[], runtime: RouteRuntime) {
-  const header = req.header('x-consistent-with');
+async function waitIfAsked(request: RouteRequest, projections: readonly string[], runtime: RouteRuntime) {
+  const header = request.header('x-consistent-with');
   if (header === undefined) return;
   const position = parse(positionSchema, header, 'header X-Consistent-With');
   await runtime.waitForProjections(projections, position);
@@ -206,16 +249,16 @@ async function waitIfAsked(req: Request, projections: readonly string[], runtime
  * the client should retry) free the key instead of being replayed forever.
  */
 async function runIdempotently(
-  req: Request,
+  request: RouteRequest,
   user: Principal | undefined,
   run: (idSeed: string | undefined) => Promise<RouteResult>,
   runtime: RouteRuntime,
 ): Promise<Answer> {
-  const header = req.header('idempotency-key');
+  const header = request.header('idempotency-key');
   if (header === undefined) return { result: await run(undefined), replayed: false };
   const key = parse(idempotencyKeySchema, header, 'header Idempotency-Key');
-  const scope = user ? `user:${user.userId}` : `ip:${req.ip}`;
-  const fingerprint = sha256(`${req.method} ${req.baseUrl}${req.path}\n${stableJson(req.body ?? {})}`);
+  const scope = user ? `user:${user.userId}` : `ip:${request.ip}`;
+  const fingerprint = sha256(`${request.method} ${request.path}\n${stableJson(request.body ?? {})}`);
   let claim: Claim;
   try {
     claim = await runtime.idempotency.claim(scope, key, fingerprint, IDEMPOTENCY_IN_FLIGHT_MS);
