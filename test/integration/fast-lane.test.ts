@@ -106,22 +106,40 @@ describe('the fast lane', () => {
     expect(took).toBe(false);
   });
 
-  it('leaves a chunked body to Express, which answers it', async () => {
-    taken.length = 0;
-    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = rawRequest(`${lanedUrl}/me/points/charge`, { method: 'POST', headers: { ...bearer(customer), 'Content-Type': 'application/json' } }, (res: IncomingMessage) => {
+  it('takes a chunked body, and refuses one that grows past the limit, as Express does', async () => {
+    const onlyExpress = createServer(t.app.express);
+    await new Promise<void>((resolve) => onlyExpress.listen(0, '127.0.0.1', resolve));
+    const expressUrl = `http://127.0.0.1:${(onlyExpress.address() as AddressInfo).port}`;
+    try {
+      const small = ['{"amount":', '7}'];
+      const tooLarge = ['{"amount":7,"pad":"', 'x'.repeat(t.app.composed.services.config.BODY_LIMIT_BYTES), '"}'];
+      for (const [parts, status] of [[small, 200], [tooLarge, 413]] as const) {
+        taken.length = 0;
+        const lane = await chunked(lanedUrl, parts);
+        expect(taken).toEqual([true]);
+        const express = await chunked(expressUrl, parts);
+        expect(lane.status).toBe(status);
+        expect([lane.status, lane.type, lane.body.code]).toEqual([express.status, express.type, express.body.code]);
+      }
+    } finally {
+      await new Promise((resolve) => onlyExpress.close(resolve));
+    }
+  });
+
+  /** A charge whose body is sent in parts, without a Content-Length. */
+  function chunked(url: string, parts: readonly string[]): Promise<{ status: number; type: string; body: Record<string, unknown> }> {
+    return new Promise((resolve, reject) => {
+      const req = rawRequest(`${url}/me/points/charge`, { method: 'POST', headers: { ...bearer(customer), 'Content-Type': 'application/json' } }, (res: IncomingMessage) => {
         let text = '';
         res.on('data', (chunk) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body: JSON.parse(text) }));
       });
-      req.on('error', reject);
-      req.write('{"amount":');
-      req.end('7}');
+      // The server may answer (413) and close before the whole body is sent.
+      req.on('error', (error: NodeJS.ErrnoException) => (error.code === 'EPIPE' || error.code === 'ECONNRESET' ? undefined : reject(error)));
+      for (const part of parts) req.write(part);
+      req.end();
     });
-    expect(taken).toEqual([false]);
-    expect(status).toBe(200);
-    expect(JSON.parse(body)).toMatchObject({ userId: 'lane-customer' });
-  });
+  }
 
   it('runs writes once, with the same outcome and replay as Express', async () => {
     const charge = (agent: ReturnType<typeof request>) => agent.post('/me/points/charge').set(bearer(customer)).set('Idempotency-Key', 'lane-charge').send({ amount: 30 });
@@ -135,7 +153,7 @@ describe('the fast lane', () => {
     expect(answer(replayedByLane)).toEqual(answer(replayedByExpress));
     expect(replayedByLane.body).toEqual(first.body);
     const charged = (await t.app.services.events.readStream('wallet-lane-customer')).filter((event) => event.type === 'PointsCharged');
-    expect(charged.map((event) => event.data.amount)).toEqual([7, 30]);
+    expect(charged.map((event) => event.data.amount)).toEqual([7, 7, 30]);
   });
 
   it('serves a changed product, not the copy it held, once the change is projected', async () => {

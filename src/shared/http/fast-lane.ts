@@ -54,8 +54,7 @@ interface Serialised {
  *
  * It takes only the plain case: GET, POST, PATCH or DELETE on one of these routes' paths
  * exactly (same case, no percent-encoding, no trailing slash), no conditional headers, and a
- * body, if any, of JSON in UTF-8 with a Content-Length within the limit and no content
- * encoding. Everything else, it leaves untouched for Express, which answers it as before. What
+ * body, if any, of JSON in UTF-8 without content encoding (chunked or with a Content-Length). Everything else, it leaves untouched for Express, which answers it as before. What
  * it runs is the route's own `routeServer`, the same code Express runs, and what it writes is
  * what Express would (status, headers with the ETag computed the same way, body); a test holds
  * the two side by side.
@@ -180,20 +179,28 @@ function serialise(body: unknown): Serialised {
 /**
  * The body as express.json() would parse it: undefined when there is none (nor a JSON
  * Content-Type to parse it by), a promise of the parsed JSON, or false when only Express can
- * take it (chunked, compressed, over the limit, another media type).
+ * take it (compressed, declared over the limit, another media type).
  */
 function bodyOf(req: IncomingMessage, limit: number): Promise<unknown> | undefined | false {
   const length = req.headers['content-length'];
-  if (req.headers['transfer-encoding'] !== undefined) return false;
-  if (length === undefined) return undefined;
+  const chunked = req.headers['transfer-encoding'] !== undefined;
+  if (length === undefined && !chunked) return undefined;
   const type = req.headers['content-type'];
-  if (type === undefined) return Number(length) === 0 ? undefined : false;
-  if (!JSON_TYPE.test(type) || Number(length) > limit) return false;
+  if (type === undefined) return length === '0' && !chunked ? undefined : false;
+  if (!JSON_TYPE.test(type) || Number(length ?? 0) > limit) return false;
   const encoding = req.headers['content-encoding'];
   if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return false;
   return new Promise<unknown>((resolve, reject) => {
     const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    let received = 0;
+    req.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      // A chunked body declares no length: it is refused once it grows past the limit.
+      if (received > limit) {
+        req.removeAllListeners('data');
+        reject(Object.assign(new Error('the body is too large'), { type: 'entity.too.large' }));
+      } else chunks.push(chunk);
+    });
     req.on('end', () => {
       try {
         resolve(parseJson(Buffer.concat(chunks)));
