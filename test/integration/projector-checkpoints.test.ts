@@ -68,6 +68,21 @@ describe('checkpoints of batches a projection ignores', () => {
     await documents.close();
   });
 
+  it('lets appends made close together gather, then reads them in one batch', async () => {
+    const projector = await projectorOf([counter('charges', 'Charged')], { pollMs: NEVER, checkpointPersistMs: NEVER, gatherMs: 300 });
+    projector.start();
+    const idle = await append('Other');
+    await eventually(() => projector.reached('charges'), (reached) => reached === idle);
+    // 40 ms apart: time enough for a loop woken at once to read each on its own.
+    const positions: string[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 40));
+      positions.push(await append('Charged'));
+    }
+    await eventually(() => count('charges'), (n) => n === 3);
+    expect(writesOf('charges')).toEqual([positions[2]]);
+  });
+
   it('does not commit a batch it ignores, yet a read-your-writes wait in this process passes it at once', async () => {
     const projector = await projectorOf([counter('charges', 'Charged'), counter('refunds', 'Refunded')], { pollMs: NEVER, checkpointPersistMs: NEVER });
     projector.start();
