@@ -524,7 +524,10 @@ async function checkout(ctx: MainContext, pool: Pool, variant: 'spread' | 'hot')
   if (variant === 'spread') {
     const targetRps = stats.rps / 2;
     const halfSeconds = Math.min(settings.durationSeconds, (limit - pool.next) / Math.max(1, targetRps));
-    log(`checkout: ${Math.round(stats.rps)} req/s at full load; now ${Math.round(targetRps)} req/s for ${halfSeconds.toFixed(1)} s`);
+    // Steady state at half load, not the full load's leftovers: deliveries to the data platform
+    // still queued from it would take the main thread for the first seconds.
+    const settledMs = await settled(ctx.server);
+    log(`checkout: ${Math.round(stats.rps)} req/s at full load; app idle after ${settledMs} ms; now ${Math.round(targetRps)} req/s for ${halfSeconds.toFixed(1)} s`);
     const halfStats = await paced({
       url: ctx.server.url,
       rate: targetRps,
