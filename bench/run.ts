@@ -13,7 +13,8 @@
  *   --coupons N         coupon campaigns the checkout buyers' coupons come from (default 1000)
  *   --app-env K=V,K=V   extra configuration for the app (experiments; recorded in the report)
  *   --app-root DIR      run the app from DIR/dist instead of this repository's (A/B of a patched build)
- * A run with --only, --profile, --app-env or --app-root writes bench/results/partial-<run>.* instead of latest.*.
+ *   --projector-process the projections in a process of their own (`npm run projector`), the app with RUN_PROJECTIONS=false
+ * A run with --only, --profile, --app-env, --app-root or --projector-process writes bench/results/partial-<run>.* instead of latest.*.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -54,6 +55,11 @@ const settings = {
   appRoot: resolve(option('app-root') ?? ROOT),
   /** Extra app configuration for experiments (recorded in the report), e.g. --app-env SQLITE_SYNCHRONOUS=NORMAL. */
   appEnv: Object.fromEntries((option('app-env') ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) as Record<string, string>,
+  /**
+   * The cluster's layout on this one machine: the projections run in `dist/projections/main.js`
+   * beside an app started with RUN_PROJECTIONS=false. CPU per request counts both processes.
+   */
+  projectorProcess: option('projector-process') === 'true',
   redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
   /** Products in the catalogue; checkout buys 3 of them per request. */
   products: 100,
@@ -98,7 +104,7 @@ async function start(options: Parameters<typeof startNodeServer>[0]): Promise<Se
 
 async function stop(server: ServerProcess): Promise<void> {
   await server.stop();
-  started.splice(started.indexOf(server), 1);
+  if (started.includes(server)) started.splice(started.indexOf(server), 1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -124,7 +130,20 @@ function appEnv(dataDir: string, tag: string, dataPlatformUrl: string): Record<s
 
 async function startApp(name: string, dataDir: string, tag: string, dataPlatformUrl: string, profile: boolean): Promise<ServerProcess> {
   const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILES}`, `--cpu-prof-name=${name}-${runId}.cpuprofile`] : [];
-  return start({ name, script: join(settings.appRoot, 'dist', 'src', 'main.js'), env: appEnv(dataDir, tag, dataPlatformUrl), nodeArgs, readyPath: '/ready', timeoutMs: 120_000 });
+  const env = appEnv(dataDir, tag, dataPlatformUrl);
+  const script = join(settings.appRoot, 'dist', 'src', 'main.js');
+  if (!settings.projectorProcess) return start({ name, script, env, nodeArgs, readyPath: '/ready', timeoutMs: 120_000 });
+  const app = await start({ name, script, env: { ...env, RUN_PROJECTIONS: 'false' }, nodeArgs, readyPath: '/ready', timeoutMs: 120_000 });
+  const projector = await start({ name: `${name}-projector`, script: join(settings.appRoot, 'dist', 'projections', 'main.js'), env, readyPath: null });
+  return {
+    ...app,
+    cpuMs: () => app.cpuMs() + projector.cpuMs(),
+    stderr: () => `${app.stderr()}\n[projector]\n${projector.stderr()}`,
+    async stop() {
+      await stop(projector);
+      await stop(app);
+    },
+  };
 }
 
 /** Waits until every projection has reached the head of the log; returns the seconds it took. */
@@ -898,7 +917,7 @@ async function main(): Promise<void> {
     goals,
   };
   // Only a plain run of this repository's build is "latest"; experiments are kept beside it.
-  const partial = settings.only !== null || settings.profile || settings.appRoot !== ROOT || Object.keys(settings.appEnv).length > 0;
+  const partial = settings.only !== null || settings.profile || settings.appRoot !== ROOT || Object.keys(settings.appEnv).length > 0 || settings.projectorProcess;
   const base = partial ? `partial-${runId}` : 'latest';
   writeFileSync(join(RESULTS, `${base}.json`), JSON.stringify(report, null, 2) + '\n');
   writeFileSync(join(RESULTS, `${base}.md`), markdown(report));

@@ -45,14 +45,15 @@ function procCpuMs(pid: number): number {
 
 /**
  * Starts `node <nodeArgs> <script>` with `env` on a free port and waits until `readyPath`
- * answers 200. The child is stopped with SIGTERM (then SIGKILL after 10 s) by `stop`.
+ * answers 200 (unless it is null). The child is stopped with SIGTERM (then SIGKILL after 10 s) by `stop`.
  */
 export async function startNodeServer(options: {
   name: string;
   script: string;
   env: Record<string, string>;
   nodeArgs?: readonly string[];
-  readyPath?: string;
+  /** Answers 200 once ready; null for a process that serves no HTTP (ready once it runs). */
+  readyPath?: string | null;
   timeoutMs?: number;
 }): Promise<ServerProcess> {
   const port = await freePort();
@@ -72,6 +73,7 @@ export async function startNodeServer(options: {
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   for (;;) {
     if (exited) throw new Error(`${options.name} exited during start-up:\n${stderr}`);
+    if (options.readyPath === null) break;
     try {
       const res = await fetch(url + (options.readyPath ?? '/'));
       if (res.status === 200) break;
