@@ -148,16 +148,15 @@ export function fastLane(options: FastLaneOptions): FastLane {
           body: parsed,
         }),
       )
-      .then(
-        ({ result, replayed }: { result: RouteResult; replayed: boolean }) =>
-          finish(result.status, serialise(result.body), replayed ? { 'Idempotent-Replayed': 'true' } : undefined),
-        (error: unknown) => {
-          // A client gone mid-body has nobody to answer, and is no failure of ours.
-          if (error === ABORTED || res.headersSent) return void res.destroy();
-          const { status, body: problem, headers: extra } = problemToAnswer(error, logger, (req as { id?: unknown }).id);
-          finish(status, serialise(problem), extra);
-        },
-      );
+      .then(({ result, replayed }: { result: RouteResult; replayed: boolean }) =>
+        finish(result.status, serialise(result.body), replayed ? { 'Idempotent-Replayed': 'true' } : undefined),
+      )
+      .catch((error: unknown) => {
+        // A client gone mid-body has nobody to answer, and is no failure of ours.
+        if (error === ABORTED || res.headersSent) return void res.destroy();
+        const { status, body: problem, headers: extra } = problemToAnswer(error, logger, (req as { id?: unknown }).id);
+        finish(status, serialise(problem), extra);
+      });
     return true;
   };
 }
