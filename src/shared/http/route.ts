@@ -51,7 +51,7 @@ export interface RouteDefinition<P = unknown, Q = unknown, B = unknown> {
   readonly handle: (input: RouteInput<P, Q, B>) => Promise<RouteResult>;
   /**
    * For a public GET: its answer from what this process already holds (the near cache),
-   * without I/O, so the request is answered before the framework sees it (see memory-reads.ts).
+   * without I/O, so the request is answered in the turn it arrived (see fast-lane.ts).
    * Undefined sends the request the normal way. Must answer what `handle` would.
    */
   readonly fromMemory?: (input: RouteInput<P, Q, B>) => RouteResult | undefined;
