@@ -22,11 +22,13 @@ export class ProductCatalog {
     private readonly cache: Cache,
   ) {}
 
-  product(id: string): Promise<Product | undefined> {
-    return this.cache.getOrLoad(productCacheKeys.product(id), PRODUCT_TTL_MS, async () => {
+  /** `fresh`: straight from the read model, for a reader of its own writes (see RouteInput). */
+  product(id: string, fresh = false): Promise<Product | undefined> {
+    const load = async () => {
       const doc = await this.documents.get<ProductDoc>(PRODUCTS, id);
       return doc ? toProduct(doc.id, doc) : undefined;
-    });
+    };
+    return fresh ? load() : this.cache.getOrLoad(productCacheKeys.product(id), PRODUCT_TTL_MS, load);
   }
 
   /** The product as this process already holds it, without I/O; undefined when it must be loaded. */
@@ -40,11 +42,12 @@ export class ProductCatalog {
     return version === undefined ? undefined : this.cache.peek<Page<Product>>(productCacheKeys.page(version, limit, cursor))?.value;
   }
 
-  async page(limit: number, cursor: string | undefined): Promise<Page<Product>> {
+  async page(limit: number, cursor: string | undefined, fresh = false): Promise<Page<Product>> {
     const load = async () => {
       const page = await this.documents.find<ProductDoc>(PRODUCTS, { sort: LIST_ORDER, limit, cursor });
       return { items: page.items.map((doc) => toProduct(doc.id, doc)), nextCursor: page.nextCursor };
     };
+    if (fresh) return load();
     // The version is read before the page is loaded: a change committed after that bumps it,
     // so a page loaded too early is kept under a version no reader asks for any more.
     const version = await this.cache.version(productCacheKeys.listVersion);

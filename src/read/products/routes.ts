@@ -30,8 +30,8 @@ export const productQueryRoutes = ({ documents, cache }: AppServices) => {
       readsFrom: [PRODUCTS],
       query: listQuerySchema,
       response: { status: 200, description: 'One page of products', schema: pageSchema(productSchema) },
-      async handle({ query }) {
-        return { status: 200, body: await catalog.page(query.limit, query.cursor) };
+      async handle({ query, fresh }) {
+        return { status: 200, body: await catalog.page(query.limit, query.cursor, fresh) };
       },
       fromMemory({ query }) {
         const page = catalog.pageInMemory(query.limit, query.cursor);
@@ -48,8 +48,8 @@ export const productQueryRoutes = ({ documents, cache }: AppServices) => {
       params: productIdParams,
       response: { status: 200, description: 'The product', schema: productSchema },
       errors: { 404: ['PRODUCT_NOT_FOUND'] },
-      async handle({ params }) {
-        const product = await catalog.product(params.id);
+      async handle({ params, fresh }) {
+        const product = await catalog.product(params.id, fresh);
         if (!product) throw notFound(params.id);
         return { status: 200, body: product };
       },

@@ -94,7 +94,7 @@ export function fastLane(options: FastLaneOptions): FastLane {
   };
 
   const fromMemory = (pattern: Pattern, params: unknown, query: unknown): Serialised | undefined => {
-    const result = pattern.route.fromMemory!({ params, query, body: undefined, user: undefined, idSeed: undefined });
+    const result = pattern.route.fromMemory!({ params, query, body: undefined, user: undefined, idSeed: undefined, fresh: false });
     if (!result || result.status !== 200 || typeof result.body !== 'object' || result.body === null) return undefined;
     let kept = remembered.get(result.body);
     if (!kept) remembered.set(result.body, (kept = serialise(result.body)));

@@ -22,6 +22,12 @@ export interface RouteInput<P, Q, B> {
   readonly user: Principal | undefined;
   /** Seeds deterministic event ids when the request carries an Idempotency-Key. */
   readonly idSeed: string | undefined;
+  /**
+   * The request waited for its own writes (X-Consistent-With): read the read model itself.
+   * A cache may not have heard of the change yet: its invalidation follows the projection's
+   * commit, from another process when the projections run elsewhere.
+   */
+  readonly fresh: boolean;
 }
 
 export interface RouteResult {
@@ -134,13 +140,14 @@ export function routeServer(route: RouteDefinition, runtime: RouteRuntime): (req
     const params = parse(route.params, request.params, 'path');
     const query = parse(querySchema, request.query, 'query');
     const body = parse(bodySchema, request.body ?? {}, 'body');
+    let fresh = false;
     const run = async (idSeed: string | undefined) => {
-      const result = await route.handle({ params, query, body, user, idSeed });
+      const result = await route.handle({ params, query, body, user, idSeed, fresh });
       if (journaled) await recordAdminAction(runtime, user!, route, params, result.status, idSeed);
       return result;
     };
     const work = (async (): Promise<Answer> => {
-      if (route.readsFrom) await waitIfAsked(request, route.readsFrom, runtime);
+      if (route.readsFrom) fresh = await waitIfAsked(request, route.readsFrom, runtime);
       return route.idempotent ? runIdempotently(request, user, run, runtime) : { result: await run(undefined), replayed: false };
     })();
     return hasDeadline(route, request) ? answerInTime(request, work, route.method !== 'get', runtime) : work;
@@ -236,11 +243,13 @@ function parse<T>(schema: ZodType<T> | undefined, value: unknown, where: string)
   });
 }
 
-async function waitIfAsked(request: RouteRequest, projections: readonly string[], runtime: RouteRuntime) {
+/** True when the request asked for, and got, the projections at its position. */
+async function waitIfAsked(request: RouteRequest, projections: readonly string[], runtime: RouteRuntime): Promise<boolean> {
   const header = request.header('x-consistent-with');
-  if (header === undefined) return;
+  if (header === undefined) return false;
   const position = parse(positionSchema, header, 'header X-Consistent-With');
   await runtime.waitForProjections(projections, position);
+  return true;
 }
 
 /**
