@@ -91,15 +91,15 @@ describe('SQLite event store (file)', () => {
 describe('SQLite event store: durability off the event loop', () => {
   let dir: string;
   let fsyncSpy: jest.SpyInstance;
-  /** fsync (fdatasync) calls held back by the test, released in whatever order it chooses. */
+  /** fsync calls held back by the test, released in whatever order it chooses. */
   let held: Array<(error: NodeJS.ErrnoException | null) => void>;
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'eventmart-es-sync-'));
     held = [];
-    fsyncSpy = jest.spyOn(fs, 'fdatasync').mockImplementation(((_fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+    fsyncSpy = jest.spyOn(fs, 'fsync').mockImplementation(((_fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
       held.push(callback);
-    }) as typeof fs.fdatasync);
+    }) as typeof fs.fsync);
   });
   afterEach(() => {
     fsyncSpy.mockRestore();

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { fdatasync, openSync, closeSync } from 'node:fs';
+import { fsync, openSync, closeSync } from 'node:fs';
 import { BackgroundCheckpoints, checkpointInBackground, immediate, openSqlite, SqliteDatabase, SqliteOptions } from '../sqlite';
 import {
   AppendResult,
@@ -281,11 +281,7 @@ export class SqliteEventStore implements EventStore {
     );
   }
 
-  /**
-   * fsync of the WAL on the thread pool; resolves with the error instead of rejecting. Only
-   * the data and what is needed to read it back (the size) must reach the disk, as for
-   * SQLite's own WAL syncs on Linux: fdatasync, which skips flushing the file's times.
-   */
+  /** fsync of the WAL on the thread pool; resolves with the error instead of rejecting. */
   private syncWal(): Promise<unknown> {
     let fd: number;
     try {
@@ -293,7 +289,7 @@ export class SqliteEventStore implements EventStore {
     } catch (error) {
       return Promise.resolve(error);
     }
-    return new Promise((resolve) => fdatasync(fd, (error) => resolve(error)));
+    return new Promise((resolve) => fsync(fd, (error) => resolve(error)));
   }
 
   /** Keeps what was just committed for readers of the log (see the class comment). */
