@@ -29,7 +29,7 @@ export interface ProjectorOptions {
 /**
  * Under a steady stream of small appends (a checkout every 2 ms), waking the nine loops at
  * each append made every checkout pay for its own read-model transaction: at half the bench's
- * checkout load the main thread was busier than at full load, where appends arrive while
+ * checkout load the main thread was about as busy as at full load, where appends arrive while
  * the loops work and batches form by themselves. A few milliseconds of gathering let several
  * appends share one batch and one commit; read-your-writes waits that much longer.
  */
