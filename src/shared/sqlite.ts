@@ -24,6 +24,10 @@ export function openSqlite(file: string, options: SqliteOptions = {}): SqliteDat
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
   db.pragma('foreign_keys = ON');
+  // Every group commit runs each write in a savepoint, whose undo record SQLite spills to an
+  // unlinked file in /var/tmp past 64 KiB: a write syscall per page for data nobody reads after
+  // the RELEASE. Kept in memory it cost about 15 % less CPU per checkout (docs/BENCHMARKS.md).
+  db.pragma('temp_store = MEMORY');
   return db;
 }
 
