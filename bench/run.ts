@@ -14,7 +14,9 @@
  *   --app-env K=V,K=V   extra configuration for the app (experiments; recorded in the report)
  *   --app-root DIR      run the app from DIR/dist instead of this repository's (A/B of a patched build)
  *   --projector-process the projections in a process of their own (`npm run projector`), the app with RUN_PROJECTIONS=false
- * A run with --only, --profile, --app-env, --app-root or --projector-process writes bench/results/partial-<run>.* instead of latest.*.
+ *   --pause-projections with --projector-process: the projector is stopped (SIGSTOP) while checkout's full load runs, so the
+ *                       figure is the write path alone; it resumes and catches up before anything is checked
+ * A run with --only, --profile, --app-env, --app-root, --projector-process or --pause-projections writes bench/results/partial-<run>.* instead of latest.*.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,7 +25,7 @@ import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { call, inParallel, LogReader, position, Tokens } from './lib/api';
 import { cannon, LoadStats, paced, RequestSpec } from './lib/load';
-import { ServerProcess, startNodeServer } from './lib/processes';
+import { machineTicks, ServerProcess, startNodeServer } from './lib/processes';
 import { summariseProfile } from './lib/profile';
 import { BenchReport, Check, markdown, ScaleResult, ScenarioResult, scaleSvg, throughputSvg } from './lib/report';
 import { Buyer, Fixtures, LogSeeder, seedShop, skipFiller } from './lib/seed';
@@ -60,6 +62,8 @@ const settings = {
    * beside an app started with RUN_PROJECTIONS=false. CPU per request counts both processes.
    */
   projectorProcess: option('projector-process') === 'true',
+  /** The write path's own ceiling: checkout's full load with the projector process stopped (needs projectorProcess). */
+  pauseProjections: option('pause-projections') === 'true',
   redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
   /** Products in the catalogue; checkout buys 3 of them per request. */
   products: 100,
@@ -135,6 +139,7 @@ async function startApp(name: string, dataDir: string, tag: string, dataPlatform
   if (!settings.projectorProcess) return start({ name, script, env, nodeArgs, readyPath: '/ready', timeoutMs: 120_000 });
   const app = await start({ name, script, env: { ...env, RUN_PROJECTIONS: 'false' }, nodeArgs, readyPath: '/ready', timeoutMs: 120_000 });
   const projector = await start({ name: `${name}-projector`, script: join(settings.appRoot, 'dist', 'projections', 'main.js'), env, readyPath: null });
+  projectors.set(app.pid, projector);
   return {
     ...app,
     cpuMs: () => app.cpuMs() + projector.cpuMs(),
@@ -144,6 +149,21 @@ async function startApp(name: string, dataDir: string, tag: string, dataPlatform
       await stop(app);
     },
   };
+}
+
+/** The projector process of each app started with --projector-process, by the app's pid. */
+const projectors = new Map<number, ServerProcess>();
+
+/** Runs `load` with the app's projector process stopped, so that only the write path works; it resumes (and catches up) afterwards. */
+async function withoutProjections<T>(server: ServerProcess, load: () => Promise<T>): Promise<T> {
+  const projector = projectors.get(server.pid);
+  if (!projector) throw new Error('--pause-projections needs --projector-process');
+  process.kill(projector.pid, 'SIGSTOP');
+  try {
+    return await load();
+  } finally {
+    process.kill(projector.pid, 'SIGCONT');
+  }
 }
 
 /** Waits until every projection has reached the head of the log; returns the seconds it took. */
@@ -158,10 +178,32 @@ async function caughtUp(server: ServerProcess, admin: string, timeoutMs = 180_00
   }
 }
 
-/** Runs `load` and returns the server CPU it cost per answered request (including projections catching up after it). */
+/** How busy the machine (all cores) and the app's main thread were during the last load measured by withCpu, in %. */
+let lastLoadBusy: { machinePercent: number; mainThreadPercent: number } | undefined;
+/** What withCpu recorded since the last call (a scenario's result carries its measured load's). */
+function takeLoadBusy() {
+  const busy = lastLoadBusy;
+  lastLoadBusy = undefined;
+  return busy;
+}
+
+/**
+ * Runs `load` and returns the server CPU it cost per answered request (including projections
+ * catching up after it). It also records in `lastLoadBusy` how busy the machine and the app's
+ * main thread were while the load ran: which of the two ran out first decides what would help.
+ */
 async function withCpu(server: ServerProcess, admin: string | null, load: () => Promise<LoadStats>): Promise<{ stats: LoadStats; cpuUsPerRequest: number }> {
   const before = server.cpuMs();
+  const machineBefore = machineTicks();
+  const mainBefore = server.mainThreadCpuMs();
+  const startedAt = Date.now();
   const stats = await load();
+  const wallMs = Math.max(1, Date.now() - startedAt);
+  const machineAfter = machineTicks();
+  lastLoadBusy = {
+    machinePercent: (100 * (machineAfter.busy - machineBefore.busy)) / Math.max(1, machineAfter.total - machineBefore.total),
+    mainThreadPercent: (100 * (server.mainThreadCpuMs() - mainBefore)) / wallMs,
+  };
   if (admin) await caughtUp(server, admin);
   const cpuUsPerRequest = ((server.cpuMs() - before) * 1000) / Math.max(1, stats.requests);
   return { stats, cpuUsPerRequest };
@@ -535,8 +577,9 @@ async function checkout(ctx: MainContext, pool: Pool, variant: 'spread' | 'hot')
   const left = limit - pool.next;
   // Keep a third of what is left for the half-load run.
   const amount = amountFor(warm.rps, settings.durationSeconds, settings.connections * 4, Math.floor((left * 2) / 3));
+  const fullLoad = () => cannon({ url: ctx.server.url, connections: settings.connections, amount, requests: [request] });
   const { stats, cpuUsPerRequest } = await withCpu(ctx.server, ctx.admin, () =>
-    cannon({ url: ctx.server.url, connections: settings.connections, amount, requests: [request] }),
+    settings.pauseProjections && variant === 'spread' ? withoutProjections(ctx.server, fullLoad) : fullLoad(),
   );
   const measuredStatuses = { ...tally.statuses };
   let half: (LoadStats & { targetRps: number }) | undefined;
@@ -704,14 +747,16 @@ async function mainRun(dataPlatformUrl: string, scenarios: ScenarioResult[]): Pr
       // half within minutes (other tenants), and a ratio against a run minutes away showed it.
       const idleMs = await settled(server);
       const beside = await measureReference('express', settings.besideSeconds, ` (beside ${id}; app idle after ${idleMs} ms)`);
-      const measured = { ...(await run()), besideExpressRps: beside.rps, besideExpressCpuUsPerRequest: beside.cpuUsPerRequest };
+      takeLoadBusy();
+      const measured = { ...(await run()), besideExpressRps: beside.rps, besideExpressCpuUsPerRequest: beside.cpuUsPerRequest, busy: takeLoadBusy() };
       const ratio = measured.stats.rps / beside.rps;
       const met = measured.goal ? ratio >= measured.goal.ratio && (!measured.goal.halfLoadP99Ms || (measured.halfLoad?.latencyMs.p99 ?? Infinity) < measured.goal.halfLoadP99Ms) : undefined;
       scenarios.push({ ...measured, ratio, met });
       const failed = measured.checks.filter((c) => !c.ok);
       log(
         `${measured.title}: ${Math.round(measured.stats.rps)} req/s (${ratio.toFixed(2)}× Express), p50 ${measured.stats.latencyMs.p50} ms, p99 ${measured.stats.latencyMs.p99} ms, ` +
-          `${measured.stats.errors} errors, ${measured.unexpected} unexpected; CPU ${Math.round(measured.serverCpuUsPerRequest)} µs/req; checks ${failed.length === 0 ? 'ok' : 'FAILED: ' + failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`,
+          `${measured.stats.errors} errors, ${measured.unexpected} unexpected; CPU ${Math.round(measured.serverCpuUsPerRequest)} µs/req; ` +
+          `busy: machine ${Math.round(measured.busy?.machinePercent ?? NaN)} %, app main thread ${Math.round(measured.busy?.mainThreadPercent ?? NaN)} %; checks ${failed.length === 0 ? 'ok' : 'FAILED: ' + failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`,
       );
       if (id === 'charge') chargeRps = measured.stats.rps;
       if (id === 'checkout') checkoutRps = measured.stats.rps;
@@ -917,7 +962,7 @@ async function main(): Promise<void> {
     goals,
   };
   // Only a plain run of this repository's build is "latest"; experiments are kept beside it.
-  const partial = settings.only !== null || settings.profile || settings.appRoot !== ROOT || Object.keys(settings.appEnv).length > 0 || settings.projectorProcess;
+  const partial = settings.only !== null || settings.profile || settings.appRoot !== ROOT || Object.keys(settings.appEnv).length > 0 || settings.projectorProcess || settings.pauseProjections;
   const base = partial ? `partial-${runId}` : 'latest';
   writeFileSync(join(RESULTS, `${base}.json`), JSON.stringify(report, null, 2) + '\n');
   writeFileSync(join(RESULTS, `${base}.md`), markdown(report));

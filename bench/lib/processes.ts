@@ -9,6 +9,8 @@ export interface ServerProcess {
   readonly url: string;
   /** CPU time (user + system) the process has used so far, in milliseconds. */
   cpuMs(): number;
+  /** The same for its main thread alone: the one JavaScript thread that every request goes through. */
+  mainThreadCpuMs(): number;
   /** Resident memory now and its peak so far (VmRSS, VmHWM), in MiB. */
   memory(): { rssMiB: number; peakMiB: number };
   /** What the process wrote to stderr (kept for error reports). */
@@ -17,6 +19,14 @@ export interface ServerProcess {
 }
 
 const CLOCK_TICKS_PER_SECOND = 100;
+
+/** Busy and total CPU time of the whole machine so far, every core, in clock ticks (/proc/stat). */
+export function machineTicks(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  const idle = fields[3] + fields[4]; // idle, iowait
+  return { busy: total - idle, total };
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -35,8 +45,9 @@ function procStatusKb(pid: number, field: string): number {
   return match ? Number(match[1]) : 0;
 }
 
-function procCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** CPU time of a process, or of one of its threads (the main thread's id is the process id). */
+function procCpuMs(pid: number, tid?: number): number {
+  const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
   // Fields after the command name (which may hold spaces) start after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
@@ -92,6 +103,7 @@ export async function startNodeServer(options: {
     pid,
     url,
     cpuMs: () => procCpuMs(pid),
+    mainThreadCpuMs: () => procCpuMs(pid, pid),
     memory: () => ({ rssMiB: procStatusKb(pid, 'VmRSS') / 1024, peakMiB: procStatusKb(pid, 'VmHWM') / 1024 }),
     stderr: () => stderr,
     async stop() {
