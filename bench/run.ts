@@ -156,8 +156,7 @@ const projectors = new Map<number, ServerProcess>();
 
 /** Runs `load` with the app's projector process stopped, so that only the write path works; it resumes (and catches up) afterwards. */
 async function withoutProjections<T>(server: ServerProcess, load: () => Promise<T>): Promise<T> {
-  const projector = projectors.get(server.pid);
-  if (!projector) throw new Error('--pause-projections needs --projector-process');
+  const projector = projectors.get(server.pid)!;
   process.kill(projector.pid, 'SIGSTOP');
   try {
     return await load();
@@ -880,6 +879,7 @@ async function cleanUp(): Promise<void> {
 
 async function main(): Promise<void> {
   if (!existsSync(join(ROOT, 'dist', 'src', 'main.js'))) throw new Error('dist/src/main.js is missing: run `npm run build` first (npm run bench does)');
+  if (settings.pauseProjections && !settings.projectorProcess) throw new Error('--pause-projections stops the projector process: add --projector-process');
   const startedAt = new Date();
   mkdirSync(RESULTS, { recursive: true });
   if (settings.profile) mkdirSync(PROFILES, { recursive: true });
