@@ -26,7 +26,8 @@ export function openSqlite(file: string, options: SqliteOptions = {}): SqliteDat
   db.pragma('foreign_keys = ON');
   // Every group commit runs each write in a savepoint, whose undo record SQLite spills to an
   // unlinked file in /var/tmp past 64 KiB: a write syscall per page for data nobody reads after
-  // the RELEASE. Kept in memory it cost about 15 % less CPU per checkout (docs/BENCHMARKS.md).
+  // the RELEASE. Kept in memory, a checkout's SQLite work took about 15 % less CPU in a
+  // stand-alone model (docs/BENCHMARKS.md, fourth round).
   db.pragma('temp_store = MEMORY');
   return db;
 }
