@@ -39,8 +39,9 @@ interface Verified {
  * HS256 only: `alg: none` and every other algorithm are refused by jose before the signature is read.
  *
  * A client sends the same token with every request, and checking it (HMAC, base64, JSON, claims,
- * a key object) was a few per cent of a points charge in its CPU profile. So a verified token is remembered until its `exp`: the whole
- * token string is the key, so only the very bytes that passed verification are trusted again.
+ * a key object) was a few per cent of a points charge in its CPU profile. So a verified token
+ * is remembered until its `exp`: the whole token string is the key, so only the very bytes that
+ * passed verification are trusted again.
  */
 export class TokenService {
   private readonly key: Uint8Array;
