@@ -98,33 +98,33 @@ export function slotsOf(write: StreamWrite, current: bigint | null): { readonly 
   return { from: (current ?? -1n) + 1n - BigInt(count), count };
 }
 
+/** What the duplicate rule makes of an append: write it, answer the original result, or refuse `write` as a partial replay. */
+export type Replay =
+  | { readonly kind: 'fresh' }
+  | { readonly kind: 'replay'; readonly result: AppendResult }
+  | { readonly kind: 'partial'; readonly write: StreamWrite };
+
 /**
  * Applies the duplicate rule to what each write's slots hold (`found[i][j]`: the event at the
- * slot of write i's event j, if any). Returns the replay's answer, null for a fresh append, or
- * throws the conflict of a partial replay. `current(i)` is write i's stream revision.
+ * slot of write i's event j, if any).
  */
 export function judgeReplay(
   writes: readonly StreamWrite[],
   found: readonly (readonly (Pick<StoredEvent, 'id' | 'revision' | 'position'> | undefined)[])[],
-  current: (index: number) => bigint | null,
-): AppendResult | null {
+): Replay {
   // KurrentDB hands ids back in its own spelling of the UUID.
   const present = writes.map((write, i) => write.events.map((event, j) => found[i][j]?.id.toLowerCase() === event.id.toLowerCase()));
-  const all = present.every((write) => write.every(Boolean));
-  if (!all) {
+  if (!present.every((write) => write.every(Boolean))) {
     const partial = present.findIndex((write) => write.some(Boolean));
-    if (partial === -1) return null;
-    const write = writes[partial];
-    throw new ConcurrencyConflict(write.stream, write.expectedRevision, current(partial) ?? 'no_stream');
+    return partial === -1 ? { kind: 'fresh' } : { kind: 'partial', write: writes[partial] };
   }
   const revisions = new Map<string, bigint>();
   let position = '';
   writes.forEach((write, i) => {
-    const last = found[i][write.events.length - 1]!;
-    revisions.set(write.stream, last.revision);
+    revisions.set(write.stream, found[i][write.events.length - 1]!.revision);
     for (const event of found[i]) if (event!.position > position) position = event!.position;
   });
-  return { position, revisions, duplicate: true };
+  return { kind: 'replay', result: { position, revisions, duplicate: true } };
 }
 
 export interface EventStore {

@@ -344,7 +344,11 @@ export class SqliteEventStore implements EventStore {
         return row && { id: row.id, revision: BigInt(row.revision), position: formatPosition(row.position) };
       });
     });
-    return judgeReplay(writes, found, (i) => current[i]);
+    const replay = judgeReplay(writes, found);
+    if (replay.kind === 'fresh') return null;
+    if (replay.kind === 'replay') return replay.result;
+    const i = writes.indexOf(replay.write);
+    throw new ConcurrencyConflict(replay.write.stream, replay.write.expectedRevision, current[i] ?? 'no_stream');
   }
 }
 
