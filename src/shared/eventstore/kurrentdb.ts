@@ -15,14 +15,20 @@ import {
 } from '@kurrent/kurrentdb-client';
 import {
   AppendResult,
+  checkAppend,
   ConcurrencyConflict,
   EventStore,
   formatPosition,
+  judgeReplay,
   JsonObject,
   NewEvent,
+  slotsOf,
   StoredEvent,
   StreamWrite,
 } from './port';
+
+/** The client's methods this adapter uses: a test can hand in a fake (see kurrentdb-replay.test.ts). */
+export type KurrentClient = Pick<KurrentDBClient, 'readStream' | 'readAll' | 'appendToStream' | 'multiStreamAppend' | 'subscribeToAll' | 'dispose'>;
 
 /** The fields we use of the client's recorded event (stream and $all reads share them). */
 interface Recorded {
@@ -36,9 +42,10 @@ interface Recorded {
 }
 
 /**
- * multiStreamAppend only carries metadata as string-valued properties. Metadata that does not
- * fit (numbers, nested objects, keys in the server's reserved `$` namespace) travels as one JSON
- * string under this key and is unwrapped on read, so both append paths read back the same.
+ * multiStreamAppend only carries metadata as string-valued properties, and the server adds its
+ * own `$schema.*` keys to what it reads back. Metadata that does not fit (numbers, nested
+ * objects; on either path any `$` key or this key itself) travels as one JSON string under this
+ * key and is unwrapped on read, so both append paths read back exactly what was written.
  */
 const WRAPPED_METADATA = 'eventmart.metadata';
 /** Keys the server adds when it turns multi-stream-append properties back into metadata. */
@@ -58,35 +65,37 @@ export function parseKurrentPosition(position: string): Position {
 }
 
 const isSystemType = (type: string) => type.startsWith('$');
-const sameId = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
 
 /**
  * The production event store (ARCHITECTURE.md, ports and adapters) over KurrentDB >= 25.1.
  *
- * Duplicates: KurrentDB answers a replayed append (same event ids, same expected revision as the
- * first attempt) with success and writes nothing, but the reply looks exactly like a fresh write.
- * So before an append with an exact or no_stream expectation we read the slots the events would
- * take (expected + 1 ...); if the same ids are already there, it is a replay and we answer with
- * the original revisions and position without writing. Usually that read finds nothing and costs
- * one short round trip. Not covered, by design of the server: appends with 'any' (KurrentDB
- * dedupes those only on a best-effort basis), a replay that races its own first attempt (the
- * server still writes nothing, we report duplicate: false), and a retry that re-decides against
- * the *new* revision (KurrentDB writes the ids again; the idempotency-key store must catch that).
+ * Duplicates (the port's rule): KurrentDB answers a replayed append with success and writes
+ * nothing, but the reply looks exactly like a fresh write; and when one stream of a
+ * multi-stream append is a replay and another is not, it answers WrongExpectedVersion without a
+ * stream, which the client cannot map (gRPC INTERNAL). So before sending we read every write's
+ * slots (one short read per write, in parallel) and answer a replay or refuse a partial one
+ * ourselves. A replay racing its own first attempt can still meet the server's verdict; an
+ * append that fails with anything but a conflict is therefore judged once more before the
+ * error is passed on. A single-stream replay that wins that race is reported duplicate: false.
  */
 export class KurrentDbEventStore implements EventStore {
   readonly adapterName = 'kurrentdb';
-  private readonly client: KurrentDBClient;
   private readonly listeners = new Set<() => void>();
   private subscription: AllStreamSubscription | undefined;
   private resubscribeTimer: NodeJS.Timeout | undefined;
   private notifyScheduled = false;
   private closed = false;
 
-  constructor(connectionString: string) {
+  private readonly client: KurrentClient;
+
+  constructor(connection: string | KurrentClient) {
     // The client still accepts esdb:// but warns on every start; it is the same protocol.
-    this.client = KurrentDBClient.connectionString(connectionString.replace(/^esdb(\+discover)?:\/\//, 'kurrentdb$1://'));
+    this.client =
+      typeof connection === 'string'
+        ? KurrentDBClient.connectionString(connection.replace(/^esdb(\+discover)?:\/\//, 'kurrentdb$1://'))
+        : connection;
   }
 
   async readStream(stream: string, fromRevision = 0n): Promise<StoredEvent[]> {
@@ -127,10 +136,22 @@ export class KurrentDbEventStore implements EventStore {
   }
 
   async append(writes: readonly StreamWrite[]): Promise<AppendResult> {
-    if (writes.length === 0) throw new RangeError('append needs at least one stream write');
-    const replayed = await this.findReplay(writes);
-    if (replayed) return replayed;
-    const result = writes.length === 1 ? await this.appendOne(writes[0]) : await this.appendMany(writes);
+    checkAppend(writes);
+    const before = await this.answerReplay(writes);
+    if (before) return before;
+    let result: AppendResult;
+    try {
+      result = writes.length === 1 ? await this.appendOne(writes[0]) : await this.appendMany(writes);
+    } catch (error) {
+      if (error instanceof ConcurrencyConflict) throw error;
+      // Perhaps our own first attempt landed in between (see the class comment).
+      const after = await this.answerReplay(writes).catch((judging: unknown) => {
+        if (judging instanceof ConcurrencyConflict) throw judging;
+        return null; // A failed look at the slots says less than the server's own error.
+      });
+      if (after) return after;
+      throw error;
+    }
     this.notify();
     return result;
   }
@@ -161,7 +182,7 @@ export class KurrentDbEventStore implements EventStore {
 
   private async appendOne(write: StreamWrite): Promise<AppendResult> {
     try {
-      const result = await this.client.appendToStream(write.stream, write.events.map(toEventData), {
+      const result = await this.client.appendToStream(write.stream, write.events.map((event) => toEventData(event, 'json')), {
         streamState: write.expectedRevision,
       });
       const position = result.position
@@ -174,54 +195,51 @@ export class KurrentDbEventStore implements EventStore {
   }
 
   private async appendMany(writes: readonly StreamWrite[]): Promise<AppendResult> {
+    let revisions: Map<string, bigint>;
     try {
       const result = await this.client.multiStreamAppend(
         writes.map((write) => ({
           streamName: write.stream,
           expectedState: write.expectedRevision,
-          events: write.events.map(toPropertiesEventData),
+          events: write.events.map((event) => toEventData(event, 'properties')),
         })),
       );
-      // The reply carries one log position for the whole transaction: that of its last record.
-      // Records written without an explicit transaction have commit == prepare == that position.
-      return {
-        position: formatKurrentPosition({ commit: result.position, prepare: result.position }),
-        revisions: new Map(result.responses.map((response) => [response.streamName, response.revision])),
-        duplicate: false,
-      };
+      revisions = new Map(result.responses.map((response) => [response.streamName, response.revision]));
     } catch (error) {
       throw toConflict(error, writes);
     }
+    // The reply's one number is not a (commit, prepare) pair we can vouch for: the position the
+    // port promises is that of the last event, so it is read back (one parallel round trip).
+    const last = await Promise.all(writes.map((write) => this.positionOf(write.stream, revisions.get(write.stream) ?? -1n)));
+    return { position: last.reduce((a, b) => (a > b ? a : b)), revisions, duplicate: false };
   }
 
-  /** An append is a replay when every write finds its own event ids where it would put them. */
-  private async findReplay(writes: readonly StreamWrite[]): Promise<AppendResult | null> {
-    if (writes.some((write) => write.expectedRevision === 'any' || write.events.length === 0)) return null;
-    const found = await Promise.all(
-      writes.map(async (write) => {
-        const from = write.expectedRevision === 'no_stream' ? 0n : (write.expectedRevision as bigint) + 1n;
-        const existing = await this.readFrom(write.stream, from, write.events.length);
-        const replayed =
-          existing.length === write.events.length && existing.every((event, i) => sameId(event.id, write.events[i].id));
-        return replayed ? existing : null;
-      }),
-    );
-    if (found.some((events) => events === null)) return null;
-    const revisions = new Map<string, bigint>();
-    let position = '';
-    for (const events of found as StoredEvent[][]) {
-      const last = events[events.length - 1];
-      revisions.set(last.stream, last.revision);
-      if (last.position > position) position = last.position;
-    }
-    return { position, revisions, duplicate: true };
+  /** The duplicate rule over what the slots hold now: the replay's answer, null to send, or the partial replay's conflict. */
+  private async answerReplay(writes: readonly StreamWrite[]): Promise<AppendResult | null> {
+    const found = await Promise.all(writes.map((write) => this.slots(write)));
+    const replay = judgeReplay(writes, found);
+    if (replay.kind === 'fresh') return null;
+    if (replay.kind === 'replay') return replay.result;
+    const [last] = await this.readFrom(replay.write.stream, END, 1, BACKWARDS);
+    throw new ConcurrencyConflict(replay.write.stream, replay.write.expectedRevision, last ? last.revision : 'no_stream');
   }
 
-  private async readFrom(stream: string, fromRevision: bigint, maxCount?: number): Promise<StoredEvent[]> {
+  /** The events at a write's slots (see slotsOf): after the expected revision, or for 'any' the stream's last ones. */
+  private async slots(write: StreamWrite): Promise<(StoredEvent | undefined)[]> {
+    const count = write.events.length;
+    const events =
+      write.expectedRevision === 'any'
+        ? (await this.readFrom(write.stream, END, count, BACKWARDS)).reverse()
+        : await this.readFrom(write.stream, slotsOf(write, null).from, count);
+    const { from } = slotsOf(write, events.length === 0 ? null : events[events.length - 1].revision);
+    return write.events.map((_, j) => events.find((event) => event.revision === from + BigInt(j)));
+  }
+
+  private async readFrom(stream: string, fromRevision: bigint | typeof END, maxCount?: number, direction: typeof FORWARDS | typeof BACKWARDS = FORWARDS): Promise<StoredEvent[]> {
     const events: StoredEvent[] = [];
     try {
       for await (const resolved of this.client.readStream(stream, {
-        direction: FORWARDS,
+        direction,
         fromRevision,
         ...(maxCount === undefined ? {} : { maxCount }),
       })) {
@@ -293,41 +311,36 @@ export class KurrentDbEventStore implements EventStore {
   }
 }
 
-function toEventData(event: NewEvent): EventData {
-  return jsonEvent({
-    id: event.id,
-    type: event.type,
-    data: event.data as Record<string, unknown>,
-    metadata: event.metadata && Object.keys(event.metadata).length > 0 ? (event.metadata as Record<string, unknown>) : undefined,
-  });
+/**
+ * How metadata is written (see WRAPPED_METADATA): as it is when it reads back unchanged on the
+ * path ('json': appendToStream; 'properties': multiStreamAppend, string values only), else wrapped.
+ */
+export function encodeMetadata(metadata: JsonObject | undefined, path: 'json' | 'properties'): Record<string, unknown> | undefined {
+  const entries = Object.entries(metadata ?? {});
+  if (entries.length === 0) return undefined;
+  const asIs = entries.every(
+    ([key, value]) => !key.startsWith('$') && key !== WRAPPED_METADATA && (path === 'json' || typeof value === 'string'),
+  );
+  return asIs ? { ...metadata } : { [WRAPPED_METADATA]: JSON.stringify(metadata) };
 }
 
-function toPropertiesEventData(event: NewEvent): EventData {
-  const metadata = event.metadata ?? {};
-  const entries = Object.entries(metadata);
-  const fitsAsProperties = entries.every(([key, value]) => typeof value === 'string' && !key.startsWith('$'));
-  return jsonEvent({
-    id: event.id,
-    type: event.type,
-    data: event.data as Record<string, unknown>,
-    metadata:
-      entries.length === 0
-        ? undefined
-        : fitsAsProperties
-          ? (metadata as Record<string, string>)
-          : { [WRAPPED_METADATA]: JSON.stringify(metadata) },
-  });
-}
-
-function toStoredMetadata(raw: unknown): JsonObject {
+/** The inverse of encodeMetadata, given what the server reads back (which may add `$schema.*` keys). */
+export function decodeMetadata(raw: unknown): JsonObject {
   if (!isPlainObject(raw)) return {};
   const own = Object.fromEntries(Object.entries(raw).filter(([key]) => !key.startsWith(SERVER_METADATA_PREFIX)));
   const wrapped = own[WRAPPED_METADATA];
-  if (typeof wrapped === 'string' && Object.keys(own).length === 1) {
-    const unwrapped: unknown = JSON.parse(wrapped);
-    return isPlainObject(unwrapped) ? unwrapped : {};
-  }
-  return own;
+  if (typeof wrapped !== 'string') return own;
+  const unwrapped: unknown = JSON.parse(wrapped);
+  return isPlainObject(unwrapped) ? unwrapped : {};
+}
+
+function toEventData(event: NewEvent, path: 'json' | 'properties'): EventData {
+  return jsonEvent({
+    id: event.id,
+    type: event.type,
+    data: event.data as Record<string, unknown>,
+    metadata: encodeMetadata(event.metadata, path),
+  });
 }
 
 function toStored(event: Recorded): StoredEvent {
@@ -342,7 +355,7 @@ function toStored(event: Recorded): StoredEvent {
     position: formatKurrentPosition(event.position),
     type: event.type,
     data: (isPlainObject(event.data) ? event.data : {}) as JsonObject,
-    metadata: toStoredMetadata(event.metadata),
+    metadata: decodeMetadata(event.metadata),
   };
 }
 
