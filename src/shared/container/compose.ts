@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { Container } from 'inversify';
 import { Redis } from 'ioredis';
+import { MongoClient } from 'mongodb';
 import pino, { Logger } from 'pino';
 import { AppServices } from '../app/services';
 import { InProcessCache } from '../cache/memory';
@@ -95,7 +96,9 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
   if (redis) await connected(redis, logger);
 
   const events = overrides.events ?? (await eventStore(config, file('events.db'), sqlite));
-  const documents = overrides.documents ?? (await documentStore(config, file('readmodels.db'), sqlite));
+  // One MongoDB connection pool per process, shared by the read models and the data keys.
+  const mongo = config.MONGODB_URL ? await MongoClient.connect(config.MONGODB_URL) : null;
+  const documents = overrides.documents ?? (mongo ? MongoDocumentStore.over(mongo) : new SqliteDocumentStore(file('readmodels.db'), sqlite));
   const locks: LockService = redis ? new RedisLockService(redis, `${config.REDIS_PREFIX}lock:`) : new InProcessLockService();
   const idempotency: IdempotencyStore = redis
     ? new RedisIdempotencyStore(redis, `${config.REDIS_PREFIX}idem:`)
@@ -109,9 +112,7 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
   const leases: LeaseService = redis ? new RedisLeaseService(redis, `${config.REDIS_PREFIX}lease:`) : new InProcessLeaseService();
   // Every instance must open what another sealed, so data keys follow the documents to MongoDB;
   // never to Redis, which holds only what can be rebuilt (a lost key is lost data).
-  const dataKeyStore: DataKeyStore = config.MONGODB_URL
-    ? await MongoDataKeyStore.connect(config.MONGODB_URL)
-    : new SqliteDataKeyStore(file('keys.db'), sqlite);
+  const dataKeyStore: DataKeyStore = mongo ? MongoDataKeyStore.over(mongo) : new SqliteDataKeyStore(file('keys.db'), sqlite);
   const masterKeys = new MasterKeyRing(
     Buffer.from(config.PAYER_KEY ?? embeddedSecret(config.DATA_DIR, 'payer-key', 'PAYER_KEY', logger), 'base64'),
     config.PAYER_KEY_PREVIOUS.map((key) => Buffer.from(key, 'base64')),
@@ -180,6 +181,7 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
     services,
     async close() {
       await Promise.allSettled([events.close(), documents.close(), locks.close(), idempotency.close(), cache.close(), couponGate.close(), deliveryQueue.close(), dataKeyStore.close(), rateLimits.close()]);
+      await mongo?.close();
       redis?.disconnect();
     },
   };
@@ -205,11 +207,6 @@ async function connected(redis: Redis, logger: Logger, timeoutMs = 3000): Promis
 async function eventStore(config: Config, file: string, options: { synchronous: 'FULL' | 'NORMAL' }): Promise<EventStore> {
   if (config.EVENTSTORE_URL) return new KurrentDbEventStore(config.EVENTSTORE_URL);
   return new SqliteEventStore(file, options);
-}
-
-async function documentStore(config: Config, file: string, options: { synchronous: 'FULL' | 'NORMAL' }): Promise<DocumentStore> {
-  if (config.MONGODB_URL) return MongoDocumentStore.connect(config.MONGODB_URL);
-  return new SqliteDocumentStore(file, options);
 }
 
 /**

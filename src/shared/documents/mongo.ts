@@ -32,6 +32,8 @@ interface StoredCheckpoint {
 }
 
 const NAMESPACE_NOT_FOUND = 26;
+/** Documents deleted per round trip by `reset`: each is its own short write, far from any time limit. */
+export const RESET_CHUNK = 1000;
 
 const key = (field: string) => (field === 'id' ? '_id' : field);
 const toDoc = <T extends Doc>({ _id, ...rest }: Stored): T => ({ id: _id, ...rest }) as unknown as T;
@@ -46,9 +48,11 @@ export class MongoDocumentStore implements DocumentStore {
   private readonly catalog = new IndexCatalog();
   private readonly checkpoints: Collection<StoredCheckpoint>;
 
-  constructor(
+  /** `owned`: close() closes the client too; a shared one (see `over`) is closed by whoever made it. */
+  private constructor(
     private readonly client: MongoClient,
     private readonly db: Db,
+    private readonly owned: boolean,
   ) {
     this.checkpoints = db.collection<StoredCheckpoint>('checkpoints');
   }
@@ -56,7 +60,12 @@ export class MongoDocumentStore implements DocumentStore {
   /** The database is the one named in the URL (the driver's default when none is). */
   static async connect(url: string): Promise<MongoDocumentStore> {
     const client = await MongoClient.connect(url);
-    return new MongoDocumentStore(client, client.db());
+    return new MongoDocumentStore(client, client.db(), true);
+  }
+
+  /** Over a client the process shares (one connection pool for documents and keys). */
+  static over(client: MongoClient): MongoDocumentStore {
+    return new MongoDocumentStore(client, client.db(), false);
   }
 
   async ensureCollection(spec: CollectionSpec): Promise<void> {
@@ -126,12 +135,23 @@ export class MongoDocumentStore implements DocumentStore {
     return (await this.checkpoints.findOne({ _id: projection }))?.position ?? null;
   }
 
+  /**
+   * Not one transaction: deleting a large read model in one can outlive MongoDB's 60 s
+   * transaction lifetime. Documents go in chunks, each its own short write, and the checkpoint
+   * is cleared last, so a reset that stops half-way fails loudly with the old checkpoint still
+   * in place and is simply run again (it is idempotent); readers see the model empty out either way.
+   */
   async reset(projection: string, collections: readonly string[]): Promise<void> {
     collections.forEach((c) => checkName('collection', c));
-    await this.transaction(async (session) => {
-      for (const collection of collections) await this.collection(collection).deleteMany({}, { session });
-      await this.checkpoints.deleteOne({ _id: projection }, { session });
-    });
+    for (const name of collections) {
+      const collection = this.collection(name);
+      for (;;) {
+        const chunk = await collection.find({}, { projection: { _id: 1 }, sort: { _id: 1 }, limit: RESET_CHUNK }).toArray();
+        if (chunk.length === 0) break;
+        await collection.deleteMany({ _id: { $in: chunk.map((doc) => doc._id) } });
+      }
+    }
+    await this.checkpoints.deleteOne({ _id: projection });
   }
 
   async ping(): Promise<void> {
@@ -139,7 +159,7 @@ export class MongoDocumentStore implements DocumentStore {
   }
 
   async close(): Promise<void> {
-    await this.client.close();
+    if (this.owned) await this.client.close();
   }
 
   private collection(name: string): Collection<Stored> {

@@ -23,17 +23,26 @@ const toKey = ({ _id, keyId, masterKeyId, wrapped }: Stored): WrappedDataKey => 
 export class MongoDataKeyStore implements DataKeyStore {
   readonly adapterName = 'mongodb';
 
+  private readonly db: Db;
+  private readonly keys: Collection<Stored>;
+
+  /** `owned`: close() closes the client too; a shared one (see `over`) is closed by whoever made it. */
   private constructor(
     private readonly client: MongoClient,
-    private readonly db: Db,
-    private readonly keys: Collection<Stored>,
-  ) {}
+    private readonly owned: boolean,
+  ) {
+    this.db = client.db();
+    this.keys = this.db.collection<Stored>('data_keys', { writeConcern: { w: 'majority', journal: true } });
+  }
 
   /** The database is the one named in the URL, beside the read models, in its own collection. */
   static async connect(url: string): Promise<MongoDataKeyStore> {
-    const client = await MongoClient.connect(url);
-    const db = client.db();
-    return new MongoDataKeyStore(client, db, db.collection<Stored>('data_keys', { writeConcern: { w: 'majority', journal: true } }));
+    return new MongoDataKeyStore(await MongoClient.connect(url), true);
+  }
+
+  /** Over a client the process shares (one connection pool for documents and keys). */
+  static over(client: MongoClient): MongoDataKeyStore {
+    return new MongoDataKeyStore(client, false);
   }
 
   async get(userId: string): Promise<WrappedDataKey | null> {
@@ -78,6 +87,6 @@ export class MongoDataKeyStore implements DataKeyStore {
   }
 
   async close(): Promise<void> {
-    await this.client.close();
+    if (this.owned) await this.client.close();
   }
 }
