@@ -1,6 +1,7 @@
 import { GenericContainer, Wait } from 'testcontainers';
 import { MongoDocumentStore } from '../../src/shared/documents/mongo';
 import { describeExternal } from '../support/external';
+import { MONGO_IMAGE } from '../support/images';
 import { documentStoreContract } from './document-store.contract';
 
 // Transactions need a replica set: a single-member one, reached directly because the member's
@@ -15,7 +16,7 @@ describeExternal(
     name: 'MongoDB document store',
     envVar: 'MONGODB_URL',
     startContainer: async () => {
-      const container = await new GenericContainer('mongo:7')
+      const container = await new GenericContainer(MONGO_IMAGE)
         .withCommand(['--replSet', 'rs0', '--bind_ip_all'])
         .withExposedPorts(27017)
         .withWaitStrategy(Wait.forLogMessage(/Waiting for connections/))

@@ -1,10 +1,9 @@
 import { GenericContainer, Wait } from 'testcontainers';
 import { KurrentDbEventStore } from '../../src/shared/eventstore/kurrentdb';
 import { describeExternal } from '../support/external';
+import { KURRENTDB_IMAGE } from '../support/images';
 import { eventStoreContract } from './event-store.contract';
 
-// 25.1 is the first release with multiStreamAppend, which atomic multi-aggregate writes rely on.
-const IMAGE = 'docker.kurrent.io/kurrent-latest/kurrentdb:25.1';
 const PORT = 2113;
 
 describeExternal(
@@ -12,7 +11,7 @@ describeExternal(
     name: 'KurrentDB event store',
     envVar: 'EVENTSTORE_URL',
     startContainer: async () => {
-      const container = await new GenericContainer(IMAGE)
+      const container = await new GenericContainer(KURRENTDB_IMAGE)
         .withEnvironment({
           KURRENTDB_INSECURE: 'true',
           KURRENTDB_RUN_PROJECTIONS: 'All',

@@ -1,6 +1,7 @@
 import { GenericContainer, Wait } from 'testcontainers';
 import { MongoDataKeyStore } from '../../src/shared/keys/mongo';
 import { describeExternal } from '../support/external';
+import { MONGO_IMAGE } from '../support/images';
 import { dataKeyStoreContract } from './keys.contract';
 
 describeExternal(
@@ -9,7 +10,7 @@ describeExternal(
     envVar: 'MONGODB_URL',
     startContainer: async () => {
       // A standalone server is enough: the store needs no transactions.
-      const container = await new GenericContainer('mongo:7').withExposedPorts(27017).withWaitStrategy(Wait.forLogMessage(/Waiting for connections/)).start();
+      const container = await new GenericContainer(MONGO_IMAGE).withExposedPorts(27017).withWaitStrategy(Wait.forLogMessage(/Waiting for connections/)).start();
       return {
         url: `mongodb://${container.getHost()}:${container.getMappedPort(27017)}/eventmart_keys_contract?directConnection=true`,
         stop: async () => {
