@@ -2,7 +2,8 @@
  * Contract suites for server-backed adapters run when their server is reachable: from an
  * environment URL, or from a container when a Docker engine answers. Otherwise the suite is
  * skipped loudly (a warning in the output and a skipped test that names the reason), never
- * passed silently.
+ * passed silently. With REQUIRE_EXTERNAL=true (a CI that has Docker or the servers) that skip is
+ * a failing test instead, so a broken set-up cannot pass as a green run.
  */
 import { execFileSync } from 'node:child_process';
 
@@ -29,26 +30,46 @@ export function dockerAvailable(): boolean {
   }
 }
 
+export type ExternalPlan =
+  | { readonly kind: 'env'; readonly url: string }
+  | { readonly kind: 'container' }
+  | { readonly kind: 'skip' | 'fail'; readonly reason: string };
+
+/** What a suite does, given the environment and whether Docker answers (asked only when needed). */
+export function planExternal(target: Pick<ExternalTarget, 'name' | 'envVar'>, env: NodeJS.ProcessEnv, docker: () => boolean): ExternalPlan {
+  const required = env.REQUIRE_EXTERNAL ?? 'false';
+  if (required !== 'true' && required !== 'false') throw new Error(`REQUIRE_EXTERNAL must be true or false, not ${JSON.stringify(required)}`);
+  const url = env[target.envVar];
+  if (url) return { kind: 'env', url };
+  if (docker()) return { kind: 'container' };
+  const why = `${target.envVar} is not set and no Docker engine answers`;
+  return required === 'true'
+    ? { kind: 'fail', reason: `${target.name} contract suite cannot run (REQUIRE_EXTERNAL=true): ${why}` }
+    : { kind: 'skip', reason: `${target.name} contract suite SKIPPED: ${why}` };
+}
+
 /**
  * Declares `body` as a describe block that receives the server URL through `server()`.
  * Returns nothing; jest reports the skip.
  */
 export function describeExternal(target: ExternalTarget, body: (server: () => ExternalServer) => void): void {
-  const fromEnv = process.env[target.envVar];
-  const docker = !fromEnv && dockerAvailable();
-  if (!fromEnv && !docker) {
-    const reason = `${target.name} contract suite SKIPPED: ${target.envVar} is not set and no Docker engine answers`;
+  const plan = planExternal(target, process.env, dockerAvailable);
+  if (plan.kind === 'skip' || plan.kind === 'fail') {
     // eslint-disable-next-line no-console
-    console.warn(`\n*** ${reason} ***\n`);
-    describe(`${target.name} (skipped)`, () => {
-      it.skip(reason, () => undefined);
+    console.warn(`\n*** ${plan.reason} ***\n`);
+    describe(`${target.name} (${plan.kind === 'skip' ? 'skipped' : 'required'})`, () => {
+      if (plan.kind === 'skip') it.skip(plan.reason, () => undefined);
+      else
+        it(plan.reason, () => {
+          throw new Error(plan.reason);
+        });
     });
     return;
   }
   describe(target.name, () => {
     let server: ExternalServer | undefined;
     beforeAll(async () => {
-      server = fromEnv ? { url: fromEnv, stop: async () => undefined } : await target.startContainer();
+      server = plan.kind === 'env' ? { url: plan.url, stop: async () => undefined } : await target.startContainer();
     }, 180_000);
     afterAll(async () => server?.stop());
     body(() => {

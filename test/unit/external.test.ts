@@ -1,0 +1,26 @@
+import { planExternal } from '../support/external';
+
+const target = { name: 'KurrentDB event store', envVar: 'EVENTSTORE_URL' };
+const noDocker = () => false;
+
+describe('planExternal (when a server-backed contract suite runs, skips or fails)', () => {
+  it('uses the URL from the environment without asking Docker', () => {
+    const docker = jest.fn(() => true);
+    expect(planExternal(target, { EVENTSTORE_URL: 'kurrentdb://x:2113', REQUIRE_EXTERNAL: 'true' }, docker)).toEqual({ kind: 'env', url: 'kurrentdb://x:2113' });
+    expect(docker).not.toHaveBeenCalled();
+  });
+
+  it('starts a container when Docker answers', () => {
+    expect(planExternal(target, {}, () => true)).toEqual({ kind: 'container' });
+  });
+
+  it('skips loudly without a server, and fails instead when REQUIRE_EXTERNAL=true', () => {
+    expect(planExternal(target, {}, noDocker)).toMatchObject({ kind: 'skip', reason: expect.stringContaining('EVENTSTORE_URL') });
+    expect(planExternal(target, { REQUIRE_EXTERNAL: 'false' }, noDocker)).toMatchObject({ kind: 'skip' });
+    expect(planExternal(target, { REQUIRE_EXTERNAL: 'true' }, noDocker)).toMatchObject({ kind: 'fail', reason: expect.stringContaining('REQUIRE_EXTERNAL=true') });
+  });
+
+  it('refuses a value it does not know rather than guessing', () => {
+    expect(() => planExternal(target, { REQUIRE_EXTERNAL: 'yes' }, noDocker)).toThrow('REQUIRE_EXTERNAL must be true or false');
+  });
+});
