@@ -129,7 +129,12 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
 
   // Request logs are info level: below it, pino-http would cost tens of µs a request to log nothing.
   const requestLog = logger.isLevelEnabled('info')
-    ? pinoHttp({ logger, autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' } })
+    ? pinoHttp({
+        logger,
+        autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
+        // pino-http makes up an error with a stack for every 5xx; the failure itself is logged where it is answered (errors.ts).
+        customErrorObject: (_req, _res, _error, { err: _made, ...line }: Record<string, unknown>) => line,
+      })
     : undefined;
   const securityHeaders = fixedHeaders(helmet());
   const fast = fastLane({
@@ -152,14 +157,14 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
     res.on('finish', () => end({ route: req.route?.path ?? 'unmatched', status: String(res.statusCode) }));
     next();
   });
-  http.get('/openapi.json', (_req, res) => {
-    res.json(openapi);
-  });
   // Swagger UI ships inline bootstrapping, so it gets a looser policy than the API.
   http.use('/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(openapi, { swaggerOptions: { persistAuthorization: true } }));
   http.use((_req, res, next) => {
     res.setHeaders(securityHeaders);
     next();
+  });
+  http.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
   });
   http.use(operationsRouter(composed.readiness, metrics));
   http.use(express.json({ limit: config.BODY_LIMIT_BYTES, strict: true }));

@@ -8,7 +8,7 @@ import { InvalidToken, Principal, TokenService } from '../auth/tokens';
 import { Claim, IdempotencyStore, StoredResponse } from '../idempotency/port';
 import { Config } from '../config';
 import { LimitKind, LimitScope, RateLimits } from '../ratelimit/limits';
-import { errorToProblem } from './errors';
+import { errorToProblem, logFailure } from './errors';
 import { HttpProblem } from './problem';
 import { problemSchema } from './schemas';
 
@@ -202,7 +202,7 @@ async function answerInTime(request: RouteRequest, work: Promise<Answer>, pendin
   const deadline = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
       work.catch((error: unknown) => {
-        if (errorToProblem(error).status >= 500) runtime.logger.error({ err: error, method: request.method, path: request.path }, 'request failed after its 503 answer');
+        if (errorToProblem(error).status >= 500) logFailure(runtime.logger, error, { method: request.method, path: request.path }, 'request failed after its 503 answer');
       });
       reject(
         pending
