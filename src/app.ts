@@ -72,7 +72,11 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
   const projector = await createProjector(services, logger);
   const dataPlatform = await createDataPlatform(services, logger);
   const waiter = new ProjectionWaiter(services.documents, config.CONSISTENCY_WAIT_MS, projector);
-  const tokens = new TokenService(composed.jwtSecret);
+  const tokens = new TokenService(composed.jwtSecret, {
+    maxTokenAgeSeconds: Math.round(config.JWT_MAX_TOKEN_AGE_HOURS * 3600),
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+  });
 
   const routes: RouteDefinition[] = [
     ...walletRoutes(services),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isTimeZone } from '../read/popular/window';
+import { DEFAULT_MAX_TOKEN_AGE_HOURS } from './auth/tokens';
 
 /** Booleans from the environment: only these spellings, so a typo stops start-up instead of meaning false. */
 const flag = z
@@ -34,6 +35,11 @@ const schema = z
       .string()
       .refine((value) => Buffer.from(value, 'base64').length === 32, { message: 'PAYER_KEY must be 32 bytes, base64-encoded' })
       .optional(),
+    /** Tokens are refused once older than this after their `iat`, whatever their `exp` says. */
+    JWT_MAX_TOKEN_AGE_HOURS: z.coerce.number().positive().max(24 * 366).default(DEFAULT_MAX_TOKEN_AGE_HOURS),
+    /** When set, tokens must carry this `iss` / `aud` (deployments that share a key); dev tokens carry them. */
+    JWT_ISSUER: z.string().max(200).optional(),
+    JWT_AUDIENCE: z.string().max(200).optional(),
     AUTH_DEV_TOKENS: flag.optional(),
     RUN_PROJECTIONS: flag.default(true),
     SQLITE_SYNCHRONOUS: z.enum(['FULL', 'NORMAL']).default('FULL'),
