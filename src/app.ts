@@ -43,9 +43,6 @@ import { AdminJournal } from './shared/auth/admin-journal';
  */
 export const LISTEN_BACKLOG = 4096;
 
-/** Clients' addresses (rate limits, idempotency scopes) come from X-Forwarded-For only behind a proxy on this host. */
-const TRUST_PROXY = 'loopback';
-
 export interface Eventmart {
   /** The HTTP server's request listener: the fast lane takes the plain API requests, Express the rest. */
   readonly http: RequestListener;
@@ -78,6 +75,11 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
     audience: config.JWT_AUDIENCE,
   });
 
+  if (config.devTokens) {
+    logger.warn(
+      `dev tokens are on: POST /auth/dev-token mints a token for any user and role, ${config.AUTH_DEV_TOKENS_REMOTE ? 'for ANY client that can reach this server' : 'for clients on this machine'} (AUTH_DEV_TOKENS=false turns it off)`,
+    );
+  }
   const routes: RouteDefinition[] = [
     ...walletRoutes(services),
     ...pointsQueryRoutes(services),
@@ -93,7 +95,7 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
     ...auditRoutes(services),
     ...dataPlatformAdminRoutes(services),
     ...privacyRoutes(services),
-    ...(config.devTokens ? [devTokenRoute(tokens)] : []),
+    ...(config.devTokens ? [devTokenRoute(tokens, config.AUTH_DEV_TOKENS_REMOTE)] : []),
   ];
   const runtime: RouteRuntime = {
     config,
@@ -145,7 +147,7 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
     routes,
     runtime,
     headers: securityHeaders,
-    trustProxy: TRUST_PROXY,
+    trustProxy: config.TRUST_PROXY,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     taken: requestLog,
     observe: (method, route, status, seconds) => latency.observe({ method, route, status: String(status) }, seconds),
@@ -154,7 +156,8 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
 
   const http = express();
   http.disable('x-powered-by');
-  http.set('trust proxy', TRUST_PROXY);
+  // Clients' addresses (rate limits, idempotency scopes) come from X-Forwarded-For only when a trusted proxy sent it.
+  http.set('trust proxy', config.TRUST_PROXY);
   if (requestLog) http.use(requestLog);
   http.use((req, res, next) => {
     const end = latency.startTimer({ method: req.method });

@@ -28,6 +28,8 @@ export interface RouteInput<P, Q, B> {
    * commit, from another process when the projections run elsewhere.
    */
   readonly fresh: boolean;
+  /** The client's address, through trusted proxies only (TRUST_PROXY). */
+  readonly ip?: string;
 }
 
 export interface RouteResult {
@@ -142,7 +144,7 @@ export function routeServer(route: RouteDefinition, runtime: RouteRuntime): (req
     const body = parse(bodySchema, request.body ?? {}, 'body');
     let fresh = false;
     const run = async (idSeed: string | undefined) => {
-      const result = await route.handle({ params, query, body, user, idSeed, fresh });
+      const result = await route.handle({ params, query, body, user, idSeed, fresh, ip: request.ip });
       if (journaled) await recordAdminAction(runtime, user!, route, params, result.status, idSeed);
       return result;
     };
