@@ -69,6 +69,8 @@ const schema = z
     BODY_LIMIT_BYTES: positiveInt(64 * 1024),
     POINTS_MAX_CHARGE: positiveInt(1_000_000),
     POINTS_BALANCE_CAP: positiveInt(10_000_000),
+    /** How long a placed order may be paid at the prices it was placed at. */
+    ORDER_PAYMENT_TTL_MINUTES: positiveInt(30),
     COMMAND_MAX_ATTEMPTS: positiveInt(8),
     AGGREGATE_CACHE_SIZE: positiveInt(10_000),
     CONSISTENCY_WAIT_MS: positiveInt(5_000),

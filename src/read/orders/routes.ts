@@ -4,9 +4,11 @@ import { AppServices } from '../../shared/app/services';
 import { DomainError } from '../../shared/domain/errors';
 import { Range, Scalar } from '../../shared/documents/port';
 import { defineRoute } from '../../shared/http/route';
+import { isExpired } from '../../write/order/decider';
 import { listQuerySchema, pageSchema } from '../../shared/http/schemas';
 
-const statusSchema = z.enum(['PENDING', 'PAID', 'CANCELLED']);
+/** EXPIRED is not stored: it is a PENDING order read after its expiresAt (see isExpired). */
+const statusSchema = z.enum(['PENDING', 'EXPIRED', 'PAID', 'CANCELLED']);
 
 export const orderItemSchema = z.object({
   productId: z.string(),
@@ -28,24 +30,27 @@ export const orderSchema = z.object({
   discount: z.number().int(),
   total: z.number().int(),
   createdAt: z.string(),
+  /** The last moment it may be paid. */
+  expiresAt: z.string(),
   paidAt: z.string().nullable(),
   cancelledAt: z.string().nullable(),
   statusHistory: z.array(z.object({ status: z.string(), at: z.string(), reason: z.string().optional() })),
   position: z.string().nullable(),
 });
 
-/** The public shape of an order; payer data only ever opened for its owner. */
-export function presentOrder(doc: PlacedOrder & { readonly position: string | null }, openPayer?: (sealed: NonNullable<OrderDoc['payer']>) => unknown) {
+/** The public shape of an order as of `now`; payer data only ever opened for its owner. */
+export function presentOrder(doc: PlacedOrder & { readonly position: string | null }, now: Date, openPayer?: (sealed: NonNullable<OrderDoc['payer']>) => unknown) {
   return {
     orderId: doc.orderId,
     orderType: doc.orderType,
-    status: doc.status,
+    status: isExpired(doc, now) ? ('EXPIRED' as const) : doc.status,
     items: doc.lines.map(({ productId, name, unitPrice, quantity, amount }) => ({ productId, name, unitPrice, quantity, amount })),
     userCouponId: doc.coupon?.userCouponId ?? null,
     subtotal: doc.subtotal,
     discount: doc.discount,
     total: doc.total,
     createdAt: doc.placedAt,
+    expiresAt: doc.expiresAt,
     paidAt: doc.paidAt,
     cancelledAt: doc.cancelledAt,
     statusHistory: doc.history,
@@ -56,11 +61,11 @@ export function presentOrder(doc: PlacedOrder & { readonly position: string | nu
 
 const isoDate = z.iso.datetime({ offset: true }).max(64);
 
-export const ordersQueryRoutes = ({ documents, payers }: AppServices) => [
+export const ordersQueryRoutes = ({ documents, payers, clock }: AppServices) => [
   defineRoute({
     method: 'get',
     path: '/me/orders',
-    summary: 'My orders, newest first, filterable by status, product and date range',
+    summary: 'My orders, newest first, filterable by status (an unpaid order past its expiresAt is EXPIRED), product and date range',
     tags: ['Orders'],
     access: 'user',
     readsFrom: [ORDERS],
@@ -72,8 +77,11 @@ export const ordersQueryRoutes = ({ documents, payers }: AppServices) => [
     }),
     response: { status: 200, description: 'One page of orders', schema: pageSchema(orderSchema) },
     async handle({ user, query }) {
+      const now = clock.now();
       const where: Record<string, Scalar | Range> = { userId: user!.userId };
-      if (query.status) where.status = query.status;
+      // PENDING and EXPIRED are both stored PENDING; the page is filtered after reading, so it may hold fewer than `limit`.
+      if (query.status) where.status = query.status === 'EXPIRED' ? 'PENDING' : query.status;
+      const shown = (order: ReturnType<typeof presentOrder>) => !query.status || order.status === query.status;
       if (query.from || query.to) {
         where.createdAt = {
           ...(query.from ? { gte: new Date(query.from).toISOString() } : {}),
@@ -83,11 +91,11 @@ export const ordersQueryRoutes = ({ documents, payers }: AppServices) => [
       const find = { where, sort: { field: 'createdAt', direction: 'desc' as const }, limit: query.limit, cursor: query.cursor };
       if (!query.productId) {
         const page = await documents.find<OrderDoc>(ORDERS, find);
-        return { status: 200, body: { items: page.items.map((doc) => presentOrder(doc)), nextCursor: page.nextCursor } };
+        return { status: 200, body: { items: page.items.map((doc) => presentOrder(doc, now)).filter(shown), nextCursor: page.nextCursor } };
       }
       const lines = await documents.find<OrderLineDoc>(ORDER_LINES, { ...find, where: { ...where, productId: query.productId } });
       const orders = new Map((await documents.getMany<OrderDoc>(ORDERS, lines.items.map((line) => line.orderId))).map((o) => [o.id, o]));
-      const items = lines.items.flatMap((line) => (orders.has(line.orderId) ? [presentOrder(orders.get(line.orderId)!)] : []));
+      const items = lines.items.flatMap((line) => (orders.has(line.orderId) ? [presentOrder(orders.get(line.orderId)!, now)] : [])).filter(shown);
       return { status: 200, body: { items, nextCursor: lines.nextCursor } };
     },
   }),
@@ -106,7 +114,7 @@ export const ordersQueryRoutes = ({ documents, payers }: AppServices) => [
       // Another user's order is indistinguishable from a missing one.
       if (!doc || doc.userId !== user!.userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
       const payer = doc.payer ? await payers.open(doc.userId, doc.payer) : null;
-      return { status: 200, body: presentOrder(doc, () => payer) };
+      return { status: 200, body: presentOrder(doc, clock.now(), () => payer) };
     },
   }),
 ];
