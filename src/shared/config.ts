@@ -1,7 +1,7 @@
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
-import { isTimeZone } from '../read/popular/window';
 import { DEFAULT_MAX_TOKEN_AGE_HOURS } from './auth/tokens';
+import { isTimeZone } from './time/window';
 
 /** Booleans from the environment: only these spellings, so a typo stops start-up instead of meaning false. */
 const flag = z
