@@ -15,7 +15,9 @@ RUN npm run build && npm prune --omit=dev
 
 # Same Debian release (glibc) as the build stage, so the native modules built there load here.
 FROM node:20-bookworm-slim
+# The embedded mode listens on 127.0.0.1 by default; in a container that is unreachable from outside it.
 ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
     PORT=3000 \
     DATA_DIR=/data
 WORKDIR /app

@@ -43,9 +43,6 @@ import { AdminJournal } from './shared/auth/admin-journal';
  */
 export const LISTEN_BACKLOG = 4096;
 
-/** Clients' addresses (rate limits, idempotency scopes) come from X-Forwarded-For only behind a proxy on this host. */
-const TRUST_PROXY = 'loopback';
-
 export interface Eventmart {
   /** The HTTP server's request listener: the fast lane takes the plain API requests, Express the rest. */
   readonly http: RequestListener;
@@ -72,8 +69,17 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
   const projector = await createProjector(services, logger);
   const dataPlatform = await createDataPlatform(services, logger);
   const waiter = new ProjectionWaiter(services.documents, config.CONSISTENCY_WAIT_MS, projector);
-  const tokens = new TokenService(composed.jwtSecret);
+  const tokens = new TokenService(composed.jwtSecret, {
+    maxTokenAgeSeconds: Math.round(config.JWT_MAX_TOKEN_AGE_HOURS * 3600),
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+  });
 
+  if (config.devTokens) {
+    logger.warn(
+      `dev tokens are on: POST /auth/dev-token mints a token for any user and role, ${config.AUTH_DEV_TOKENS_REMOTE ? 'for ANY client that can reach this server' : 'for clients on this machine'} (AUTH_DEV_TOKENS=false turns it off)`,
+    );
+  }
   const routes: RouteDefinition[] = [
     ...walletRoutes(services),
     ...pointsQueryRoutes(services),
@@ -89,7 +95,7 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
     ...auditRoutes(services),
     ...dataPlatformAdminRoutes(services),
     ...privacyRoutes(services),
-    ...(config.devTokens ? [devTokenRoute(tokens)] : []),
+    ...(config.devTokens ? [devTokenRoute(tokens, config.AUTH_DEV_TOKENS_REMOTE)] : []),
   ];
   const runtime: RouteRuntime = {
     config,
@@ -129,14 +135,19 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
 
   // Request logs are info level: below it, pino-http would cost tens of µs a request to log nothing.
   const requestLog = logger.isLevelEnabled('info')
-    ? pinoHttp({ logger, autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' } })
+    ? pinoHttp({
+        logger,
+        autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
+        // pino-http makes up an error with a stack for every 5xx; the failure itself is logged where it is answered (errors.ts).
+        customErrorObject: (_req, _res, _error, { err: _made, ...line }: Record<string, unknown>) => line,
+      })
     : undefined;
   const securityHeaders = fixedHeaders(helmet());
   const fast = fastLane({
     routes,
     runtime,
     headers: securityHeaders,
-    trustProxy: TRUST_PROXY,
+    trustProxy: config.TRUST_PROXY,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     taken: requestLog,
     observe: (method, route, status, seconds) => latency.observe({ method, route, status: String(status) }, seconds),
@@ -145,21 +156,22 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
 
   const http = express();
   http.disable('x-powered-by');
-  http.set('trust proxy', TRUST_PROXY);
+  // Clients' addresses (rate limits, idempotency scopes) come from X-Forwarded-For only when a trusted proxy sent it.
+  http.set('trust proxy', config.TRUST_PROXY);
   if (requestLog) http.use(requestLog);
   http.use((req, res, next) => {
     const end = latency.startTimer({ method: req.method });
     res.on('finish', () => end({ route: req.route?.path ?? 'unmatched', status: String(res.statusCode) }));
     next();
   });
-  http.get('/openapi.json', (_req, res) => {
-    res.json(openapi);
-  });
   // Swagger UI ships inline bootstrapping, so it gets a looser policy than the API.
   http.use('/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(openapi, { swaggerOptions: { persistAuthorization: true } }));
   http.use((_req, res, next) => {
     res.setHeaders(securityHeaders);
     next();
+  });
+  http.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
   });
   http.use(operationsRouter(composed.readiness, metrics));
   http.use(express.json({ limit: config.BODY_LIMIT_BYTES, strict: true }));

@@ -15,7 +15,9 @@ async function main() {
   const server = createServer(app.http).listen(config.PORT, config.HOST, LISTEN_BACKLOG, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
-    logger.info({ url: `http://localhost:${port}`, docs: `http://localhost:${port}/docs` }, 'listening');
+    // A wildcard address is reached as localhost from this machine; any other is reached by itself.
+    const host = ['0.0.0.0', '::'].includes(config.HOST) ? 'localhost' : config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
+    logger.info({ host: config.HOST, url: `http://${host}:${port}`, docs: `http://${host}:${port}/docs` }, 'listening');
   });
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;

@@ -33,9 +33,14 @@ type OrderFold = { placed: OrderPlaced['data'] | null; status: 'PENDING' | 'PAID
 const at = (event: StoredEvent) => `${event.stream}@${event.revision}`;
 const add = (map: Map<string, number>, key: string, n: number) => map.set(key, (map.get(key) ?? 0) + n);
 
-export async function checkLog(events: EventStore, onBatch?: (events: number, position: string) => void): Promise<LogCheck> {
+export interface LogRules {
+  /** POINTS_BALANCE_CAP: no charge may leave the balance plus the points paid orders can give back above it. */
+  readonly balanceCap: number;
+}
+
+export async function checkLog(events: EventStore, rules: LogRules, onBatch?: (events: number, position: string) => void): Promise<LogCheck> {
   const problems: string[] = [];
-  const wallets = new Map<string, { balance: number; used: Map<string, number> }>();
+  const wallets = new Map<string, { balance: number; used: Map<string, number>; refundable: number }>();
   const products = new Map<string, { stock: number; taken: Map<string, number> }>();
   const coupons = new Map<string, { total: number; holders: Map<string, string | null> }>();
   const orders = new Map<string, OrderFold>();
@@ -52,17 +57,23 @@ export async function checkLog(events: EventStore, onBatch?: (events: number, po
 
   const wallet = (event: StoredEvent) => {
     const e = event as unknown as WalletEvent;
-    const state = wallets.get(event.stream) ?? { balance: 0, used: new Map<string, number>() };
+    const state = wallets.get(event.stream) ?? { balance: 0, used: new Map<string, number>(), refundable: 0 };
     wallets.set(event.stream, state);
     if (!Number.isSafeInteger(e.data.amount) || e.data.amount <= 0) wrong(event, `amount ${e.data.amount} is not a positive integer`);
-    if (e.type === 'PointsCharged') state.balance += e.data.amount;
-    else if (e.type === 'PointsUsed') {
+    if (e.type === 'PointsCharged') {
+      state.balance += e.data.amount;
+      if (state.balance + state.refundable > rules.balanceCap) {
+        wrong(event, `balance ${state.balance} plus ${state.refundable} in paid orders passes the cap of ${rules.balanceCap}`);
+      }
+    } else if (e.type === 'PointsUsed') {
       if (state.used.has(e.data.orderId)) wrong(event, `order ${e.data.orderId} used points twice`);
       state.used.set(e.data.orderId, e.data.amount);
       state.balance -= e.data.amount;
+      state.refundable += e.data.amount;
       effectsOf(e.data.orderId).pointsUsed += e.data.amount;
     } else {
       if (state.used.get(e.data.orderId) !== e.data.amount) wrong(event, `refunds ${e.data.amount} to order ${e.data.orderId}, which has ${state.used.get(e.data.orderId) ?? 'nothing'} to refund`);
+      state.refundable -= state.used.get(e.data.orderId) ?? 0;
       state.used.delete(e.data.orderId);
       state.balance += e.data.amount;
       effectsOf(e.data.orderId).pointsRefunded += e.data.amount;

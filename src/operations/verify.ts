@@ -42,7 +42,7 @@ export async function verify(services: AppServices, options: { readonly interact
   const head = await events.headPosition();
 
   const logProgress = show('log invariants', head);
-  const log = await checkLog(events, logProgress?.advance);
+  const log = await checkLog(events, { balanceCap: config.POINTS_BALANCE_CAP }, logProgress?.advance);
   logProgress?.done();
 
   const scratch = new SqliteDocumentStore(':memory:');
@@ -127,7 +127,7 @@ export function formatReport(report: VerifyReport): string {
   const { log } = report;
   lines.push(
     `${mark(log.problems.length === 0)} log: ${log.events} events; ${log.wallets} wallets, ${log.products} products, ${log.coupons} coupons, ${log.orders} orders` +
-      (log.problems.length === 0 ? ': balances and stock never negative and equal to their events, coupons within quantity and one per user, no order paid twice' : `: ${log.problems.length} problems`),
+      (log.problems.length === 0 ? ': balances and stock never negative and equal to their events, no charge past the balance cap, coupons within quantity and one per user, no order paid twice' : `: ${log.problems.length} problems`),
   );
   lines.push(...log.problems.slice(0, 50).map((p) => `       ${p}`));
   if (log.problems.length > 50) lines.push(`       … and ${log.problems.length - 50} more`);

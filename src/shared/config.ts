@@ -1,4 +1,6 @@
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
+import { DEFAULT_MAX_TOKEN_AGE_HOURS } from './auth/tokens';
 import { isTimeZone } from './time/window';
 
 /** Booleans from the environment: only these spellings, so a typo stops start-up instead of meaning false. */
@@ -14,13 +16,32 @@ const url = (name: string, schemes: readonly string[]) =>
     })
     .optional();
 
+/** proxy-addr's syntax, as Express's 'trust proxy' takes it: names (loopback, linklocal, uniquelocal), addresses and CIDR ranges. */
+const proxies = z
+  .string()
+  .transform((value) => value.split(',').map((part) => part.trim()).filter((part) => part !== ''))
+  .refine(
+    (list) => {
+      try {
+        proxyaddr.compile(list);
+        return list.length > 0;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'TRUST_PROXY must be comma-separated addresses, CIDR ranges or loopback, linklocal, uniquelocal' },
+  );
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const limit = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
 
 const schema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-    HOST: z.string().min(1).default('0.0.0.0'),
+    /** Unset: 127.0.0.1 in the embedded mode (one process on this machine), 0.0.0.0 against servers (instances behind a balancer). */
+    HOST: z.string().min(1).optional(),
+    /** Peers whose X-Forwarded-For is believed (client IPs for rate limits and idempotency scopes); anyone else is their own address. */
+    TRUST_PROXY: proxies.default(['loopback']),
     PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
     DATA_DIR: z.string().min(1).default('./data'),
     EVENTSTORE_URL: url('EVENTSTORE_URL', ['kurrentdb', 'kdb', 'esdb', 'kurrentdb+discover', 'esdb+discover']),
@@ -34,13 +55,22 @@ const schema = z
       .string()
       .refine((value) => Buffer.from(value, 'base64').length === 32, { message: 'PAYER_KEY must be 32 bytes, base64-encoded' })
       .optional(),
+    /** Tokens are refused once older than this after their `iat`, whatever their `exp` says. */
+    JWT_MAX_TOKEN_AGE_HOURS: z.coerce.number().positive().max(24 * 366).default(DEFAULT_MAX_TOKEN_AGE_HOURS),
+    /** When set, tokens must carry this `iss` / `aud` (deployments that share a key); dev tokens carry them. */
+    JWT_ISSUER: z.string().max(200).optional(),
+    JWT_AUDIENCE: z.string().max(200).optional(),
     AUTH_DEV_TOKENS: flag.optional(),
+    /** Dev tokens are minted for loopback clients only, unless this says otherwise. */
+    AUTH_DEV_TOKENS_REMOTE: flag.default(false),
     RUN_PROJECTIONS: flag.default(true),
     SQLITE_SYNCHRONOUS: z.enum(['FULL', 'NORMAL']).default('FULL'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     BODY_LIMIT_BYTES: positiveInt(64 * 1024),
     POINTS_MAX_CHARGE: positiveInt(1_000_000),
     POINTS_BALANCE_CAP: positiveInt(10_000_000),
+    /** How long a placed order may be paid at the prices it was placed at. */
+    ORDER_PAYMENT_TTL_MINUTES: positiveInt(30),
     COMMAND_MAX_ATTEMPTS: positiveInt(8),
     AGGREGATE_CACHE_SIZE: positiveInt(10_000),
     CONSISTENCY_WAIT_MS: positiveInt(5_000),
@@ -110,6 +140,7 @@ function toConfig(env: z.infer<typeof schema>) {
   const embedded = !env.EVENTSTORE_URL;
   return {
     ...env,
+    HOST: env.HOST ?? (embedded ? '127.0.0.1' : '0.0.0.0'),
     embedded,
     /** Dev tokens default on only where nothing is shared: the embedded mode outside production. */
     devTokens: env.AUTH_DEV_TOKENS ?? (embedded && env.NODE_ENV !== 'production'),

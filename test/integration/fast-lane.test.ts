@@ -98,6 +98,9 @@ describe('the fast lane', () => {
     ['an unknown route', (a) => a.get('/no/such/route'), 404],
     ['the wrong method', (a) => a.delete(`/products/${productId}`), 404],
     ['an operations route', (a) => a.get('/health'), 200],
+    ['a malformed percent escape', (a) => a.get('/products/%ZZ'), 400],
+    ['a body that is not the gzip it says', (a) => a.post('/me/points/charge').set(bearer(customer)).type('json').set('Content-Encoding', 'gzip').send('{"amount":5}'), 400],
+    ['an unknown content encoding', (a) => a.post('/me/points/charge').set(bearer(customer)).type('json').set('Content-Encoding', 'compress').send('{"amount":5}'), 415],
   ];
 
   it.each(leftToExpress)('leaves %s to Express', async (_name, send, status) => {

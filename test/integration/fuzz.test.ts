@@ -1,8 +1,10 @@
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
+import pino from 'pino';
 import { StoredEvent } from '../../src/shared/eventstore/port';
 import { RouteDefinition } from '../../src/shared/http/route';
 import { bearer, startTestApp, TestApp } from '../support/app';
-import { declaredFields, PAYER, seedShop, sender, Shop } from './security.support';
+import { declaredFields, PAYER, seedShop, sender, sendRaw, Shop } from './security.support';
 
 const REQUESTS = 3_000;
 const IN_FLIGHT = 16;
@@ -177,6 +179,61 @@ describe('fuzzing every write endpoint', () => {
         'coupon-ghost: 2 issued of 1',
       ]),
     );
+  });
+});
+
+/** Malformed escapes first: each is a mistake a client can make in a path. */
+const ESCAPES = ['%', '%Z', '%ZZ', '%G0', '%E0%A4%A', '%C0%AF', '%FF', '%ED%A0%80', '%u1234', '%%', '%2', '%00', '%2F', '%20'];
+const ENCODINGS = ['gzip', 'deflate', 'br', 'identity', 'GZIP', 'compress', 'zstd', 'x-unknown', 'gzip, gzip', ''] as const;
+const ENCODERS: Record<string, (bytes: Buffer) => Buffer> = { gzip: gzipSync, GZIP: gzipSync, deflate: deflateSync, br: brotliCompressSync, 'gzip, gzip': (b) => gzipSync(gzipSync(b)) };
+const encode = (name: string, bytes: Buffer) => ENCODERS[name]?.(bytes) ?? bytes;
+
+describe('fuzzing paths and content encodings', () => {
+  let t: TestApp;
+  let shop: Shop;
+  const errorLines: string[] = [];
+  beforeAll(async () => {
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void (JSON.parse(line).level >= 50 && errorLines.push(line)) });
+    t = await startTestApp({ overrides: { logger } });
+    shop = await seedShop(t);
+  });
+  afterAll(async () => t.close());
+
+  it(`answers malformed percent escapes on every route, and bodies in every content encoding (right, wrong, truncated, unknown), with a 4xx problem or a success; nothing logged as an error (seed ${SEED})`, async () => {
+    const tokens = [shop.admin, shop.customerA];
+    const segment = fc.oneof(
+      fc.constantFrom(...ESCAPES),
+      fc.tuple(fc.string({ maxLength: 6 }), fc.constantFrom(...ESCAPES), fc.string({ maxLength: 6 })).map(([a, e, b]) => `${encodeURIComponent(a)}${e}${encodeURIComponent(b)}`),
+    );
+    const path = fc.record({ route: fc.constantFrom(...t.app.routes), escape: segment, where: fc.nat() }).map(({ route, escape, where }) => {
+      const parts = route.path.split('/');
+      const at = 1 + (where % (parts.length - 1));
+      return { method: route.method.toUpperCase(), path: parts.map((part, i) => (i === at ? escape : part.startsWith('{') ? 'x' : part)).join('/') };
+    });
+    const body = fc.record({
+      json: fc.oneof(fc.constant({ amount: 3 }), fc.jsonValue()),
+      encoding: fc.constantFrom(...ENCODINGS),
+      // Declared one way, sent another (or not at all), or cut short.
+      damage: fc.constantFrom('none', 'none', 'plain', 'truncated', 'garbage'),
+    });
+    const cases = fc.sample(fc.record({ path, body, token: fc.constantFrom(...tokens) }), { numRuns: 400, seed: SEED });
+    const failures: string[] = [];
+    for (const { path: target, body: sent, token } of cases) {
+      const plain = Buffer.from(JSON.stringify(sent.json));
+      const encoded = encode(sent.encoding, plain);
+      const bytes = { none: encoded, plain, truncated: encoded.subarray(0, Math.max(1, encoded.length >> 1)), garbage: Buffer.from('\x1f\x8b\x08not really') }[sent.damage];
+      const headers: Record<string, string> = { ...bearer(token), 'Content-Type': 'application/json', ...(sent.encoding ? { 'Content-Encoding': sent.encoding } : {}) };
+      for (const [method, url, payload] of [
+        [target.method, target.path, target.method === 'GET' ? undefined : bytes],
+        ['POST', '/me/points/charge', bytes],
+      ] as const) {
+        const res = await sendRaw(t.baseUrl, method, url, headers, payload);
+        const problem = res.status >= 400 && res.status < 500 && /application\/problem\+json/.test(res.type) && typeof res.body?.code === 'string';
+        if (!(problem || res.status < 300)) failures.push(`${method} ${url} ${sent.encoding}/${sent.damage} -> ${res.status} ${JSON.stringify(res.body)}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(errorLines).toEqual([]);
   });
 });
 

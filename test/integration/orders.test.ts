@@ -266,3 +266,47 @@ describe.each([
     expect((await shop.t.http().get('/me/orders').query({ status: 'LOST' }).set(bearer(token))).status).toBe(400);
   });
 });
+
+describe('unpaid orders expire (ORDER_PAYMENT_TTL_MINUTES)', () => {
+  let current = new Date('2026-12-04T10:00:00.000Z');
+  let shop: Shop;
+  beforeAll(async () => {
+    const t = await startTestApp({ env: { ORDER_PAYMENT_TTL_MINUTES: '30' }, overrides: { clock: { now: () => current } } });
+    shop = { t, admin: await t.tokenFor('expiry-admin', 'admin') };
+  });
+  afterAll(async () => shop.t.close());
+
+  it('refuses to pay an order placed at an old price once it expired, changing nothing; shows it EXPIRED; still cancels it', async () => {
+    const { t } = shop;
+    const productId = await product(shop, 'Repriced', 100, 10);
+    const token = await customer(shop, 'late-payer', 20_000);
+    const order = await t.http().post('/orders').set(bearer(token)).send({ items: [{ productId, quantity: 2 }] });
+    expect([order.status, order.body.status, order.body.expiresAt]).toEqual([201, 'PENDING', '2026-12-04T10:30:00.000Z']);
+    expect((await t.http().patch(`/admin/products/${productId}`).set(bearer(shop.admin)).send({ price: 9_000 })).status).toBe(200);
+    const head = await t.app.services.events.headPosition();
+
+    current = new Date('2026-12-04T10:30:00.000Z');
+    const late = await t.http().post(`/orders/${order.body.orderId}/payment`).set(bearer(token)).send({});
+    expect([late.status, late.body.code, late.body.expiresAt]).toEqual([409, 'ORDER_EXPIRED', '2026-12-04T10:30:00.000Z']);
+    expect(await t.app.services.events.headPosition()).toBe(head);
+    expect(await balanceOf(shop, 'late-payer')).toBe(20_000);
+    expect((await t.app.services.events.readStream(`order-${order.body.orderId}`)).map((e) => e.type)).toEqual(['OrderPlaced']);
+
+    const at = { 'X-Consistent-With': head! };
+    const detail = await t.http().get(`/me/orders/${order.body.orderId}`).set(bearer(token)).set(at);
+    expect([detail.body.status, detail.body.expiresAt]).toEqual(['EXPIRED', '2026-12-04T10:30:00.000Z']);
+    const listed = async (query: Record<string, string>) =>
+      (await t.http().get('/me/orders').query(query).set(bearer(token)).set(at)).body.items.map((o: { orderId: string; status: string }) => `${o.orderId}:${o.status}`);
+    expect(await listed({})).toEqual([`${order.body.orderId}:EXPIRED`]);
+    expect(await listed({ status: 'EXPIRED' })).toEqual([`${order.body.orderId}:EXPIRED`]);
+    expect(await listed({ status: 'PENDING' })).toEqual([]);
+    expect(await listed({ status: 'EXPIRED', productId })).toEqual([`${order.body.orderId}:EXPIRED`]);
+
+    const again = await t.http().post('/orders').set(bearer(token)).send({ items: [{ productId, quantity: 2 }] });
+    expect([again.body.status, again.body.total]).toEqual(['PENDING', 18_000]);
+    expect((await t.http().post(`/orders/${again.body.orderId}/payment`).set(bearer(token)).send({})).status).toBe(200);
+
+    const cancelled = await t.http().post(`/orders/${order.body.orderId}/cancel`).set(bearer(token));
+    expect([cancelled.status, cancelled.body.status]).toEqual([200, 'CANCELLED']);
+  });
+});

@@ -122,6 +122,8 @@ describe.each([
       ['an expired token', () => new SignJWT({ role: 'customer' }).setProtectedHeader({ alg: 'HS256' }).setSubject('careful').setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(secretKey)],
       ['no expiry', () => new SignJWT({ role: 'customer' }).setProtectedHeader({ alg: 'HS256' }).setSubject('careful').sign(secretKey)],
       ['alg none', async () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'careful', role: 'customer', exp: 9_999_999_999 })}.`],
+      ['no iat', () => new SignJWT({ role: 'customer' }).setProtectedHeader({ alg: 'HS256' }).setSubject('careful').setExpirationTime('1h').sign(secretKey)],
+      ['an exp in 9999, issued 2 days ago', () => new SignJWT({ role: 'customer' }).setProtectedHeader({ alg: 'HS256' }).setSubject('careful').setIssuedAt(Math.floor(Date.now() / 1000) - 2 * 86_400).setExpirationTime(253_402_300_799).sign(secretKey)],
       ['an unknown role', () => new SignJWT({ role: 'root' }).setProtectedHeader({ alg: 'HS256' }).setSubject('careful').setExpirationTime('1h').sign(secretKey)],
       ['another key', () => new SignJWT({ role: 'customer' }).setProtectedHeader({ alg: 'HS256' }).setSubject('careful').setExpirationTime('1h').sign(new TextEncoder().encode('x'.repeat(40)))],
     ];

@@ -64,4 +64,19 @@ describe('verify', () => {
     ]);
     expect(formatReport(report)).toContain('FAIL log');
   });
+
+  it('names a charge that leaves the balance plus the points in paid orders above the cap (charge, pay, charge: a cancellation would pass it)', async () => {
+    const { events, config } = t.app.services;
+    const cap = config.POINTS_BALANCE_CAP;
+    const user = `capped-${randomUUID().slice(0, 8)}`;
+    const at = new Date().toISOString();
+    const append = (type: string, data: Record<string, unknown>) =>
+      events.append([{ stream: `wallet-${user}`, expectedRevision: 'any', events: [{ id: randomUUID(), type, data: { userId: user, occurredAt: at, ...data } }] }]);
+    await append('PointsCharged', { amount: cap, balanceAfter: cap });
+    await append('PointsUsed', { amount: cap, orderId: `o-${user}`, balanceAfter: 0 });
+    await append('PointsCharged', { amount: 1, balanceAfter: 1 });
+    const report = await verify(t.app.services);
+    expect(report.log.problems).toContain(`wallet-${user}@2 PointsCharged: balance 1 plus ${cap} in paid orders passes the cap of ${cap}`);
+    expect(report.log.problems.filter((p) => p.startsWith(`wallet-${user}@`))).toHaveLength(1);
+  });
 });

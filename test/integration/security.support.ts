@@ -1,6 +1,7 @@
 /** A small shop with one customer's data in it, and what the security suites send to it. */
 import { generateKeyPair, SignJWT } from 'jose';
 import { createHmac } from 'node:crypto';
+import { request as rawRequest } from 'node:http';
 import type { ZodType } from 'zod';
 import { RouteDefinition } from '../../src/shared/http/route';
 import { bearer, TEST_JWT_SECRET, TestApp } from '../support/app';
@@ -124,4 +125,32 @@ export function declaredFields(schema: ZodType | undefined): string[] {
   if (def.type === 'object') return Object.keys(def.shape as object);
   if (def.type === 'pipe') return declaredFields(def.in as ZodType);
   return [];
+}
+
+/** A request sent byte for byte as given (supertest would re-encode a Buffer body as JSON). */
+export function sendRaw(
+  baseUrl: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: Buffer,
+): Promise<{ status: number; type: string; body: Record<string, unknown> | null }> {
+  return new Promise((resolve, reject) => {
+    const req = rawRequest(`${baseUrl}${path}`, { method, headers: body ? { ...headers, 'Content-Length': String(body.length) } : headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed: Record<string, unknown> | null = null;
+        try {
+          parsed = JSON.parse(text) as Record<string, unknown>;
+        } catch {
+          // Not JSON: the caller sees null and the content type.
+        }
+        resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body: parsed });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }

@@ -17,7 +17,23 @@ describe('configuration', () => {
     ).toBe(false);
   });
 
+  it('listens on loopback only when embedded, on every interface against servers, or where HOST says', () => {
+    expect(loadConfig({}).HOST).toBe('127.0.0.1');
+    expect(loadConfig({ HOST: '0.0.0.0' }).HOST).toBe('0.0.0.0');
+    expect(loadConfig({ EVENTSTORE_URL: 'kurrentdb://localhost:2113', JWT_SECRET: 'x'.repeat(32), PAYER_KEY: Buffer.alloc(32).toString('base64') }).HOST).toBe('0.0.0.0');
+  });
+
+  it('trusts loopback proxies by default, or the list TRUST_PROXY gives', () => {
+    expect(loadConfig({}).TRUST_PROXY).toEqual(['loopback']);
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 172.29.80.0/24,10.0.0.7' }).TRUST_PROXY).toEqual(['loopback', '172.29.80.0/24', '10.0.0.7']);
+  });
+
   it.each([
+    [{ TRUST_PROXY: 'nginx' }, 'TRUST_PROXY'],
+    [{ TRUST_PROXY: '10.0.0.0/99' }, 'TRUST_PROXY'],
+    [{ TRUST_PROXY: ' , ' }, 'TRUST_PROXY'],
+    [{ JWT_MAX_TOKEN_AGE_HOURS: '0' }, 'JWT_MAX_TOKEN_AGE_HOURS'],
+    [{ AUTH_DEV_TOKENS_REMOTE: 'sure' }, 'AUTH_DEV_TOKENS_REMOTE'],
     [{ PORT: 'eighty' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
     [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],

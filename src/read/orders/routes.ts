@@ -9,11 +9,11 @@ import { listQuerySchema, pageSchema } from '../../shared/http/schemas';
 
 const isoDate = z.iso.datetime({ offset: true }).max(64);
 
-export const ordersQueryRoutes = ({ documents, payers }: AppServices) => [
+export const ordersQueryRoutes = ({ documents, payers, clock }: AppServices) => [
   defineRoute({
     method: 'get',
     path: '/me/orders',
-    summary: 'My orders, newest first, filterable by status, product and date range',
+    summary: 'My orders, newest first, filterable by status (an unpaid order past its expiresAt is EXPIRED), product and date range',
     tags: ['Orders'],
     access: 'user',
     readsFrom: [ORDERS],
@@ -25,8 +25,11 @@ export const ordersQueryRoutes = ({ documents, payers }: AppServices) => [
     }),
     response: { status: 200, description: 'One page of orders', schema: pageSchema(orderSchema) },
     async handle({ user, query }) {
+      const now = clock.now();
       const where: Record<string, Scalar | Range> = { userId: user!.userId };
-      if (query.status) where.status = query.status;
+      // PENDING and EXPIRED are both stored PENDING; the page is filtered after reading, so it may hold fewer than `limit`.
+      if (query.status) where.status = query.status === 'EXPIRED' ? 'PENDING' : query.status;
+      const shown = (order: ReturnType<typeof presentOrder>) => !query.status || order.status === query.status;
       if (query.from || query.to) {
         where.createdAt = {
           ...(query.from ? { gte: new Date(query.from).toISOString() } : {}),
@@ -36,11 +39,11 @@ export const ordersQueryRoutes = ({ documents, payers }: AppServices) => [
       const find = { where, sort: { field: 'createdAt', direction: 'desc' as const }, limit: query.limit, cursor: query.cursor };
       if (!query.productId) {
         const page = await documents.find<OrderDoc>(ORDERS, find);
-        return { status: 200, body: { items: page.items.map((doc) => presentOrder(doc)), nextCursor: page.nextCursor } };
+        return { status: 200, body: { items: page.items.map((doc) => presentOrder(doc, now)).filter(shown), nextCursor: page.nextCursor } };
       }
       const lines = await documents.find<OrderLineDoc>(ORDER_LINES, { ...find, where: { ...where, productId: query.productId } });
       const orders = new Map((await documents.getMany<OrderDoc>(ORDERS, lines.items.map((line) => line.orderId))).map((o) => [o.id, o]));
-      const items = lines.items.flatMap((line) => (orders.has(line.orderId) ? [presentOrder(orders.get(line.orderId)!)] : []));
+      const items = lines.items.flatMap((line) => (orders.has(line.orderId) ? [presentOrder(orders.get(line.orderId)!, now)] : [])).filter(shown);
       return { status: 200, body: { items, nextCursor: lines.nextCursor } };
     },
   }),
@@ -59,7 +62,7 @@ export const ordersQueryRoutes = ({ documents, payers }: AppServices) => [
       // Another user's order is indistinguishable from a missing one.
       if (!doc || doc.userId !== user!.userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
       const payer = doc.payer ? await payers.open(doc.userId, doc.payer) : null;
-      return { status: 200, body: presentOrder(doc, () => payer) };
+      return { status: 200, body: presentOrder(doc, clock.now(), () => payer) };
     },
   }),
 ];

@@ -29,19 +29,33 @@ export class InvalidToken extends Error {
 /** Distinct tokens remembered as verified: about one per active client. */
 const VERIFIED_MAX = 50_000;
 
+/** The longest a token is accepted after its `iat`, whatever its `exp` says (JWT_MAX_TOKEN_AGE_HOURS). */
+export const DEFAULT_MAX_TOKEN_AGE_HOURS = 24;
+/** What the dev-token route mints, at most. */
+const DEV_TOKEN_SECONDS = 12 * 3600;
+
+export interface TokenPolicy {
+  readonly maxTokenAgeSeconds: number;
+  /** Checked when set (deployments that share a key), and written into the tokens this service issues. */
+  readonly issuer?: string;
+  readonly audience?: string;
+}
+
 interface Verified {
   readonly principal: Principal;
-  /** The token's `exp`, in ms. */
+  /** When the token stops being accepted, in ms: its `exp` or its `iat` plus the maximum age, whichever is sooner. */
   readonly expiresAt: number;
 }
 
 /**
  * HS256 only: `alg: none` and every other algorithm are refused by jose before the signature is read.
+ * A token must carry `iat` and is refused once older than the maximum age, so one minted with
+ * an `exp` in the year 9999 lives no longer than any other.
  *
  * A client sends the same token with every request, and checking it (HMAC, base64, JSON, claims,
  * a key object) was a few per cent of a points charge in its CPU profile. So a verified token
- * is remembered until its `exp`: the whole token string is the key, so only the very bytes that
- * passed verification are trusted again.
+ * is remembered until it expires: the whole token string is the key, so only the very bytes
+ * that passed verification are trusted again.
  */
 export class TokenService {
   private readonly key: Uint8Array;
@@ -49,18 +63,23 @@ export class TokenService {
 
   constructor(
     secret: string,
+    private readonly policy: TokenPolicy = { maxTokenAgeSeconds: DEFAULT_MAX_TOKEN_AGE_HOURS * 3600 },
     private readonly now: () => number = Date.now,
   ) {
     this.key = new TextEncoder().encode(secret);
   }
 
-  async issue(principal: Principal, ttlSeconds = 12 * 3600): Promise<string> {
-    return new SignJWT({ role: principal.role })
+  /** Never longer-lived than the maximum age allows. */
+  async issue(principal: Principal, ttlSeconds = DEV_TOKEN_SECONDS): Promise<string> {
+    const issuedAt = Math.floor(this.now() / 1000);
+    const jwt = new SignJWT({ role: principal.role })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(principal.userId)
-      .setIssuedAt()
-      .setExpirationTime(`${ttlSeconds}s`)
-      .sign(this.key);
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(issuedAt + Math.min(ttlSeconds, this.policy.maxTokenAgeSeconds));
+    if (this.policy.issuer) jwt.setIssuer(this.policy.issuer);
+    if (this.policy.audience) jwt.setAudience(this.policy.audience);
+    return jwt.sign(this.key);
   }
 
   async verify(token: string): Promise<Principal> {
@@ -72,13 +91,16 @@ export class TokenService {
     try {
       const { payload } = await jwtVerify(token, this.key, {
         algorithms: ['HS256'],
-        requiredClaims: ['exp', 'sub'],
+        requiredClaims: ['exp', 'iat', 'sub'],
+        maxTokenAge: this.policy.maxTokenAgeSeconds,
+        issuer: this.policy.issuer,
+        audience: this.policy.audience,
         currentDate: new Date(this.now()),
       });
       const claims = claimsSchema.safeParse(payload);
       if (!claims.success) throw new InvalidToken('the token lacks a valid sub or role');
       const principal: Principal = { userId: claims.data.sub, role: claims.data.role };
-      this.verified.set(token, { principal, expiresAt: payload.exp! * 1000 });
+      this.verified.set(token, { principal, expiresAt: Math.min(payload.exp!, payload.iat! + this.policy.maxTokenAgeSeconds) * 1000 });
       return principal;
     } catch (error) {
       if (error instanceof InvalidToken) throw error;

@@ -15,8 +15,8 @@ export interface FastLaneOptions {
   readonly runtime: RouteRuntime;
   /** Headers every response carries (the security headers). */
   readonly headers: ReadonlyMap<string, string>;
-  /** Express's 'trust proxy' setting, so that the client's address is the one Express would see. */
-  readonly trustProxy: string;
+  /** Express's 'trust proxy' setting (TRUST_PROXY), so that the client's address is the one Express would see. */
+  readonly trustProxy: readonly string[];
   readonly bodyLimitBytes: number;
   /** Called once a request is taken, before anything is written (the request logger). */
   readonly taken?: (req: IncomingMessage, res: ServerResponse) => void;
@@ -65,7 +65,7 @@ interface Serialised {
  */
 export function fastLane(options: FastLaneOptions): FastLane {
   const { routes, runtime, headers, taken, observe, logger, bodyLimitBytes } = options;
-  const trust = proxyaddr.compile(options.trustProxy.split(',').map((value) => value.trim()));
+  const trust = proxyaddr.compile([...options.trustProxy]);
   const patterns: Pattern[] = routes.map((route) => {
     if (route.fromMemory && (route.method !== 'get' || route.access !== 'public' || route.rateLimit !== undefined)) {
       throw new Error(`${route.path}: only a public GET without a rate limit can be answered from memory`);

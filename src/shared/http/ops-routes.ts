@@ -1,8 +1,10 @@
 import { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { Router } from 'express';
+import proxyaddr from 'proxy-addr';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { ROLES, TokenService, userIdSchema } from '../auth/tokens';
+import { HttpProblem } from './problem';
 import { defineRoute } from './route';
 
 export interface Readiness {
@@ -65,8 +67,13 @@ export function documentOperations(registry: OpenAPIRegistry): void {
   });
 }
 
-/** Only mounted when dev tokens are on; otherwise the path does not exist (404). */
-export const devTokenRoute = (tokens: TokenService) =>
+const fromLoopback = proxyaddr.compile('loopback');
+
+/**
+ * Only mounted when dev tokens are on; otherwise the path does not exist (404). Anyone who can
+ * reach it can be admin, so it answers loopback clients only unless `remote` says otherwise.
+ */
+export const devTokenRoute = (tokens: TokenService, remote: boolean) =>
   defineRoute({
     method: 'post',
     path: '/auth/dev-token',
@@ -75,8 +82,12 @@ export const devTokenRoute = (tokens: TokenService) =>
     access: 'public',
     rateLimit: 'token',
     body: z.strictObject({ userId: userIdSchema, role: z.enum(ROLES) }),
-    response: { status: 200, description: 'A bearer token valid for 12 hours', schema: z.object({ token: z.string() }) },
-    async handle({ body }) {
+    response: { status: 200, description: 'A bearer token valid for 12 hours (or JWT_MAX_TOKEN_AGE_HOURS if shorter)', schema: z.object({ token: z.string() }) },
+    errors: { 403: ['DEV_TOKENS_LOCAL_ONLY'] },
+    async handle({ body, ip }) {
+      if (!remote && !(ip !== undefined && fromLoopback(ip, 0))) {
+        throw new HttpProblem(403, 'DEV_TOKENS_LOCAL_ONLY', 'dev tokens are minted for clients on this machine only (AUTH_DEV_TOKENS_REMOTE=true allows others)');
+      }
       return { status: 200, body: { token: await tokens.issue(body) } };
     },
   });

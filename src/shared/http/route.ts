@@ -8,7 +8,7 @@ import { InvalidToken, Principal, TokenService } from '../auth/tokens';
 import { Claim, IdempotencyStore, StoredResponse } from '../idempotency/port';
 import { Config } from '../config';
 import { LimitKind, LimitScope, RateLimits } from '../ratelimit/limits';
-import { errorToProblem } from './errors';
+import { errorToProblem, logFailure } from './errors';
 import { HttpProblem } from './problem';
 import { problemSchema } from './schemas';
 
@@ -28,6 +28,8 @@ export interface RouteInput<P, Q, B> {
    * commit, from another process when the projections run elsewhere.
    */
   readonly fresh: boolean;
+  /** The client's address, through trusted proxies only (TRUST_PROXY). */
+  readonly ip?: string;
 }
 
 export interface RouteResult {
@@ -142,7 +144,7 @@ export function routeServer(route: RouteDefinition, runtime: RouteRuntime): (req
     const body = parse(bodySchema, request.body ?? {}, 'body');
     let fresh = false;
     const run = async (idSeed: string | undefined) => {
-      const result = await route.handle({ params, query, body, user, idSeed, fresh });
+      const result = await route.handle({ params, query, body, user, idSeed, fresh, ip: request.ip });
       if (journaled) await recordAdminAction(runtime, user!, route, params, result.status, idSeed);
       return result;
     };
@@ -202,7 +204,7 @@ async function answerInTime(request: RouteRequest, work: Promise<Answer>, pendin
   const deadline = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
       work.catch((error: unknown) => {
-        if (errorToProblem(error).status >= 500) runtime.logger.error({ err: error, method: request.method, path: request.path }, 'request failed after its 503 answer');
+        if (errorToProblem(error).status >= 500) logFailure(runtime.logger, error, { method: request.method, path: request.path }, 'request failed after its 503 answer');
       });
       reject(
         pending

@@ -2,10 +2,13 @@ import { Command } from '../../shared/domain/decider';
 import { AppliedCoupon, OrderLine, OrderType, SealedPayer } from './events';
 import type { OrderStatus } from './decider';
 
-/** Lines arrive priced: the caller read the products in the same unit of work. */
+/**
+ * Lines arrive priced: the caller read the products in the same unit of work. `expiresAt` is
+ * `now` plus ORDER_PAYMENT_TTL_MINUTES: after it the order can no longer be paid at these prices.
+ */
 export type PlaceOrder = Command<
   'PlaceOrder',
-  { orderId: string; userId: string; orderType: OrderType; lines: readonly OrderLine[]; coupon: AppliedCoupon | null; now: string }
+  { orderId: string; userId: string; orderType: OrderType; lines: readonly OrderLine[]; coupon: AppliedCoupon | null; now: string; expiresAt: string }
 >;
 export type MarkPaid = Command<'MarkPaid', { orderId: string; userId: string; payer: SealedPayer | null; now: string }>;
 export type RecordPaymentFailure = Command<'RecordPaymentFailure', { orderId: string; userId: string; reason: string; now: string }>;

@@ -1,7 +1,7 @@
 import { Decider, unreachable } from '../../shared/domain/decider';
 import { DomainError } from '../../shared/domain/errors';
 import { CancelOrder, MarkPaid, OrderCommand, PlaceOrder, RecordPaymentFailure } from './commands';
-import { AppliedCoupon, OrderEvent, OrderLine, OrderType, SealedPayer } from './events';
+import { AppliedCoupon, OrderEvent, OrderLine, OrderPlaced, OrderType, SealedPayer } from './events';
 
 export type OrderStatus = 'PENDING' | 'PAID' | 'CANCELLED';
 
@@ -25,6 +25,8 @@ export type OrderState =
       readonly discount: number;
       readonly total: number;
       readonly placedAt: string;
+      /** Unpaid by then, it cannot be paid any more (it shows as EXPIRED; it can still be cancelled). */
+      readonly expiresAt: string;
       readonly paidAt: string | null;
       readonly cancelledAt: string | null;
       readonly payer: SealedPayer | null;
@@ -36,6 +38,14 @@ export type PlacedOrder = Extract<OrderState, { exists: true }>;
 export const orderStream = (orderId: string) => `order-${orderId}`;
 
 export const MAX_LINES = 50;
+
+/** Orders placed before the expiry was recorded get the default time to pay, the same on every replay. */
+const LEGACY_PAYMENT_TTL_MS = 30 * 60_000;
+const expiryOf = (placed: OrderPlaced['data']) => placed.expiresAt ?? new Date(Date.parse(placed.occurredAt) + LEGACY_PAYMENT_TTL_MS).toISOString();
+
+/** A pending order past its expiry: what a read shows as EXPIRED, computed against the clock. */
+export const isExpired = (order: { readonly status: OrderStatus; readonly expiresAt: string }, now: Date) =>
+  order.status === 'PENDING' && now.getTime() >= Date.parse(order.expiresAt);
 
 function place({ data }: PlaceOrder, state: OrderState): OrderEvent[] {
   if (state.exists) throw new DomainError('ORDER_ALREADY_EXISTS', 'conflict', `order ${data.orderId} exists already`);
@@ -52,6 +62,7 @@ function place({ data }: PlaceOrder, state: OrderState): OrderEvent[] {
   const subtotal = data.lines.reduce((sum, line) => sum + line.amount, 0);
   const discount = data.coupon?.discount ?? 0;
   if (discount < 0 || discount > subtotal) throw new DomainError('ORDER_INVALID', 'invalid', 'the discount must lie between 0 and the subtotal');
+  if (!(Date.parse(data.expiresAt) > Date.parse(data.now))) throw new DomainError('ORDER_INVALID', 'invalid', 'an order must expire after it is placed');
   return [
     {
       type: 'OrderPlaced',
@@ -65,6 +76,7 @@ function place({ data }: PlaceOrder, state: OrderState): OrderEvent[] {
         discount,
         total: subtotal - discount,
         occurredAt: data.now,
+        expiresAt: data.expiresAt,
       },
     },
   ];
@@ -79,6 +91,10 @@ function requirePending(state: OrderState, userId: string, code: string, verb: s
 
 function markPaid({ data }: MarkPaid, state: OrderState): OrderEvent[] {
   const order = requirePending(state, data.userId, 'ORDER_NOT_PAYABLE', 'paid');
+  // Its prices are a snapshot: past its expiry they are no longer on offer.
+  if (isExpired(order, new Date(data.now))) {
+    throw new DomainError('ORDER_EXPIRED', 'conflict', 'the order expired unpaid: place it again at today\'s prices', { expiresAt: order.expiresAt });
+  }
   return [{ type: 'OrderPaid', data: { orderId: order.orderId, userId: order.userId, total: order.total, payer: data.payer, occurredAt: data.now } }];
 }
 
@@ -131,6 +147,7 @@ export const orderDecider: Decider<OrderCommand, OrderEvent, OrderState> = {
           discount: data.discount,
           total: data.total,
           placedAt: data.occurredAt,
+          expiresAt: expiryOf(data),
           paidAt: null,
           cancelledAt: null,
           payer: null,

@@ -39,6 +39,11 @@ export type OrderPlaced = DomainEvent<
     discount: number;
     total: number;
     occurredAt: string;
+    /**
+     * The last moment it may be paid, fixed when it was placed so a replay gives every order the
+     * same expiry whatever the setting is then. Absent from orders placed before expiry existed.
+     */
+    expiresAt?: string;
   }
 >;
 export type OrderPaid = DomainEvent<

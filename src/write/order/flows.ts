@@ -25,6 +25,7 @@ export interface PlaceInput {
   readonly lines: readonly RequestedLine[];
   readonly userCouponId: string | null;
   readonly now: string;
+  readonly expiresAt: string;
 }
 
 /** Prices each requested line from the current product and checks it can be delivered. */
@@ -70,7 +71,7 @@ export async function placeOrder(unit: UnitOfWork, input: PlaceInput): Promise<v
   }
   await unit.decide(orderDecider, input.orderId, {
     type: 'PlaceOrder',
-    data: { orderId: input.orderId, userId: input.userId, orderType: 'NORMAL', lines, coupon, now: input.now },
+    data: { orderId: input.orderId, userId: input.userId, orderType: 'NORMAL', lines, coupon, now: input.now, expiresAt: input.expiresAt },
   });
 }
 

@@ -35,15 +35,19 @@ const orderResponse = orderSchema.extend({ position: positionSchema });
 /** Business refusals of a payment; anything else (a conflict, a crash) is not recorded on the order. */
 const PAYMENT_REFUSALS = new Set(['OUT_OF_STOCK', 'POINTS_INSUFFICIENT', 'COUPON_NOT_APPLICABLE', 'PRODUCT_NOT_FOUND']);
 
-const paymentErrors = { 404: ['ORDER_NOT_FOUND'], 409: ['OUT_OF_STOCK', 'POINTS_INSUFFICIENT', 'COUPON_NOT_APPLICABLE', 'ORDER_NOT_PAYABLE'] };
+const paymentErrors = { 404: ['ORDER_NOT_FOUND'], 409: ['OUT_OF_STOCK', 'POINTS_INSUFFICIENT', 'COUPON_NOT_APPLICABLE', 'ORDER_NOT_PAYABLE', 'ORDER_EXPIRED'] };
 
-export const orderRoutes = ({ clock, ids, commands, payers }: AppServices) => {
+export const orderRoutes = ({ clock, ids, commands, payers, config }: AppServices) => {
   const metadata = (user: Principal) => ({ actorId: user.userId, role: user.role });
   /** A retried request (same Idempotency-Key) names the same order, so it can never create or pay a second one. */
   const newOrderId = (idSeed: string | undefined) => (idSeed ? uuidFromHash(`${idSeed}\u0000order`) : ids.newId());
   const toLines = (items: readonly { productId: string; quantity: number }[]): RequestedLine[] =>
     items.map((item) => ({ kind: 'PRODUCT', productId: item.productId, quantity: item.quantity }));
   const seal = (user: Principal, payer: Payer | undefined) => (payer ? payers.seal(user.userId, payer) : null);
+  const placedNow = () => {
+    const now = clock.now();
+    return { now: now.toISOString(), expiresAt: new Date(now.getTime() + config.ORDER_PAYMENT_TTL_MINUTES * 60_000).toISOString() };
+  };
 
   /** Runs one step and answers with the order as written. */
   const run = async (user: Principal, orderId: string, lockKeys: string[], step: (unit: UnitOfWork) => Promise<void>, idSeed: string | undefined) => {
@@ -56,7 +60,7 @@ export const orderRoutes = ({ clock, ids, commands, payers }: AppServices) => {
       { idSeed, metadata: metadata(user) },
     );
     const order = committed.duplicate ? (await commands.load(orderDecider, orderStream(orderId))).state : committed.result;
-    return presentOrder({ ...(order as PlacedOrder), position: committed.position });
+    return presentOrder({ ...(order as PlacedOrder), position: committed.position }, clock.now());
   };
 
   /** Lock keys for a new order: the products and wallet it reads, and the coupon if any. */
@@ -81,7 +85,7 @@ export const orderRoutes = ({ clock, ids, commands, payers }: AppServices) => {
     defineRoute({
       method: 'post',
       path: '/orders',
-      summary: 'Place an order (checks stock, balance and coupon; nothing is taken until payment)',
+      summary: 'Place an order (checks stock, balance and coupon; nothing is taken until payment, which must come before expiresAt)',
       tags: ['Orders'],
       access: 'user',
       idempotent: true,
@@ -90,7 +94,7 @@ export const orderRoutes = ({ clock, ids, commands, payers }: AppServices) => {
       errors: { 404: ['PRODUCT_NOT_FOUND'], 409: ['OUT_OF_STOCK', 'POINTS_INSUFFICIENT', 'COUPON_NOT_APPLICABLE'] },
       async handle({ body, user, idSeed }) {
         const orderId = newOrderId(idSeed);
-        const input = { orderId, userId: user!.userId, lines: toLines(body.items), userCouponId: body.userCouponId ?? null, now: clock.now().toISOString() };
+        const input = { orderId, userId: user!.userId, lines: toLines(body.items), userCouponId: body.userCouponId ?? null, ...placedNow() };
         const order = await run(user!, orderId, placementStreams(user!, body.items, body.userCouponId), (unit) => placeOrder(unit, input), idSeed);
         return { status: 201, body: order };
       },
@@ -98,7 +102,7 @@ export const orderRoutes = ({ clock, ids, commands, payers }: AppServices) => {
     defineRoute({
       method: 'post',
       path: '/orders/{orderId}/payment',
-      summary: 'Pay an order: stock, points, coupon and order change in one atomic write',
+      summary: 'Pay an order before it expires: stock, points, coupon and order change in one atomic write',
       tags: ['Orders'],
       access: 'user',
       idempotent: true,
@@ -130,8 +134,8 @@ export const orderRoutes = ({ clock, ids, commands, payers }: AppServices) => {
       errors: { 404: ['PRODUCT_NOT_FOUND'], 409: ['OUT_OF_STOCK', 'POINTS_INSUFFICIENT', 'COUPON_NOT_APPLICABLE'] },
       async handle({ body, user, idSeed }) {
         const orderId = newOrderId(idSeed);
-        const now = clock.now().toISOString();
-        const place = { orderId, userId: user!.userId, lines: toLines(body.items), userCouponId: body.userCouponId ?? null, now };
+        const { now, expiresAt } = placedNow();
+        const place = { orderId, userId: user!.userId, lines: toLines(body.items), userCouponId: body.userCouponId ?? null, now, expiresAt };
         const pay = { orderId, userId: user!.userId, payer: await seal(user!, body.payer), now };
         const streams = [orderStream(orderId), ...placementStreams(user!, body.items, body.userCouponId)];
         const order = await run(user!, orderId, streams, async (unit) => {

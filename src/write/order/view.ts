@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import type { SealedPayer } from '../../shared/crypto/payer';
-import { PlacedOrder } from './decider';
+import { isExpired, PlacedOrder } from './decider';
 
-export const orderStatusSchema = z.enum(['PENDING', 'PAID', 'CANCELLED']);
+/** EXPIRED is not stored: it is a PENDING order read after its expiresAt (see isExpired). */
+export const orderStatusSchema = z.enum(['PENDING', 'EXPIRED', 'PAID', 'CANCELLED']);
 
 export const orderItemSchema = z.object({
   productId: z.string(),
@@ -25,24 +26,27 @@ export const orderSchema = z.object({
   discount: z.number().int(),
   total: z.number().int(),
   createdAt: z.string(),
+  /** The last moment it may be paid. */
+  expiresAt: z.string(),
   paidAt: z.string().nullable(),
   cancelledAt: z.string().nullable(),
   statusHistory: z.array(z.object({ status: z.string(), at: z.string(), reason: z.string().optional() })),
   position: z.string().nullable(),
 });
 
-/** The public shape of an order; payer data only ever opened for its owner. */
-export function presentOrder(doc: PlacedOrder & { readonly position: string | null }, openPayer?: (sealed: SealedPayer) => unknown) {
+/** The public shape of an order as of `now`; payer data only ever opened for its owner. */
+export function presentOrder(doc: PlacedOrder & { readonly position: string | null }, now: Date, openPayer?: (sealed: SealedPayer) => unknown) {
   return {
     orderId: doc.orderId,
     orderType: doc.orderType,
-    status: doc.status,
+    status: isExpired(doc, now) ? ('EXPIRED' as const) : doc.status,
     items: doc.lines.map(({ productId, name, unitPrice, quantity, amount }) => ({ productId, name, unitPrice, quantity, amount })),
     userCouponId: doc.coupon?.userCouponId ?? null,
     subtotal: doc.subtotal,
     discount: doc.discount,
     total: doc.total,
     createdAt: doc.placedAt,
+    expiresAt: doc.expiresAt,
     paidAt: doc.paidAt,
     cancelledAt: doc.cancelledAt,
     statusHistory: doc.history,

@@ -12,11 +12,13 @@ export interface WalletState {
    * that a wallet with many orders does not copy them all on every payment (see ProductState).
    */
   readonly spentBy: PersistentMap<number>;
+  /** The sum of spentBy: points paid orders hold, which a cancellation gives back whatever the cap. */
+  readonly refundable: number;
 }
 
 export const walletStream = (userId: string) => `wallet-${userId}`;
 
-const initialState: WalletState = { balance: 0, spentBy: PersistentMap.empty() };
+const initialState: WalletState = { balance: 0, spentBy: PersistentMap.empty(), refundable: 0 };
 
 const requirePositiveInteger = (amount: number) => {
   if (!Number.isSafeInteger(amount) || amount <= 0) {
@@ -32,9 +34,12 @@ function charge({ data }: ChargePoints, state: WalletState): WalletEvent[] {
     });
   }
   const balanceAfter = state.balance + data.amount;
-  if (balanceAfter > data.limits.balanceCap) {
-    throw new DomainError('POINTS_BALANCE_LIMIT', 'conflict', `the balance may not exceed ${data.limits.balanceCap} points`, {
+  // A refund is never refused, so the cap counts what paid orders may give back: the balance can
+  // then never pass it, however orders are paid and cancelled (charge, pay, charge, cancel...).
+  if (balanceAfter + state.refundable > data.limits.balanceCap) {
+    throw new DomainError('POINTS_BALANCE_LIMIT', 'conflict', `the balance plus points in paid orders may not exceed ${data.limits.balanceCap} points`, {
       balance: state.balance,
+      refundable: state.refundable,
       balanceCap: data.limits.balanceCap,
     });
   }
@@ -89,9 +94,13 @@ export const walletDecider: Decider<WalletCommand, WalletEvent, WalletState> = {
       case 'PointsCharged':
         return { ...state, balance: event.data.balanceAfter };
       case 'PointsUsed':
-        return { balance: event.data.balanceAfter, spentBy: state.spentBy.set(event.data.orderId, event.data.amount) };
+        return {
+          balance: event.data.balanceAfter,
+          spentBy: state.spentBy.set(event.data.orderId, event.data.amount),
+          refundable: state.refundable + event.data.amount,
+        };
       case 'PointsRefunded':
-        return { balance: event.data.balanceAfter, spentBy: state.spentBy.set(event.data.orderId, 0) };
+        return { balance: event.data.balanceAfter, spentBy: state.spentBy.set(event.data.orderId, 0), refundable: state.refundable - event.data.amount };
       default:
         return unreachable(event);
     }

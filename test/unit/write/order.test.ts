@@ -6,6 +6,7 @@ import { specFor } from '../../support/decider-spec';
 const given = specFor(orderDecider);
 const now = '2026-11-25T01:00:00.000Z';
 const later = '2026-11-25T02:00:00.000Z';
+const expiresAt = '2026-11-25T03:00:00.000Z';
 const line = (productId: string, unitPrice: number, quantity: number): OrderLine => ({
   kind: 'PRODUCT',
   productId,
@@ -19,16 +20,16 @@ const coupon = { userCouponId: 'uc1', couponId: 'c1', discount: 300 };
 
 const place = (overrides: Partial<Extract<OrderCommand, { type: 'PlaceOrder' }>['data']> = {}): OrderCommand => ({
   type: 'PlaceOrder',
-  data: { orderId: 'o1', userId: 'u1', orderType: 'NORMAL', lines, coupon, now, ...overrides },
+  data: { orderId: 'o1', userId: 'u1', orderType: 'NORMAL', lines, coupon, now, expiresAt, ...overrides },
 });
 const placed: OrderEvent = {
   type: 'OrderPlaced',
-  data: { orderId: 'o1', userId: 'u1', orderType: 'NORMAL', lines, coupon, subtotal: 2500, discount: 300, total: 2200, occurredAt: now },
+  data: { orderId: 'o1', userId: 'u1', orderType: 'NORMAL', lines, coupon, subtotal: 2500, discount: 300, total: 2200, occurredAt: now, expiresAt },
 };
 const paid: OrderEvent = { type: 'OrderPaid', data: { orderId: 'o1', userId: 'u1', total: 2200, payer: null, occurredAt: later } };
 const cancelled = (refunded: boolean): OrderEvent => ({ type: 'OrderCancelled', data: { orderId: 'o1', userId: 'u1', refunded, occurredAt: later } });
-const pay = (userId = 'u1'): OrderCommand => ({ type: 'MarkPaid', data: { orderId: 'o1', userId, payer: null, now: later } });
-const cancel = (userId = 'u1'): OrderCommand => ({ type: 'CancelOrder', data: { orderId: 'o1', userId, now: later } });
+const pay = (userId = 'u1', at = later): OrderCommand => ({ type: 'MarkPaid', data: { orderId: 'o1', userId, payer: null, now: at } });
+const cancel = (userId = 'u1', at = later): OrderCommand => ({ type: 'CancelOrder', data: { orderId: 'o1', userId, now: at } });
 const fail = (reason: string): OrderCommand => ({ type: 'RecordPaymentFailure', data: { orderId: 'o1', userId: 'u1', reason, now: later } });
 
 describe('order: placing', () => {
@@ -67,6 +68,26 @@ describe('order: paying', () => {
     given(placed, { type: 'PaymentFailed', data: { orderId: 'o1', userId: 'u1', reason: 'OUT_OF_STOCK', occurredAt: later } })
       .when(pay())
       .then([paid]);
+  });
+});
+
+describe('order: expiring unpaid', () => {
+  const justBefore = '2026-11-25T02:59:59.999Z';
+  it('records when the order expires', () => given().when(place()).then([placed]));
+  it('refuses an expiry that is not after the placing', () => given().when(place({ expiresAt: now })).thenFails('ORDER_INVALID'));
+  it('is paid up to the last millisecond before it expires', () =>
+    given(placed).when(pay('u1', justBefore)).then([{ ...paid, data: { ...paid.data, occurredAt: justBefore } } as OrderEvent]));
+  it('refuses a payment at its expiry', () => given(placed).when(pay('u1', expiresAt)).thenFails('ORDER_EXPIRED'));
+  it('refuses a payment after its expiry', () => given(placed).when(pay('u1', '2026-12-25T00:00:00.000Z')).thenFails('ORDER_EXPIRED'));
+  it('still says a paid order cannot be paid again, after its expiry too', () =>
+    given(placed, paid).when(pay('u1', '2026-12-25T00:00:00.000Z')).thenFails('ORDER_NOT_PAYABLE'));
+  it('cancels an expired order, without a refund', () =>
+    given(placed).when(cancel('u1', '2026-12-25T00:00:00.000Z')).then([{ ...cancelled(false), data: { ...cancelled(false).data, occurredAt: '2026-12-25T00:00:00.000Z' } } as OrderEvent]));
+  it('gives an order placed before expiry was recorded the default 30 minutes, the same on every replay', () => {
+    const { expiresAt: _none, ...legacy } = placed.data as Extract<OrderEvent, { type: 'OrderPlaced' }>['data'];
+    const old = { type: 'OrderPlaced', data: legacy } as OrderEvent;
+    given(old).when(pay('u1', '2026-11-25T01:29:59.999Z')).then([{ ...paid, data: { ...paid.data, occurredAt: '2026-11-25T01:29:59.999Z' } } as OrderEvent]);
+    given(old).when(pay('u1', '2026-11-25T01:30:00.000Z')).thenFails('ORDER_EXPIRED');
   });
 });
 

@@ -38,6 +38,23 @@ describe('wallet: charging points', () => {
     given(charged(1_000_000, 9_500_000)).when(charge(500_001)).thenFails('POINTS_BALANCE_LIMIT'));
 });
 
+describe('wallet: the balance cap counts points that paid orders can give back', () => {
+  it('refuses a charge once the points in paid orders fill the cap, so a cancellation cannot pass it', () =>
+    given(charged(1_000_000, 10_000_000), used(10_000_000, 0)).when(charge(1)).thenFails('POINTS_BALANCE_LIMIT'));
+  it('charges up to the cap, counting the balance and the paid orders together', () =>
+    given(charged(1_000_000, 6_000_000), used(4_000_000, 2_000_000)).when(charge(1_000_000)).then([charged(1_000_000, 3_000_000)]));
+  it('refuses one point more than that', () =>
+    given(charged(1_000_000, 10_000_000), used(4_000_000, 6_000_000)).when(charge(1)).thenFails('POINTS_BALANCE_LIMIT'));
+  it('never refuses a refund: the cancelled order gives back what it used, up to the cap', () =>
+    given(charged(1_000_000, 10_000_000), used(4_000_000, 6_000_000)).when(refund()).then([refunded(4_000_000, 10_000_000)]));
+  it('never refuses a refund that passes the cap in a wallet charged before the cap counted paid orders', () =>
+    given(charged(1_000_000, 10_000_000), used(10_000_000, 0), charged(1_000_000, 10_000_000)).when(refund()).then([refunded(10_000_000, 20_000_000)]));
+  it('frees the room a refunded order held only as balance: charging stays refused at the cap', () =>
+    given(charged(1_000_000, 10_000_000), used(4_000_000, 6_000_000), refunded(4_000_000, 10_000_000)).when(charge(1)).thenFails('POINTS_BALANCE_LIMIT'));
+  it('makes no room by paying: the paid order still counts until it is cancelled', () =>
+    given(charged(1_000_000, 10_000_000), used(4_000_000, 6_000_000), refunded(4_000_000, 10_000_000), used(3_000_000, 7_000_000, 'o2')).when(charge(1)).thenFails('POINTS_BALANCE_LIMIT'));
+});
+
 describe('wallet: using points for an order', () => {
   it('uses points the balance covers', () => given(charged(1000, 1000)).when(use(400)).then([used(400, 600)]));
   it('may use the whole balance', () => given(charged(1000, 1000)).when(use(1000)).then([used(1000, 0)]));
