@@ -892,7 +892,7 @@ async function main(): Promise<void> {
   const expressRps = () => reference.express.reduce((sum, s) => sum + s.rps, 0) / reference.express.length;
 
   // The data platform the outbox delivers to runs in a process of its own, as it would in production.
-  const mock = await start({ name: 'mock-data-platform', script: join(ROOT, 'dist', 'src', 'shared', 'data-platform', 'mock-main.js'), env: {}, readyPath: '/_mock' });
+  const mock = await start({ name: 'mock-data-platform', script: join(ROOT, 'dist', 'src', 'data-platform', 'mock-main.js'), env: {}, readyPath: '/_mock' });
   const scenarios: ScenarioResult[] = [];
   const scale: ScaleResult[] = [];
   try {

@@ -1,7 +1,7 @@
 import { DocumentStore } from '../src/shared/documents/port';
-import { localDay } from '../src/read/popular/window';
-import { DAILY_SALES, DailySalesDoc, dailySalesId } from '../src/shared/ranking/documents';
-import { DailySales, SalesRanking } from '../src/shared/ranking/port';
+import { localDay } from '../src/shared/time/window';
+import { DAILY_SALES, DailySalesDoc, dailySalesId } from './ranking/documents';
+import { DailySales, SalesRanking } from './ranking/port';
 import { OrderEvent } from '../src/write/order/events';
 import { Projection } from './projection';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { AppServices } from '../src/shared/app/services';
+import type { AppServices } from '../src/composition/services';
 import { balancesProjection } from './balances';
 import { couponsProjection } from './coupons';
 import { dataPlatformOutboxProjection } from './data-platform-outbox';

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { compose } from '../src/shared/container/compose';
+import { compose } from '../src/composition/compose';
 import { configOrExit, onShutdown } from '../src/shared/process';
 import { createProjector } from '.';
 

@@ -1,12 +1,10 @@
 import { OrderEvent } from '../src/write/order/events';
-import { orderDecider, OrderState, OrderStatus } from '../src/write/order/decider';
+import { orderDecider, OrderStatus, PlacedOrder } from '../src/write/order/decider';
 import { Projection } from './projection';
 
 export const ORDERS = 'orders';
 /** One document per order line, so "my orders containing product X" is an index lookup in both adapters. */
 export const ORDER_LINES = 'order_lines';
-
-export type PlacedOrder = Extract<OrderState, { exists: true }>;
 
 /** The order's state as the decider folds it, plus the position of the last event it reflects. */
 export type OrderDoc = PlacedOrder & {

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { allProjections } from '../../projections';
-import { AppServices } from '../../src/shared/app/services';
+import type { AppServices } from '../../src/composition/services';
 import { SqliteDocumentStore } from '../../src/shared/documents/sqlite';
 import { formatPosition } from '../../src/shared/eventstore/port';
 import { SqliteEventStore } from '../../src/shared/eventstore/sqlite';

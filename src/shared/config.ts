@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isTimeZone } from '../read/popular/window';
+import { isTimeZone } from './time/window';
 
 /** Booleans from the environment: only these spellings, so a typo stops start-up instead of meaning false. */
 const flag = z

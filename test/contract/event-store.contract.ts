@@ -4,7 +4,7 @@
  * uniquely: stream names here carry a random suffix so a shared server can be reused).
  */
 import { randomUUID } from 'node:crypto';
-import { ConcurrencyConflict, EventStore, NewEvent } from '../../src/shared/eventstore/port';
+import { ConcurrencyConflict, EventStore, InvalidAppend, JsonObject, NewEvent, StreamWrite } from '../../src/shared/eventstore/port';
 
 const event = (type: string, data: Record<string, unknown> = {}): NewEvent => ({ id: randomUUID(), type, data });
 
@@ -146,6 +146,138 @@ export function eventStoreContract(makeStore: () => Promise<EventStore>): void {
     expect(again.duplicate).toBe(true);
     expect(again.position).toBe(first.position);
     expect(await store.readStream(s('idem'))).toHaveLength(2);
+  });
+
+  it('replays a multi-stream append whole, with the original position and revisions', async () => {
+    const writes: StreamWrite[] = [
+      { stream: s('r1'), expectedRevision: 'no_stream', events: [event('R1')] },
+      { stream: s('r2'), expectedRevision: 'no_stream', events: [event('R2'), event('R3')] },
+    ];
+    const first = await store.append(writes);
+    const again = await store.append(writes);
+    expect(again).toEqual({ ...first, duplicate: true });
+    expect(await store.readStream(s('r2'))).toHaveLength(2);
+  });
+
+  it('replays an append that expected any while its events are still the stream\'s last', async () => {
+    const events = [event('A1'), event('A2')];
+    await store.append([{ stream: s('tail'), expectedRevision: 'any', events: [event('Before')] }]);
+    const first = await store.append([{ stream: s('tail'), expectedRevision: 'any', events }]);
+    const again = await store.append([{ stream: s('tail'), expectedRevision: 'any', events }]);
+    expect(again).toEqual({ ...first, duplicate: true });
+    expect(await store.readStream(s('tail'))).toHaveLength(3);
+  });
+
+  it('answers a partial replay with a conflict on the first write holding a present event, writing nothing', async () => {
+    // A retried request that re-decided against newer state: the aggregate at its new revision,
+    // the request's guard stream with the same event as the first attempt.
+    const guard = event('RequestHandled');
+    await store.append([
+      { stream: s('agg'), expectedRevision: 'no_stream', events: [event('Decided')] },
+      { stream: s('guard'), expectedRevision: 'no_stream', events: [guard] },
+    ]);
+    await store.append([{ stream: s('agg'), expectedRevision: 0n, events: [event('Other')] }]);
+    await expect(
+      store.append([
+        { stream: s('agg'), expectedRevision: 1n, events: [event('DecidedAgain')] },
+        { stream: s('guard'), expectedRevision: 'no_stream', events: [guard] },
+      ]),
+    ).rejects.toMatchObject({ name: 'ConcurrencyConflict', stream: s('guard'), expected: 'no_stream', actual: 0n });
+    expect(await store.readStream(s('agg'))).toHaveLength(2);
+
+    // Within one stream: the first event is where the retry expects it, the second is new.
+    const [a, b] = [event('A'), event('B')];
+    await store.append([{ stream: s('one'), expectedRevision: 'no_stream', events: [a, b] }]);
+    await expect(
+      store.append([{ stream: s('one'), expectedRevision: 'no_stream', events: [a, event('C')] }]),
+    ).rejects.toMatchObject({ name: 'ConcurrencyConflict', stream: s('one'), actual: 1n });
+    expect((await store.readStream(s('one'))).map((e) => e.type)).toEqual(['A', 'B']);
+  });
+
+  it('names the stream already present when a multi-stream append conflicts on it', async () => {
+    await store.append([{ stream: s('present'), expectedRevision: 'no_stream', events: [event('P1'), event('P2')] }]);
+    await store.append([{ stream: s('stale'), expectedRevision: 'no_stream', events: [event('S1'), event('S2')] }]);
+    await expect(
+      store.append([
+        { stream: s('new1'), expectedRevision: 'no_stream', events: [event('N')] },
+        { stream: s('present'), expectedRevision: 'no_stream', events: [event('P3')] },
+        { stream: s('new2'), expectedRevision: 'no_stream', events: [event('N')] },
+      ]),
+    ).rejects.toMatchObject({ name: 'ConcurrencyConflict', stream: s('present'), expected: 'no_stream', actual: 1n });
+    await expect(
+      store.append([
+        { stream: s('new1'), expectedRevision: 'no_stream', events: [event('N')] },
+        { stream: s('stale'), expectedRevision: 0n, events: [event('S3')] },
+      ]),
+    ).rejects.toMatchObject({ name: 'ConcurrencyConflict', stream: s('stale'), expected: 0n, actual: 1n });
+    expect(await store.readStream(s('new1'))).toEqual([]);
+    expect(await store.readStream(s('new2'))).toEqual([]);
+  });
+
+  it('gives a multi-stream append the position of its last event', async () => {
+    await store.append([{ stream: s('before'), expectedRevision: 'no_stream', events: [event('B')] }]);
+    const result = await store.append([
+      { stream: s('m1'), expectedRevision: 'no_stream', events: [event('M1'), event('M2')] },
+      { stream: s('m2'), expectedRevision: 'no_stream', events: [event('M3')] },
+      { stream: s('m3'), expectedRevision: 'no_stream', events: [event('M4'), event('M5')] },
+    ]);
+    const written = [...(await store.readStream(s('m1'))), ...(await store.readStream(s('m2'))), ...(await store.readStream(s('m3')))];
+    const positions = written.map((e) => e.position).sort();
+    expect(result.position).toBe(positions[positions.length - 1]);
+    expect(await store.headPosition()).toBe(result.position);
+    const fromLog = (await readAllFrom(store, null)).filter((e) => e.stream.endsWith(suffix)).map((e) => e.position);
+    expect(fromLog.slice(-5)).toEqual(positions);
+  });
+
+  it('reads back every shape of metadata the same through the single- and the multi-stream path', async () => {
+    const shapes: JsonObject[] = [
+      { actorId: 'u1', role: 'customer' },
+      { count: 3, nested: { deep: [1, 'two'] }, flag: true, none: null },
+      { $correlationId: 'c1', '$schema.format': 'mine', '$schema.x': 'y' },
+      { 'eventmart.metadata': '{"a":1}' },
+      { 'eventmart.metadata': 'not json at all' },
+      {},
+    ];
+    const withMetadata = () => shapes.map((metadata, i) => ({ ...event(`Meta${i}`), metadata }));
+    await store.append([{ stream: s('single'), expectedRevision: 'no_stream', events: withMetadata() }]);
+    await store.append([
+      { stream: s('multi'), expectedRevision: 'no_stream', events: withMetadata() },
+      { stream: s('other'), expectedRevision: 'no_stream', events: [event('O')] },
+    ]);
+    expect((await store.readStream(s('single'))).map((e) => e.metadata)).toEqual(shapes);
+    expect((await store.readStream(s('multi'))).map((e) => e.metadata)).toEqual(shapes);
+  });
+
+  it('refuses the same stream twice in one append, compared case-insensitively, before writing anything', async () => {
+    await store.append([{ stream: s('twice'), expectedRevision: 'no_stream', events: [event('T')] }]);
+    for (const second of [s('twice'), s('TWICE')]) {
+      await expect(
+        store.append([
+          { stream: s('fresh'), expectedRevision: 'no_stream', events: [event('F')] },
+          { stream: s('twice'), expectedRevision: 0n, events: [event('T2')] },
+          { stream: second, expectedRevision: 'any', events: [event('T3')] },
+        ]),
+      ).rejects.toBeInstanceOf(InvalidAppend);
+    }
+    expect(await store.readStream(s('fresh'))).toEqual([]);
+    expect(await store.readStream(s('twice'))).toHaveLength(1);
+  });
+
+  it('refuses event types outside [a-zA-Z0-9_.$:-], and empty appends, on either path', async () => {
+    for (const type of ['Has Space', 'Ünicode', '', 'slash/type', 'semi;colon']) {
+      await expect(store.append([{ stream: s('types'), expectedRevision: 'any', events: [event(type)] }])).rejects.toBeInstanceOf(InvalidAppend);
+      await expect(
+        store.append([
+          { stream: s('types'), expectedRevision: 'any', events: [event('Fine')] },
+          { stream: s('types2'), expectedRevision: 'any', events: [event(type)] },
+        ]),
+      ).rejects.toBeInstanceOf(InvalidAppend);
+    }
+    await expect(store.append([])).rejects.toBeInstanceOf(InvalidAppend);
+    await expect(store.append([{ stream: s('types'), expectedRevision: 'any', events: [] }])).rejects.toBeInstanceOf(InvalidAppend);
+    expect(await store.readStream(s('types'))).toEqual([]);
+    const ok = await store.append([{ stream: s('types'), expectedRevision: 'no_stream', events: [event('a-Z_0.9:$x')] }]);
+    expect(ok.revisions.get(s('types'))).toBe(0n);
   });
 
   it('tells listeners about its own appends', async () => {

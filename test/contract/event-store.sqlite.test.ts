@@ -53,7 +53,8 @@ describe('SQLite event store (file)', () => {
       const ran: string[] = [];
       const all = proto.all;
       const queries = jest.spyOn(proto, 'all').mockImplementation(function (this: Database.Statement, ...params: unknown[]) {
-        ran.push(this.source);
+        // Only reads of the log count: b's append reads its own slots for the duplicate rule.
+        if (this.source.includes('position >')) ran.push(this.source);
         return all.apply(this, params);
       });
       expect(await a.readAll(own.position, 10)).toEqual([]);

@@ -4,7 +4,7 @@
  * Coupon ids carry a random suffix so a shared server can be reused.
  */
 import { randomUUID } from 'node:crypto';
-import { Admission, CouponGate } from '../../src/shared/gate/port';
+import { Admission, CouponGate } from '../../src/write/coupon/gate/port';
 
 export interface GateClock {
   now: number;

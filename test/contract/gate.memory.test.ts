@@ -1,4 +1,4 @@
-import { InProcessCouponGate } from '../../src/shared/gate/memory';
+import { InProcessCouponGate } from '../../src/write/coupon/gate/memory';
 import { gateContract, LEASE_MS } from './gate.contract';
 
 describe('InProcessCouponGate', () => {

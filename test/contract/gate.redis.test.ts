@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { RedisCouponGate } from '../../src/shared/gate/redis';
+import { RedisCouponGate } from '../../src/write/coupon/gate/redis';
 import { deleteKeys, twoRedisClients } from '../support/redis';
 import { gateContract, LEASE_MS } from './gate.contract';
 

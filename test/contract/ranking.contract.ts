@@ -1,4 +1,4 @@
-import { DailySales, SalesRanking } from '../../src/shared/ranking/port';
+import { DailySales, SalesRanking } from '../../projections/ranking/port';
 
 /**
  * The ranking port's contract. `make` gets the entries to start from, because the embedded

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { SqliteDocumentStore } from '../../src/shared/documents/sqlite';
-import { DAILY_SALES, DocumentSalesRanking, dailySalesId } from '../../src/shared/ranking/documents';
-import { RedisSalesRanking } from '../../src/shared/ranking/redis';
+import { DAILY_SALES, DocumentSalesRanking, dailySalesId } from '../../projections/ranking/documents';
+import { RedisSalesRanking } from '../../projections/ranking/redis';
 import { REDIS_URL } from '../support/app';
 import { rankingContract } from './ranking.contract';
 

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Response } from 'supertest';
 import { Clock } from '../../src/shared/container/tokens';
-import { Admission } from '../../src/shared/gate/port';
+import { Admission } from '../../src/write/coupon/gate/port';
 import { couponDecider } from '../../src/write/coupon/decider';
 import { bearer, REDIS_URL, startTestApp, TestApp } from '../support/app';
 import { deleteKeys } from '../support/redis';

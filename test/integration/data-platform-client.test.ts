@@ -2,10 +2,10 @@ import { createServer as createHttpServer, IncomingHttpHeaders, IncomingMessage,
 import { AddressInfo, createServer } from 'node:net';
 import { BrokenCircuitError } from 'cockatiel';
 import pino from 'pino';
-import { DataPlatformClient, DataPlatformClientOptions, DeliveryFailed } from '../../src/shared/data-platform/client';
-import { MockDataPlatform } from '../../src/shared/data-platform/mock-server';
-import { OrderPayload } from '../../src/shared/data-platform/payload';
-import { backoffDelay } from '../../src/shared/data-platform/workers';
+import { DataPlatformClient, DataPlatformClientOptions, DeliveryFailed } from '../../src/data-platform/client';
+import { MockDataPlatform } from '../../src/data-platform/mock-server';
+import { OrderPayload } from '../../src/data-platform/payload';
+import { backoffDelay } from '../../src/data-platform/workers';
 import { eventually } from './data-platform.support';
 
 const logger = pino({ level: 'silent' });

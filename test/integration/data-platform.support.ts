@@ -3,7 +3,7 @@
  * flows would (events.ts is the contract), the mock platform's HTTP API, and polling.
  */
 import { randomUUID } from 'node:crypto';
-import { MockMode, MockState } from '../../src/shared/data-platform/mock-server';
+import { MockMode, MockState } from '../../src/data-platform/mock-server';
 import { Payer, PayerCipher } from '../../src/shared/crypto/payer';
 import { EventStore, NewEvent } from '../../src/shared/eventstore/port';
 import { orderStream } from '../../src/write/order/decider';

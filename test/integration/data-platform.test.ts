@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import { DATA_PLATFORM_DELIVERIES, DeliveryDoc } from '../../projections/data-platform-outbox';
-import { Deliveries } from '../../src/shared/data-platform/deliveries';
-import { MockDataPlatform } from '../../src/shared/data-platform/mock-server';
-import { requeuePending } from '../../src/shared/data-platform/workers';
+import { Deliveries } from '../../src/data-platform/deliveries';
+import { MockDataPlatform } from '../../src/data-platform/mock-server';
+import { requeuePending } from '../../src/data-platform/workers';
 import { bearer, REDIS_URL, startTestApp, TestApp } from '../support/app';
 import { deliveryIds, eventually, History, mockPlatformAt, PAYER, seedOrder, SeededOrder } from './data-platform.support';
 import { deleteKeys } from '../support/redis';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { formatReport, verify } from '../../projections/verify';
+import { formatReport, verify } from '../../src/operations/verify';
 import { BALANCES } from '../../projections/balances';
 import { PRODUCTS } from '../../projections/products';
 import { bearer, startTestApp, TestApp } from '../support/app';

@@ -8,7 +8,7 @@ import request from 'supertest';
 import { createEventmart, Eventmart, LISTEN_BACKLOG } from '../../src/app';
 import { Role } from '../../src/shared/auth/tokens';
 import { loadConfig } from '../../src/shared/config';
-import { Overrides } from '../../src/shared/container/compose';
+import { Overrides } from '../../src/composition/compose';
 import { deleteKeys } from './redis';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256!';

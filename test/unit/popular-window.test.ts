@@ -1,4 +1,4 @@
-import { isTimeZone, localDay, windowDays } from '../../src/read/popular/window';
+import { isTimeZone, localDay, windowDays } from '../../src/shared/time/window';
 
 describe('popular products: day windows', () => {
   it('counts a sale on the local date of the shop', () => {

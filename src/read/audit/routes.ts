@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppServices } from '../../shared/app/services';
+import type { AppServices } from '../../composition/services';
 import { DomainError } from '../../shared/domain/errors';
 import { defineRoute } from '../../shared/http/route';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { COUPONS, CouponDoc } from '../../../projections/coupons';
 import { USER_COUPONS, UserCouponDoc } from '../../../projections/user-coupons';
-import { AppServices } from '../../shared/app/services';
+import type { AppServices } from '../../composition/services';
 import { Range, Scalar } from '../../shared/documents/port';
 import { unreachable } from '../../shared/domain/decider';
 import { couponErrors, isValidAt } from '../../write/coupon/decider';

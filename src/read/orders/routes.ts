@@ -1,58 +1,11 @@
 import { z } from 'zod';
-import { ORDER_LINES, ORDERS, OrderDoc, OrderLineDoc, PlacedOrder } from '../../../projections/orders';
-import { AppServices } from '../../shared/app/services';
+import { ORDER_LINES, ORDERS, OrderDoc, OrderLineDoc } from '../../../projections/orders';
+import { orderSchema, orderStatusSchema, payerSchema, presentOrder } from '../../write/order/view';
+import type { AppServices } from '../../composition/services';
 import { DomainError } from '../../shared/domain/errors';
 import { Range, Scalar } from '../../shared/documents/port';
 import { defineRoute } from '../../shared/http/route';
 import { listQuerySchema, pageSchema } from '../../shared/http/schemas';
-
-const statusSchema = z.enum(['PENDING', 'PAID', 'CANCELLED']);
-
-export const orderItemSchema = z.object({
-  productId: z.string(),
-  name: z.string(),
-  unitPrice: z.number().int(),
-  quantity: z.number().int(),
-  amount: z.number().int(),
-});
-
-const payerSchema = z.object({ name: z.string(), phone: z.string(), email: z.string() });
-
-export const orderSchema = z.object({
-  orderId: z.string(),
-  orderType: z.string(),
-  status: statusSchema,
-  items: z.array(orderItemSchema),
-  userCouponId: z.string().nullable(),
-  subtotal: z.number().int(),
-  discount: z.number().int(),
-  total: z.number().int(),
-  createdAt: z.string(),
-  paidAt: z.string().nullable(),
-  cancelledAt: z.string().nullable(),
-  statusHistory: z.array(z.object({ status: z.string(), at: z.string(), reason: z.string().optional() })),
-  position: z.string().nullable(),
-});
-
-/** The public shape of an order; payer data only ever opened for its owner. */
-export function presentOrder(doc: PlacedOrder & { readonly position: string | null }, openPayer?: (sealed: NonNullable<OrderDoc['payer']>) => unknown) {
-  return {
-    orderId: doc.orderId,
-    orderType: doc.orderType,
-    status: doc.status,
-    items: doc.lines.map(({ productId, name, unitPrice, quantity, amount }) => ({ productId, name, unitPrice, quantity, amount })),
-    userCouponId: doc.coupon?.userCouponId ?? null,
-    subtotal: doc.subtotal,
-    discount: doc.discount,
-    total: doc.total,
-    createdAt: doc.placedAt,
-    paidAt: doc.paidAt,
-    cancelledAt: doc.cancelledAt,
-    statusHistory: doc.history,
-    position: doc.position,
-    ...(openPayer && doc.payer ? { payer: openPayer(doc.payer) } : {}),
-  };
-}
 
 const isoDate = z.iso.datetime({ offset: true }).max(64);
 
@@ -79,7 +32,7 @@ export const ordersQueryRoutes = ({ documents, payers }: AppServices) => [
     access: 'user',
     readsFrom: [ORDERS],
     query: listQuerySchema.extend({
-      status: statusSchema.optional(),
+      status: orderStatusSchema.optional(),
       productId: z.string().min(1).max(64).optional(),
       from: isoDate.optional(),
       to: isoDate.optional(),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { BALANCES, BalanceDoc } from '../../../projections/balances';
 import { POINT_HISTORY, PointHistoryDoc } from '../../../projections/point-history';
-import { AppServices } from '../../shared/app/services';
+import type { AppServices } from '../../composition/services';
 import { defineRoute } from '../../shared/http/route';
 import { listQuerySchema, pageSchema } from '../../shared/http/schemas';
 

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { PRODUCTS, ProductDoc } from '../../../projections/products';
-import { AppServices } from '../../shared/app/services';
-import { DAILY_SALES } from '../../shared/ranking/documents';
+import type { AppServices } from '../../composition/services';
+import { DAILY_SALES } from '../../../projections/ranking/documents';
 import { defineRoute } from '../../shared/http/route';
-import { checkRanking } from './check';
-import { windowDays } from './window';
+import { checkRanking } from '../../operations/popular-check';
+import { windowDays } from '../../shared/time/window';
 
 const popularSchema = z.object({
   days: z.number().int(),

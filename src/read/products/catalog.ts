@@ -1,7 +1,7 @@
 import { PRODUCTS, ProductDoc, productCacheKeys } from '../../../projections/products';
 import { Cache } from '../../shared/cache/port';
 import { DocumentStore, Page } from '../../shared/documents/port';
-import { Product, toProduct } from './view';
+import { Product, toProduct } from '../../write/product/view';
 
 /**
  * Backstops only: the products projection invalidates on every change. Pages live shorter

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { PRODUCTS } from '../../../projections/products';
 import { STOCK_HISTORY, StockHistoryDoc } from '../../../projections/stock-history';
-import { AppServices } from '../../shared/app/services';
+import type { AppServices } from '../../composition/services';
 import { DomainError } from '../../shared/domain/errors';
 import { defineRoute } from '../../shared/http/route';
 import { listQuerySchema, pageSchema } from '../../shared/http/schemas';
 import { ProductCatalog } from './catalog';
-import { productIdParams, productSchema } from './view';
+import { productIdParams, productSchema } from '../../write/product/view';
 
 const stockChangeSchema = z.object({
   delta: z.number().int(),

@@ -1,6 +1,11 @@
-import { SealedPayer } from '../../write/order/events';
 import { DataKeys } from '../keys/data-keys';
 import { open, seal } from './aead';
+
+/** Payer data as events and read models store it: only ever ciphertext. */
+export interface SealedPayer {
+  readonly keyId: string;
+  readonly ciphertext: string;
+}
 
 export interface Payer {
   readonly name: string;

@@ -10,8 +10,13 @@ export type ExpectedRevision = 'no_stream' | 'any' | bigint;
 export type JsonObject = { readonly [key: string]: unknown };
 
 export interface NewEvent {
-  /** Deterministic where a retry could repeat the write, so the store can refuse to write it twice. */
+  /**
+   * A UUID, unique in the whole log. Deterministic where a retry could repeat the write, so the
+   * store can recognise the repeat (see the duplicate rule on `append`); event-ids.ts hashes the
+   * stream name in, so such an id belongs to one stream and one place in it.
+   */
   readonly id: string;
+  /** Matches EVENT_TYPE_PATTERN. */
   readonly type: string;
   readonly data: JsonObject;
   readonly metadata?: JsonObject;
@@ -34,9 +39,12 @@ export interface AppendResult {
   readonly position: string;
   /** Revision of each written stream after the append. */
   readonly revisions: ReadonlyMap<string, bigint>;
-  /** True when every event id was already in the log: nothing new was written. */
+  /** True when every event was already present (the duplicate rule on `append`): nothing was written. */
   readonly duplicate: boolean;
 }
+
+/** What KurrentDB accepts as an event type in a multi-stream append; every adapter holds all appends to it. */
+export const EVENT_TYPE_PATTERN = /^[a-zA-Z0-9_.$:-]+$/;
 
 export class ConcurrencyConflict extends Error {
   constructor(
@@ -49,15 +57,94 @@ export class ConcurrencyConflict extends Error {
   }
 }
 
+/**
+ * An append no adapter may write: a caller's bug, never a race, so it is not retried and maps
+ * to a 5xx. Thrown before anything is sent or written, by every adapter alike (checkAppend).
+ */
+export class InvalidAppend extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidAppend';
+  }
+}
+
+/**
+ * The shape rules every adapter enforces before it writes, so that a rule only one server has
+ * (KurrentDB's multi-stream append) cannot first show up in production.
+ */
+export function checkAppend(writes: readonly StreamWrite[]): void {
+  if (writes.length === 0) throw new InvalidAppend('an append needs at least one stream write');
+  const seen = new Set<string>();
+  for (const write of writes) {
+    // KurrentDB compares stream names case-insensitively when it looks for a repeated stream.
+    const key = write.stream.toLowerCase();
+    if (seen.has(key)) throw new InvalidAppend(`stream ${write.stream} appears twice in one append (names compare case-insensitively)`);
+    seen.add(key);
+    if (write.events.length === 0) throw new InvalidAppend(`the write to ${write.stream} has no events`);
+    const bad = write.events.find((event) => !EVENT_TYPE_PATTERN.test(event.type));
+    if (bad) throw new InvalidAppend(`event type ${JSON.stringify(bad.type)} on ${write.stream} does not match ${EVENT_TYPE_PATTERN}`);
+  }
+}
+
+/**
+ * The revisions the duplicate rule looks at for a write: those the append would give its
+ * events (after the expected revision), or for 'any' the stream's last ones. `current` is the
+ * stream's revision, null when it does not exist.
+ */
+export function slotsOf(write: StreamWrite, current: bigint | null): { readonly from: bigint; readonly count: number } {
+  const count = write.events.length;
+  if (write.expectedRevision === 'no_stream') return { from: 0n, count };
+  if (write.expectedRevision !== 'any') return { from: write.expectedRevision + 1n, count };
+  return { from: (current ?? -1n) + 1n - BigInt(count), count };
+}
+
+/**
+ * Applies the duplicate rule to what each write's slots hold (`found[i][j]`: the event at the
+ * slot of write i's event j, if any). Returns the replay's answer, null for a fresh append, or
+ * throws the conflict of a partial replay. `current(i)` is write i's stream revision.
+ */
+export function judgeReplay(
+  writes: readonly StreamWrite[],
+  found: readonly (readonly (Pick<StoredEvent, 'id' | 'revision' | 'position'> | undefined)[])[],
+  current: (index: number) => bigint | null,
+): AppendResult | null {
+  // KurrentDB hands ids back in its own spelling of the UUID.
+  const present = writes.map((write, i) => write.events.map((event, j) => found[i][j]?.id.toLowerCase() === event.id.toLowerCase()));
+  const all = present.every((write) => write.every(Boolean));
+  if (!all) {
+    const partial = present.findIndex((write) => write.some(Boolean));
+    if (partial === -1) return null;
+    const write = writes[partial];
+    throw new ConcurrencyConflict(write.stream, write.expectedRevision, current(partial) ?? 'no_stream');
+  }
+  const revisions = new Map<string, bigint>();
+  let position = '';
+  writes.forEach((write, i) => {
+    const last = found[i][write.events.length - 1]!;
+    revisions.set(write.stream, last.revision);
+    for (const event of found[i]) if (event!.position > position) position = event!.position;
+  });
+  return { position, revisions, duplicate: true };
+}
+
 export interface EventStore {
   readonly adapterName: string;
   /** Events of one stream in revision order, starting at `fromRevision` (inclusive). */
   readStream(stream: string, fromRevision?: bigint): Promise<StoredEvent[]>;
   /**
    * Atomic across every write: either all events of all streams are written, or none is and a
-   * ConcurrencyConflict names the first stream whose revision did not match.
-   * An append whose every event id is already in the log writes nothing and reports the
-   * original result with `duplicate: true`.
+   * ConcurrencyConflict names the first stream whose revision did not match. An append that
+   * breaks checkAppend's rules is refused with InvalidAppend before anything is written.
+   *
+   * The duplicate rule, the same on every adapter: an event is present when its write's stream
+   * holds an event with its id at the revision this append would give it (see slotsOf), and an
+   * append whose every event is present writes nothing and answers the original result with
+   * `duplicate: true`, while one where only some are is a ConcurrencyConflict on the first write
+   * holding a present event.
+   *
+   * An id present anywhere else in the log is a caller's bug (ids are unique in the log) that
+   * adapters need not detect; the command handler's request guard stream is what keeps a
+   * re-decided retry from sending its ids at new revisions.
    */
   append(writes: readonly StreamWrite[]): Promise<AppendResult>;
   /** Up to `limit` events of the global log strictly after `after` (null: from the start). */

@@ -3,10 +3,13 @@ import { fsync, openSync, closeSync } from 'node:fs';
 import { BackgroundCheckpoints, checkpointInBackground, immediate, openSqlite, SqliteDatabase, SqliteOptions } from '../sqlite';
 import {
   AppendResult,
+  checkAppend,
   ConcurrencyConflict,
   EventStore,
   ExpectedRevision,
   formatPosition,
+  judgeReplay,
+  slotsOf,
   StoredEvent,
   StreamWrite,
 } from './port';
@@ -129,8 +132,8 @@ export class SqliteEventStore implements EventStore {
       revision: this.db.prepare<[string], { revision: number | null }>(
         'SELECT MAX(revision) AS revision FROM events WHERE stream = ?',
       ),
-      byId: this.db.prepare<[string], { position: number; stream: string; revision: number }>(
-        'SELECT position, stream, revision FROM events WHERE id = ?',
+      slots: this.db.prepare<[string, number, number], { id: string; position: number; revision: number }>(
+        'SELECT id, position, revision FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?',
       ),
       insert: this.db.prepare(
         'INSERT INTO events (id, stream, revision, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)',
@@ -194,6 +197,11 @@ export class SqliteEventStore implements EventStore {
   }
 
   append(writes: readonly StreamWrite[]): Promise<AppendResult> {
+    try {
+      checkAppend(writes);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ writes, resolve, reject });
       if (!this.flushScheduled) {
@@ -322,29 +330,21 @@ export class SqliteEventStore implements EventStore {
     return { position: formatPosition(position), revisions, duplicate: false };
   }
 
-  /**
-   * A retried command carries the same event ids. If all of them are already in the log the
-   * retry is answered with what the first attempt wrote; if only some are, the log and the
-   * retry disagree, which we report as a conflict on that stream so the caller decides again.
-   */
+  /** The port's duplicate rule over what each write's slots hold now. */
   private findReplay(writes: readonly StreamWrite[]): AppendResult | null {
-    const found = writes.flatMap((write) =>
-      write.events.map((event) => ({ write, row: this.statements.byId.get(event.id) })),
-    );
-    const existing = found.filter((f) => f.row !== undefined);
-    if (existing.length === 0) return null;
-    if (existing.length < found.length) {
-      const { write, row } = existing[0];
-      throw new ConcurrencyConflict(write.stream, write.expectedRevision, BigInt(row!.revision));
-    }
-    const revisions = new Map<string, bigint>();
-    let position = 0;
-    for (const { row } of existing) {
-      const revision = BigInt(row!.revision);
-      if ((revisions.get(row!.stream) ?? -1n) < revision) revisions.set(row!.stream, revision);
-      position = Math.max(position, row!.position);
-    }
-    return { position: formatPosition(position), revisions, duplicate: true };
+    const current = writes.map((write) => {
+      const revision = this.statements.revision.get(write.stream)!.revision;
+      return revision === null ? null : BigInt(revision);
+    });
+    const found = writes.map((write, i) => {
+      const { from, count } = slotsOf(write, current[i]);
+      const rows = this.statements.slots.all(write.stream, Number(from), count);
+      return write.events.map((_, j) => {
+        const row = rows.find((r) => BigInt(r.revision) === from + BigInt(j));
+        return row && { id: row.id, revision: BigInt(row.revision), position: formatPosition(row.position) };
+      });
+    });
+    return judgeReplay(writes, found, (i) => current[i]);
   }
 }
 

@@ -3,7 +3,7 @@ import { DomainError } from '../../shared/domain/errors';
 import { COUPON_LIMITS, CouponCommand, CouponTerms, CreateCoupon, IssueCoupon, RestoreCoupon, UseCoupon } from './commands';
 import { discountFor } from './discount';
 import { CouponCreated, CouponEvent } from './events';
-import { PersistentMap } from './persistent-map';
+import { PersistentMap } from '../../shared/domain/persistent-map';
 
 export type CouponDefinition = CouponCreated['data'];
 

@@ -4,7 +4,7 @@ import { GroupCommit } from '../../shared/command/group-commit';
 import { CommandHandler, Handled } from '../../shared/command/handler';
 import { DomainError } from '../../shared/domain/errors';
 import { EventStore } from '../../shared/eventstore/port';
-import { Admission, CouponGate } from '../../shared/gate/port';
+import { Admission, CouponGate } from './gate/port';
 import { CouponCommand } from './commands';
 import { couponDecider, CouponDefinition, couponErrors, CouponState, couponStream, requireIssuable, userCouponIdOf } from './decider';
 import { CouponEvent, CouponIssued } from './events';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppServices } from '../../shared/app/services';
+import type { AppServices } from '../../composition/services';
 import { uuidFromHash } from '../../shared/command/event-ids';
 import { defineRoute } from '../../shared/http/route';
 import { positionSchema } from '../../shared/http/schemas';

@@ -31,6 +31,8 @@ export type OrderState =
       readonly history: readonly StatusChange[];
     };
 
+export type PlacedOrder = Extract<OrderState, { exists: true }>;
+
 export const orderStream = (orderId: string) => `order-${orderId}`;
 
 export const MAX_LINES = 50;

@@ -1,4 +1,5 @@
 import { DomainEvent } from '../../shared/domain/decider';
+import type { SealedPayer } from '../../shared/crypto/payer';
 
 /**
  * Order types and line kinds are open for extension: a new one is a new union member here and
@@ -23,11 +24,8 @@ export interface AppliedCoupon {
   readonly discount: number;
 }
 
-/** Payer data as stored: only ever ciphertext (see src/shared/crypto). */
-export interface SealedPayer {
-  readonly keyId: string;
-  readonly ciphertext: string;
-}
+/** Payer data as stored: only ever ciphertext (sealed by src/shared/crypto/payer.ts). */
+export type { SealedPayer };
 
 export type OrderPlaced = DomainEvent<
   'OrderPlaced',

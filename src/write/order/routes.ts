@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { presentOrder, orderSchema } from '../../read/orders/routes';
-import { AppServices } from '../../shared/app/services';
+import type { AppServices } from '../../composition/services';
 import { uuidFromHash } from '../../shared/command/event-ids';
 import { UnitOfWork } from '../../shared/command/handler';
 import { DomainError } from '../../shared/domain/errors';
@@ -11,9 +10,9 @@ import { Payer } from '../../shared/crypto/payer';
 import { productStream } from '../product/decider';
 import { couponStream, parseUserCouponId } from '../coupon/decider';
 import { walletStream } from '../wallet/decider';
-import { MAX_LINES, orderDecider, orderStream } from './decider';
+import { MAX_LINES, orderDecider, orderStream, PlacedOrder } from './decider';
 import { cancelOrder, payOrder, placeOrder, RequestedLine, streamsOf } from './flows';
-import { PlacedOrder } from '../../../projections/orders';
+import { orderSchema, presentOrder } from './view';
 
 const itemsSchema = z
   .array(z.strictObject({ productId: z.string().min(1).max(64), quantity: z.number().int().min(1).max(1000) }))

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppServices } from '../../shared/app/services';
+import type { AppServices } from '../../composition/services';
 import { userIdSchema } from '../../shared/auth/tokens';
 import { defineRoute } from '../../shared/http/route';
 import { positionSchema } from '../../shared/http/schemas';

@@ -2,7 +2,7 @@ import { Decider, unreachable } from '../../shared/domain/decider';
 import { DomainError } from '../../shared/domain/errors';
 import { AddStock, DecreaseStock, PRODUCT_NAME_MAX_LENGTH, ProductCommand, RegisterProduct, RestoreStock, UpdateProduct } from './commands';
 import { ProductEvent } from './events';
-import { PersistentMap } from '../coupon/persistent-map';
+import { PersistentMap } from '../../shared/domain/persistent-map';
 
 export interface ProductState {
   readonly exists: boolean;

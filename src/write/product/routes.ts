@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { Principal } from '../../shared/auth/tokens';
-import { AppServices } from '../../shared/app/services';
+import type { AppServices } from '../../composition/services';
 import { defineRoute } from '../../shared/http/route';
-import { productIdParams, productWrittenSchema, toProduct } from '../../read/products/view';
+import { productIdParams, productWrittenSchema, toProduct } from './view';
 import { PRODUCT_LIMITS, PRODUCT_NAME_MAX_LENGTH, ProductCommand } from './commands';
 import { productDecider } from './decider';
 

@@ -2,7 +2,7 @@ import { Decider, unreachable } from '../../shared/domain/decider';
 import { DomainError } from '../../shared/domain/errors';
 import { ChargePoints, RefundPoints, UsePoints, WalletCommand } from './commands';
 import { WalletEvent } from './events';
-import { PersistentMap } from '../coupon/persistent-map';
+import { PersistentMap } from '../../shared/domain/persistent-map';
 
 export interface WalletState {
   readonly balance: number;

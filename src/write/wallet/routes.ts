@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppServices } from '../../shared/app/services';
+import type { AppServices } from '../../composition/services';
 import { defineRoute } from '../../shared/http/route';
 import { positionSchema } from '../../shared/http/schemas';
 import { walletDecider } from './decider';

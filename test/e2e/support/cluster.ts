@@ -185,7 +185,7 @@ export class Cluster {
 
   /** Runs `npm run verify`'s program against this cluster's stores. */
   async verify(): Promise<{ code: number | null; output: string }> {
-    const cli = node('verify', 'projections/cli.js', this.env, { args: ['verify'] }).start();
+    const cli = node('verify', 'src/operations/cli.js', this.env, { args: ['verify'] }).start();
     const { code } = await cli.exited();
     return { code, output: cli.output };
   }

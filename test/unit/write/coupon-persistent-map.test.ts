@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { PersistentMap } from '../../../src/write/coupon/persistent-map';
+import { PersistentMap } from '../../../src/shared/domain/persistent-map';
 
 const hashes: Array<[string, ((key: string) => number) | undefined]> = [
   ['its own hash', undefined],

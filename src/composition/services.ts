@@ -1,17 +1,17 @@
-import { Cache } from '../cache/port';
-import { Config } from '../config';
-import { SalesRanking } from '../ranking/port';
-import { PayerCipher } from '../crypto/payer';
-import { DataKeys } from '../keys/data-keys';
-import { RateLimits } from '../ratelimit/limits';
-import { Clock, IdGenerator } from '../container/tokens';
-import { CommandHandler } from '../command/handler';
-import { DocumentStore } from '../documents/port';
-import { EventStore } from '../eventstore/port';
-import { CouponGate } from '../gate/port';
+import { Cache } from '../shared/cache/port';
+import { Config } from '../shared/config';
+import { SalesRanking } from '../../projections/ranking/port';
+import { PayerCipher } from '../shared/crypto/payer';
+import { DataKeys } from '../shared/keys/data-keys';
+import { RateLimits } from '../shared/ratelimit/limits';
+import { Clock, IdGenerator } from '../shared/container/tokens';
+import { CommandHandler } from '../shared/command/handler';
+import { DocumentStore } from '../shared/documents/port';
+import { EventStore } from '../shared/eventstore/port';
+import { CouponGate } from '../write/coupon/gate/port';
 import type { Logger } from 'pino';
-import { Queue } from '../queue/port';
-import { LeaseService } from '../lease/port';
+import { Queue } from '../shared/queue/port';
+import { LeaseService } from '../shared/lease/port';
 
 /** What route modules need; resolved once from the container by the composition root. */
 export interface AppServices {

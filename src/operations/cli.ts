@@ -1,10 +1,10 @@
 import 'reflect-metadata';
-import { compose } from '../src/shared/container/compose';
-import { checkRanking } from '../src/read/popular/check';
-import { windowDays } from '../src/read/popular/window';
-import { configOrExit } from '../src/shared/process';
-import { createProjector } from '.';
-import { progress } from './progress';
+import { compose } from '../composition/compose';
+import { checkRanking } from './popular-check';
+import { windowDays } from '../shared/time/window';
+import { configOrExit } from '../shared/process';
+import { createProjector } from '../../projections';
+import { progress } from '../../projections/progress';
 import { formatReport, verify } from './verify';
 
 const usage = `usage:

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { DATA_PLATFORM_DELIVERIES, DeliveryDoc } from '../../../projections/data-platform-outbox';
-import { AppServices } from '../../shared/app/services';
-import { Deliveries } from '../../shared/data-platform/deliveries';
-import { defineRoute } from '../../shared/http/route';
-import { listQuerySchema, pageSchema } from '../../shared/http/schemas';
+import { DATA_PLATFORM_DELIVERIES, DeliveryDoc } from '../../projections/data-platform-outbox';
+import type { AppServices } from '../composition/services';
+import { Deliveries } from './deliveries';
+import { defineRoute } from '../shared/http/route';
+import { listQuerySchema, pageSchema } from '../shared/http/schemas';
 
 const statusSchema = z.enum(['PENDING', 'DELIVERED', 'DEAD']);
 

@@ -1,7 +1,7 @@
-import { DATA_PLATFORM_DELIVERIES, DeliveryDoc, DeliveryStatus } from '../../../projections/data-platform-outbox';
-import { Clock } from '../container/tokens';
-import { DocumentStore, Page } from '../documents/port';
-import { DomainError } from '../domain/errors';
+import { DATA_PLATFORM_DELIVERIES, DeliveryDoc, DeliveryStatus } from '../../projections/data-platform-outbox';
+import { Clock } from '../shared/container/tokens';
+import { DocumentStore, Page } from '../shared/documents/port';
+import { DomainError } from '../shared/domain/errors';
 
 /**
  * The delivery state after the outbox projection created it. Every change reads the document

@@ -1,8 +1,8 @@
-import { EventStore, StoredEvent } from '../src/shared/eventstore/port';
-import { CouponEvent } from '../src/write/coupon/events';
-import { OrderEvent, OrderPlaced } from '../src/write/order/events';
-import { ProductEvent } from '../src/write/product/events';
-import { WalletEvent } from '../src/write/wallet/events';
+import { EventStore, StoredEvent } from '../shared/eventstore/port';
+import { CouponEvent } from '../write/coupon/events';
+import { OrderEvent, OrderPlaced } from '../write/order/events';
+import { ProductEvent } from '../write/product/events';
+import { WalletEvent } from '../write/wallet/events';
 
 /**
  * The business invariants recomputed from the event log alone, independently of the deciders

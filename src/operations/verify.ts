@@ -1,14 +1,14 @@
 import pino from 'pino';
-import { checkRanking, RankingDifference } from '../src/read/popular/check';
-import { windowDays } from '../src/read/popular/window';
-import { AppServices } from '../src/shared/app/services';
-import { Doc, DocumentStore } from '../src/shared/documents/port';
-import { SqliteDocumentStore } from '../src/shared/documents/sqlite';
-import { allProjections } from '.';
+import { checkRanking, RankingDifference } from './popular-check';
+import { windowDays } from '../shared/time/window';
+import type { AppServices } from '../composition/services';
+import { Doc, DocumentStore } from '../shared/documents/port';
+import { SqliteDocumentStore } from '../shared/documents/sqlite';
+import { allProjections } from '../../projections';
 import { checkLog, LogCheck } from './invariants';
-import { progress } from './progress';
-import { Projection } from './projection';
-import { Projector } from './runtime';
+import { progress } from '../../projections/progress';
+import { Projection } from '../../projections/projection';
+import { Projector } from '../../projections/runtime';
 
 export interface ReadModelCheck {
   readonly projection: string;

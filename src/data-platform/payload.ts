@@ -1,8 +1,8 @@
-import { DeliveredEventType, DeliveryDoc } from '../../../projections/data-platform-outbox';
-import { OrderStatus, orderDecider } from '../../write/order/decider';
-import { OrderEvent, OrderLine, OrderType } from '../../write/order/events';
-import { fold } from '../domain/decider';
-import { EventStore } from '../eventstore/port';
+import { DeliveredEventType, DeliveryDoc } from '../../projections/data-platform-outbox';
+import { OrderStatus, orderDecider } from '../write/order/decider';
+import { OrderEvent, OrderLine, OrderType } from '../write/order/events';
+import { fold } from '../shared/domain/decider';
+import { EventStore } from '../shared/eventstore/port';
 
 /** What the data platform receives for one delivery: the order as it stood after that event. */
 export interface OrderPayload {

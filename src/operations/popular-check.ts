@@ -1,7 +1,7 @@
-import { EventStore } from '../../shared/eventstore/port';
-import { SalesRanking } from '../../shared/ranking/port';
-import { OrderEvent } from '../../write/order/events';
-import { localDay } from './window';
+import { EventStore } from '../shared/eventstore/port';
+import { SalesRanking } from '../../projections/ranking/port';
+import { OrderEvent } from '../write/order/events';
+import { localDay } from '../shared/time/window';
 
 export interface RankingDifference {
   readonly productId: string;

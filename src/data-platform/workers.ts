@@ -1,7 +1,7 @@
 import { BrokenCircuitError } from 'cockatiel';
 import type { Logger } from 'pino';
-import { EventStore } from '../eventstore/port';
-import { ClaimedJob, Queue } from '../queue/port';
+import { EventStore } from '../shared/eventstore/port';
+import { ClaimedJob, Queue } from '../shared/queue/port';
 import { DataPlatformClient } from './client';
 import { Deliveries } from './deliveries';
 import { orderPayload } from './payload';

@@ -1,11 +1,11 @@
 import pino from 'pino';
 import { z } from 'zod';
-import { onShutdown } from '../process';
+import { onShutdown } from '../shared/process';
 import { MOCK_MODES, MockDataPlatform } from './mock-server';
 
 /**
  * The mock data platform on its own, for a set-up where several API instances share one:
- *   npm run build && PORT=4010 node dist/src/shared/data-platform/mock-main.js
+ *   npm run build && PORT=4010 node dist/src/data-platform/mock-main.js
  * then start the API with DATA_PLATFORM_URL=http://localhost:4010.
  */
 const env = z

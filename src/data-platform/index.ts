@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { AppServices } from '../app/services';
+import type { AppServices } from '../composition/services';
 import { DataPlatformClient } from './client';
 import { Deliveries } from './deliveries';
 import { MockDataPlatform } from './mock-server';

@@ -1,4 +1,4 @@
-import { DocumentStore } from '../documents/port';
+import { DocumentStore } from '../../src/shared/documents/port';
 import { byQuantityThenId, DailySales, RankedProduct, SalesRanking } from './port';
 
 export const DAILY_SALES = 'daily_sales';
