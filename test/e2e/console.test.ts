@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BrowserContext, chromium, Page } from 'playwright-core';
-import { MockDataPlatform } from '../../src/shared/data-platform/mock-server';
+import { MockDataPlatform } from '../../src/data-platform/mock-server';
 import { bearer, startTestApp, TestApp } from '../support/app';
 import { eventually } from '../support/eventually';
 
