@@ -2,7 +2,7 @@
  * The rooms and which way their doors open (docs/ARCHITECTURE.md, "Layout"). Checked by
  * test/unit/layers.test.ts in `npm test`; `npx depcruise src projections` shows the same.
  */
-const FEATURES = '^(src/(write|read|data-platform|operations|composition)|projections)/';
+const FEATURES = '^(src/(write|read|data-platform|operations|composition|console)|projections)/';
 const EDGES = '^src/(app|main)[.]ts$|^projections/main[.]ts$|^src/operations/cli[.]ts$|^src/data-platform/mock-main[.]ts$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */

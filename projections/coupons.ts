@@ -15,7 +15,8 @@ type Handled = CouponCreated | CouponIssued;
 /** One document per coupon: its terms and how many have been issued (copied from the event, so a replay lands on the same count). */
 export const couponsProjection: Projection = {
   name: COUPONS,
-  collections: [{ name: COUPONS, indexes: [] }],
+  // createdAt: the admin list, newest first.
+  collections: [{ name: COUPONS, indexes: [['createdAt']] }],
   eventTypes: new Set<Handled['type']>(['CouponCreated', 'CouponIssued']),
   async apply(stored, view) {
     const event = stored as unknown as Handled;

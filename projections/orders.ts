@@ -22,11 +22,11 @@ export type OrderLineDoc = {
   readonly createdAt: string;
 };
 
-/** Orders per user: newest first, filterable by status, product and date (indexes in both adapters). */
+/** Orders per user: newest first, filterable by status, product and date (indexes in both adapters); all orders newest first for admins. */
 export const ordersProjection: Projection = {
   name: ORDERS,
   collections: [
-    { name: ORDERS, indexes: [['userId', 'createdAt'], ['userId', 'status', 'createdAt']] },
+    { name: ORDERS, indexes: [['userId', 'createdAt'], ['userId', 'status', 'createdAt'], ['createdAt']] },
     { name: ORDER_LINES, indexes: [['userId', 'productId', 'createdAt'], ['userId', 'productId', 'status', 'createdAt']] },
   ],
   eventTypes: new Set<OrderEvent['type']>(['OrderPlaced', 'OrderPaid', 'PaymentFailed', 'OrderCancelled']),

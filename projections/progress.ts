@@ -11,13 +11,13 @@ export interface Progress {
 const QUIET: Progress = { advance: () => undefined, done: () => undefined };
 const REDRAW_MS = 250;
 
-/** The log offset a position stands for: SQLite's row number, KurrentDB's commit position (bytes, so the ETA is by share of the log). */
-const offset = (position: string | null) => (position === null ? 0 : Number(position.split('/')[0]));
+/** The log offset a position stands for: SQLite's row number, KurrentDB's commit position (bytes, so progress is by share of the log). */
+export const logOffset = (position: string | null) => (position === null ? 0 : Number(position.split('/')[0]));
 
 export function progress(label: string, head: string | null, out: NodeJS.WriteStream = process.stdout): Progress {
   if (!out.isTTY || head === null) return QUIET;
   const started = Date.now();
-  const end = offset(head);
+  const end = logOffset(head);
   let events = 0;
   let reached = 0;
   let drawnAt = 0;
@@ -31,7 +31,7 @@ export function progress(label: string, head: string | null, out: NodeJS.WriteSt
   return {
     advance(count, position) {
       events += count;
-      reached = offset(position);
+      reached = logOffset(position);
       if (Date.now() - drawnAt >= REDRAW_MS) {
         drawnAt = Date.now();
         draw();

@@ -4,6 +4,7 @@ import { CheckpointMoved, Doc, DocumentStore, DocWrite } from '../src/shared/doc
 import { EventStore, StoredEvent } from '../src/shared/eventstore/port';
 import { LeaseHolder } from '../src/shared/lease/holder';
 import { LeaseService } from '../src/shared/lease/port';
+import { logOffset } from './progress';
 import { Projection, ProjectionView } from './projection';
 
 export interface ProjectorOptions {
@@ -51,11 +52,23 @@ export interface CatchUpOptions {
   readonly onBatch?: (events: number, position: string) => void;
 }
 
+/**
+ * How far a rebuild has replayed, in log offsets (see logOffset): events in SQLite, bytes of
+ * the log in KurrentDB, so `done / total` is the share replayed either way. `total` is the
+ * head when the rebuild started, raised if the replay runs past it.
+ */
+export interface RebuildProgress {
+  readonly done: number;
+  readonly total: number;
+}
+
 export interface ProjectionStatus {
   readonly name: string;
   readonly checkpoint: string | null;
   readonly head: string | null;
   readonly caughtUp: boolean;
+  /** A rebuild this process is running, or null. */
+  readonly rebuilding: RebuildProgress | null;
 }
 
 /**
@@ -83,6 +96,7 @@ interface Progress {
 export class Projector {
   private readonly emitter = new EventEmitter();
   private readonly progress = new Map<string, Progress>();
+  private readonly rebuilds = new Map<string, RebuildProgress>();
   /** One step at a time per projection, whether from the live loop, a catch-up or a rebuild. */
   private readonly running = new Map<string, Promise<unknown>>();
   private stopped = true;
@@ -223,12 +237,22 @@ export class Projector {
    */
   async rebuild(name: string, options: CatchUpOptions = {}): Promise<void> {
     const [projection] = this.select(name);
-    await this.exclusive(projection.name, async () => {
-      await this.documents.reset(projection.name, projection.collections.map((c) => c.name));
-      if (this.hooks) await projection.onReset?.();
-      this.progress.set(projection.name, { persisted: null, reached: null, trailingSince: null });
-    });
-    await this.catchUp(name, options);
+    this.rebuilds.set(projection.name, { done: 0, total: logOffset(await this.events.headPosition()) });
+    const onBatch = (events: number, position: string) => {
+      const done = logOffset(position);
+      this.rebuilds.set(projection.name, { done, total: Math.max(done, this.rebuilds.get(projection.name)!.total) });
+      options.onBatch?.(events, position);
+    };
+    try {
+      await this.exclusive(projection.name, async () => {
+        await this.documents.reset(projection.name, projection.collections.map((c) => c.name));
+        if (this.hooks) await projection.onReset?.();
+        this.progress.set(projection.name, { persisted: null, reached: null, trailingSince: null });
+      });
+      await this.catchUp(name, { ...options, onBatch });
+    } finally {
+      this.rebuilds.delete(projection.name);
+    }
   }
 
   /**
@@ -242,7 +266,8 @@ export class Projector {
     return Promise.all(
       this.projections.map(async ({ name }) => {
         const checkpoint = later(await this.documents.getCheckpoint(name), this.reached(name));
-        return { name, checkpoint, head, caughtUp: head === null || (checkpoint !== null && checkpoint >= head) };
+        const caughtUp = head === null || (checkpoint !== null && checkpoint >= head);
+        return { name, checkpoint, head, caughtUp, rebuilding: this.rebuilds.get(name) ?? null };
       }),
     );
   }

@@ -9,6 +9,7 @@ import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-ope
 import { createProjector } from '../projections';
 import { ProjectionWaiter } from '../projections/consistency';
 import { Projector } from '../projections/runtime';
+import { consoleRouter } from './console/routes';
 import { auditRoutes } from './read/audit/routes';
 import { couponQueryRoutes } from './read/coupons/routes';
 import { dataPlatformAdminRoutes } from './data-platform/routes';
@@ -174,6 +175,7 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
     res.json(openapi);
   });
   http.use(operationsRouter(composed.readiness, metrics));
+  http.use('/console', consoleRouter());
   http.use(express.json({ limit: config.BODY_LIMIT_BYTES, strict: true }));
   http.use(api);
   http.use((req) => {

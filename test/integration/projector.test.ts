@@ -117,6 +117,39 @@ describe('projector', () => {
     expect(await documents.get('charge_counter', 'all')).toEqual({ id: 'all', count: 300 });
   });
 
+  it("reports a rebuild's progress through the log while it runs, and nothing once it is done", async () => {
+    let gate: Promise<void> | null = null;
+    let release = () => undefined as void;
+    let held = false;
+    let applied = 0;
+    // Holds the rebuild inside its second batch (events 38..74 with batches of 37).
+    const gated: Projection = {
+      name: 'gated',
+      collections: [{ name: 'gated', indexes: [] }],
+      eventTypes: new Set(['PointsCharged']),
+      async apply() {
+        applied += 1;
+        if (gate && applied === 40) {
+          held = true;
+          await gate;
+        }
+      },
+    };
+    const runner = new Projector(events, documents, [gated], logger, { batchSize: 37 });
+    await seedCharges(events, 100);
+    await runner.catchUp();
+    expect((await runner.status())[0].rebuilding).toBeNull();
+
+    applied = 0;
+    gate = new Promise<void>((resolve) => (release = resolve));
+    const rebuilt = runner.rebuild('gated');
+    await waitFor(async () => held);
+    expect((await runner.status())[0]).toMatchObject({ rebuilding: { done: 37, total: 100 }, caughtUp: false });
+    release();
+    await rebuilt;
+    expect((await runner.status())[0]).toMatchObject({ rebuilding: null, caughtUp: true });
+  });
+
   it('follows new appends live without being asked', async () => {
     projector.start();
     const balances = await seedCharges(events, 5);

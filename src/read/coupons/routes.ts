@@ -43,7 +43,25 @@ function whereStatus(userId: string, status: Status | undefined, now: string): R
   }
 }
 
+const couponSchema = couponTermsSchema.extend({ issuedQuantity: z.number().int(), remainingQuantity: z.number().int(), createdAt: z.string() });
+
+const presentCoupon = ({ id: _id, ...coupon }: CouponDoc) => ({ ...coupon, remainingQuantity: coupon.totalQuantity - coupon.issuedQuantity });
+
 export const couponQueryRoutes = ({ documents, clock }: AppServices) => [
+  defineRoute({
+    method: 'get',
+    path: '/admin/coupons',
+    summary: 'Every coupon campaign with how many are issued and left, newest first',
+    tags: ['Coupons', 'Admin'],
+    access: 'admin',
+    readsFrom: [COUPONS],
+    query: listQuerySchema,
+    response: { status: 200, description: 'One page of coupons', schema: pageSchema(couponSchema) },
+    async handle({ query }) {
+      const page = await documents.find<CouponDoc>(COUPONS, { sort: { field: 'createdAt', direction: 'desc' }, limit: query.limit, cursor: query.cursor });
+      return { status: 200, body: { items: page.items.map(presentCoupon), nextCursor: page.nextCursor } };
+    },
+  }),
   defineRoute({
     method: 'get',
     path: '/coupons/{couponId}',
@@ -52,17 +70,12 @@ export const couponQueryRoutes = ({ documents, clock }: AppServices) => [
     access: 'public',
     readsFrom: [COUPONS],
     params: z.strictObject({ couponId: couponIdSchema }),
-    response: {
-      status: 200,
-      description: 'The coupon',
-      schema: couponTermsSchema.extend({ issuedQuantity: z.number().int(), remainingQuantity: z.number().int(), createdAt: z.string() }),
-    },
+    response: { status: 200, description: 'The coupon', schema: couponSchema },
     errors: { 404: ['COUPON_NOT_FOUND'] },
     async handle({ params }) {
       const doc = await documents.get<CouponDoc>(COUPONS, params.couponId);
       if (!doc) throw couponErrors.notFound(params.couponId);
-      const { id: _id, ...coupon } = doc;
-      return { status: 200, body: { ...coupon, remainingQuantity: doc.totalQuantity - doc.issuedQuantity } };
+      return { status: 200, body: presentCoupon(doc) };
     },
   }),
   defineRoute({

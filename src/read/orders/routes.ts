@@ -12,6 +12,20 @@ const isoDate = z.iso.datetime({ offset: true }).max(64);
 export const ordersQueryRoutes = ({ documents, payers, clock }: AppServices) => [
   defineRoute({
     method: 'get',
+    path: '/admin/orders',
+    summary: "Every user's orders, newest first (without the payer, which only its owner sees)",
+    tags: ['Orders', 'Admin'],
+    access: 'admin',
+    readsFrom: [ORDERS],
+    query: listQuerySchema,
+    response: { status: 200, description: 'One page of orders', schema: pageSchema(orderSchema.extend({ userId: z.string() })) },
+    async handle({ query }) {
+      const page = await documents.find<OrderDoc>(ORDERS, { sort: { field: 'createdAt', direction: 'desc' }, limit: query.limit, cursor: query.cursor });
+      return { status: 200, body: { items: page.items.map((doc) => ({ ...presentOrder(doc), userId: doc.userId })), nextCursor: page.nextCursor } };
+    },
+  }),
+  defineRoute({
+    method: 'get',
     path: '/me/orders',
     summary: 'My orders, newest first, filterable by status (an unpaid order past its expiresAt is EXPIRED), product and date range',
     tags: ['Orders'],

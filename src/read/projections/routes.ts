@@ -14,7 +14,21 @@ export const projectionAdminRoutes = (projector: Projector) => [
       status: 200,
       description: 'Projection status',
       schema: z.object({
-        items: z.array(z.object({ name: z.string(), checkpoint: z.string().nullable(), head: z.string().nullable(), caughtUp: z.boolean() })),
+        items: z.array(
+          z.object({
+            name: z.string(),
+            checkpoint: z.string().nullable(),
+            head: z.string().nullable(),
+            caughtUp: z.boolean(),
+            rebuilding: z
+              .object({ done: z.number(), total: z.number() })
+              .nullable()
+              .openapi({
+                description:
+                  'A rebuild this process is running: how far it has replayed, in log offsets (events in SQLite, bytes in KurrentDB), so done/total is the share; null otherwise',
+              }),
+          }),
+        ),
       }),
     },
     async handle() {

@@ -1,0 +1,224 @@
+/**
+ * The operator's console in a real browser: headless Chromium (Debian's package) driven by
+ * playwright-core against the app in-process. It registers and changes a product, creates a
+ * coupon, watches a checkout appear in the projections' lag and in the ranking, and retries a
+ * dead delivery, asserting on what the page shows. CONSOLE_SCREENSHOTS=docs/console saves the
+ * pages' screenshots for the docs.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BrowserContext, chromium, Page } from 'playwright-core';
+import { MockDataPlatform } from '../../src/data-platform/mock-server';
+import { bearer, startTestApp, TestApp } from '../support/app';
+import { eventually } from '../support/eventually';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const PAYER = { name: 'Lee Seo', phone: '010-2222-3333', email: 'seo@example.com' };
+
+if (!existsSync(CHROMIUM)) {
+  describe('console in a browser', () => {
+    it.skip(`SKIPPED: ${CHROMIUM} is missing (apt-get install -y chromium; .ci/run installs it)`, () => undefined);
+  });
+} else {
+  describe('console in a browser', () => {
+    let t: TestApp;
+    let platform: MockDataPlatform;
+    let context: BrowserContext;
+    let page: Page;
+    let profile: string;
+    let shots: string | undefined;
+    /** Every API path the page requested, to check what it did not attempt. */
+    const requested: string[] = [];
+
+    beforeAll(async () => {
+      platform = await MockDataPlatform.start({ host: '127.0.0.1', port: 0 });
+      t = await startTestApp({
+        env: {
+          DATA_PLATFORM_URL: platform.url,
+          // One failed attempt makes a delivery DEAD.
+          DATA_PLATFORM_MAX_ATTEMPTS: '1',
+          DATA_PLATFORM_TIMEOUT_MS: '300',
+          QUEUE_LEASE_MS: '5000',
+          DATA_PLATFORM_BACKOFF_BASE_MS: '5',
+          DATA_PLATFORM_BACKOFF_MAX_MS: '50',
+          DATA_PLATFORM_RECONCILE_MS: '200',
+          DELIVERY_POLL_MS: '20',
+          POPULAR_REFRESH_MS: '100',
+        },
+      });
+      profile = mkdtempSync(join(tmpdir(), 'eventmart-chromium-'));
+      context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1200, height: 760 } });
+      page = context.pages()[0] ?? (await context.newPage());
+      page.setDefaultTimeout(10_000);
+      page.on('request', (request) => requested.push(`${request.method()} ${new URL(request.url()).pathname}`));
+      if (process.env.CONSOLE_SCREENSHOTS) {
+        shots = resolve(process.env.CONSOLE_SCREENSHOTS);
+        mkdirSync(shots, { recursive: true });
+      }
+    });
+    afterAll(async () => {
+      await context?.close();
+      if (profile) rmSync(profile, { recursive: true, force: true });
+      await t?.close();
+      await platform?.close();
+    });
+
+    const screenshot = async (name: string) => {
+      if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+    };
+    const alert = () => page.getByRole('alert');
+    const status = () => page.getByRole('status');
+    const row = (attribute: string, value: string) => page.locator(`tr[${attribute}="${value}"]`);
+    const go = async (name: string) => {
+      await page.getByRole('link', { name }).click();
+    };
+    const signIn = async (token: string) => {
+      await page.getByLabel('Admin token').fill(token);
+      await page.getByRole('button', { name: 'Use token' }).click();
+    };
+
+    it('refuses a customer token without asking the admin API, and shows the API problem for a forged admin one', async () => {
+      await page.goto(`${t.baseUrl}/console`);
+      await signIn(await t.tokenFor('shopper'));
+      await expectText(alert(), 'This console needs an admin token');
+      expect(requested.filter((r) => r.includes('/admin/'))).toEqual([]);
+
+      // An admin role claim the server did not sign: the page asks, and shows the refusal.
+      const forged = `${Buffer.from('{"alg":"HS256"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'mallory', role: 'admin' })).toString('base64url')}.c2ln`;
+      const refusal = await t.http().get('/admin/projections').set(bearer(forged));
+      expect(refusal.status).toBe(401);
+      await signIn(forged);
+      await expectText(alert(), `${refusal.body.title} ${refusal.body.detail}`);
+    });
+
+    it('mints the dev admin token and shows every projection', async () => {
+      await page.getByRole('button', { name: 'Mint the dev admin token' }).click();
+      await expectText(page.locator('#who'), 'admin console-admin');
+      await eventually(() => page.locator('tr[data-projection]').count(), (n) => n === t.app.projector.projections.length);
+      await expectText(row('data-projection', 'orders'), 'caught up');
+    });
+
+    let productId = '';
+    it('registers, restocks, renames and reprices a product, with its stock history', async () => {
+      await go('Catalogue and stock');
+      const register = page.getByRole('form', { name: 'Register a product' });
+      await register.getByLabel('Name').fill('Console Lamp');
+      await register.getByLabel('Price (KRW)').fill('12000');
+      await register.getByLabel('Initial stock').fill('5');
+      await register.getByRole('button', { name: 'Register' }).click();
+      await expectText(status(), 'Registered Console Lamp.');
+      const lamp = page.locator('tr[data-product]', { hasText: 'Console Lamp' });
+      await expectText(lamp, 'Console Lamp12,0005ON_SALE');
+      productId = (await lamp.getAttribute('data-product'))!;
+
+      await page.getByRole('form', { name: 'Restock' }).getByLabel('Units to add').fill('3');
+      await page.getByRole('button', { name: 'Restock' }).click();
+      await expectText(status(), 'Console Lamp restocked: 8 in stock.');
+      await page.getByRole('form', { name: 'Rename' }).getByLabel('New name').fill('Console Lamp XL');
+      await page.getByRole('button', { name: 'Rename' }).click();
+      await expectText(status(), 'Renamed to Console Lamp XL.');
+      await page.getByRole('form', { name: 'Reprice' }).getByLabel('New price (KRW)').fill('15000');
+      await page.getByRole('button', { name: 'Reprice' }).click();
+      await expectText(status(), 'Console Lamp XL now costs 15,000 KRW.');
+      await expectText(row('data-product', productId), 'Console Lamp XL15,0008ON_SALE');
+      const history = page.getByRole('table', { name: 'Stock history' }).locator('tbody tr');
+      await eventually(() => history.allInnerTexts(), (rows) => rows.length === 2);
+      expect((await history.allInnerTexts()).map((text) => text.split('\t').slice(1).join(' ').trim())).toEqual(['RESTOCK +3 8', 'REGISTERED +5 5']);
+      await screenshot('catalogue');
+    });
+
+    it('creates a coupon only within the API rules, and shows issued and remaining', async () => {
+      await go('Coupons');
+      const form = page.getByRole('form', { name: 'Create a coupon' });
+      await form.getByLabel('Name').fill('Console 10%');
+      await form.getByLabel('Total quantity').fill('100');
+      await form.getByLabel('Kind').selectOption('PERCENT');
+      await form.getByLabel('Percent off').fill('10');
+      await form.getByLabel('At most (KRW, optional)').fill('3000');
+      await form.getByLabel('Issue from').fill('2030-01-02T00:00');
+      await form.getByLabel('Issue until').fill('2030-01-01T00:00');
+      await form.getByRole('button', { name: 'Create coupon' }).click();
+      await expectText(alert(), 'issueEndsAt must be after issueStartsAt');
+      expect(requested).not.toContain('POST /admin/coupons');
+
+      await form.getByLabel('Issue from').fill('');
+      await form.getByLabel('Issue until').fill('');
+      await form.getByRole('button', { name: 'Create coupon' }).click();
+      await expectText(status(), 'Created Console 10%');
+      const campaign = page.locator('tr[data-coupon]', { hasText: 'Console 10%' });
+      await expectText(campaign, '0 / 100');
+      const couponId = (await campaign.getAttribute('data-coupon'))!;
+
+      const shopper = await t.tokenFor('shopper');
+      expect((await t.http().post(`/coupons/${couponId}/issue`).set(bearer(shopper))).status).toBe(201);
+      await expectText(campaign, '1 / 100');
+      expect(await campaign.locator('progress').evaluate((bar) => [(bar as unknown as { value: number }).value, (bar as unknown as { max: number }).max])).toEqual([1, 100]);
+      await expectText(campaign.locator('td').last(), '99');
+      await screenshot('coupons');
+    });
+
+    it('shows a checkout as lag while the projections are held, then caught up', async () => {
+      await go('Projections');
+      await platform.setMode('down');
+      await t.app.projector.stop();
+      const buyer = await t.tokenFor('buyer');
+      expect((await t.http().post('/me/points/charge').set(bearer(buyer)).send({ amount: 100_000 })).status).toBe(200);
+      const checkout = await t.http().post('/checkout').set(bearer(buyer)).send({ items: [{ productId, quantity: 2 }], payer: PAYER });
+      expect(checkout.status).toBe(201);
+      await expectText(row('data-projection', 'orders'), 'behind');
+      await screenshot('projections');
+
+      t.app.projector.start();
+      await expectText(row('data-projection', 'orders'), 'caught up');
+      const orders = (await t.app.projector.status()).find((s) => s.name === 'orders')!;
+      await expectText(row('data-projection', 'orders'), orders.checkpoint!);
+    });
+
+    it('lists the order, ranks the product, and retries its dead delivery', async () => {
+      await go('Orders and data platform');
+      await expectText(page.getByRole('table', { name: 'Recent orders' }).locator('tbody tr').first(), 'buyer');
+      await expectText(page.getByRole('table', { name: 'Recent orders' }).locator('tbody tr').first(), 'Console Lamp XL × 2');
+
+      await page.getByLabel('Days').fill('1');
+      await expectText(page.getByRole('region', { name: 'Popular products' }), '1. Console Lamp XL');
+      await expectText(page.locator('.bars'), '1. Console Lamp XL2');
+
+      const dead = page.getByRole('table', { name: 'Deliveries' }).locator('tbody tr[data-delivery]');
+      await expectText(dead.first(), 'DEAD');
+      await screenshot('orders');
+      const deliveryId = (await dead.first().getAttribute('data-delivery'))!;
+      await platform.setMode('up');
+      await dead.first().getByRole('button', { name: 'Retry' }).click();
+      await expectText(status(), 'is PENDING again');
+      await page.getByRole('button', { name: 'DELIVERED' }).click();
+      await expectText(row('data-delivery', deliveryId), 'DELIVERED');
+      expect(platform.state().deliveries[deliveryId]?.accepted).toBe(1);
+    });
+
+    it('rebuilds a projection after asking', async () => {
+      await go('Projections');
+      await row('data-projection', 'orders').getByRole('button', { name: 'Rebuild' }).click();
+      const dialog = page.getByRole('dialog');
+      await expectText(dialog, 'Rebuild orders?');
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      expect(requested).not.toContain('POST /admin/projections/orders/rebuild');
+
+      await row('data-projection', 'orders').getByRole('button', { name: 'Rebuild' }).click();
+      await dialog.getByRole('button', { name: 'Rebuild orders' }).click();
+      await expectText(status(), 'Rebuild of orders started.');
+      expect(requested).toContain('POST /admin/projections/orders/rebuild');
+      await expectText(row('data-projection', 'orders'), 'caught up');
+    });
+  });
+}
+
+/** Waits until the element's text contains `text` (spaces between cells ignored), failing with what it showed. */
+async function expectText(locator: import('playwright-core').Locator, text: string): Promise<void> {
+  const squeeze = (value: string) => value.replace(/\s+/g, '');
+  await eventually(
+    () => locator.first().innerText({ timeout: 10_000 }).catch(() => ''),
+    (shown) => squeeze(shown).includes(squeeze(text)),
+  );
+}
