@@ -21,7 +21,7 @@ export const ordersQueryRoutes = ({ documents, payers, clock }: AppServices) => 
     response: { status: 200, description: 'One page of orders', schema: pageSchema(orderSchema.extend({ userId: z.string() })) },
     async handle({ query }) {
       const page = await documents.find<OrderDoc>(ORDERS, { sort: { field: 'createdAt', direction: 'desc' }, limit: query.limit, cursor: query.cursor });
-      return { status: 200, body: { items: page.items.map((doc) => ({ ...presentOrder(doc), userId: doc.userId })), nextCursor: page.nextCursor } };
+      return { status: 200, body: { items: page.items.map((doc) => ({ ...presentOrder(doc, clock.now()), userId: doc.userId })), nextCursor: page.nextCursor } };
     },
   }),
   defineRoute({
