@@ -240,7 +240,7 @@ export class Projector {
     this.rebuilds.set(projection.name, { done: 0, total: logOffset(await this.events.headPosition()) });
     const onBatch = (events: number, position: string) => {
       const done = logOffset(position);
-      this.rebuilds.set(projection.name, { done, total: Math.max(done, this.rebuilds.get(projection.name)!.total) });
+      this.rebuilds.set(projection.name, { done, total: Math.max(done, this.rebuilds.get(projection.name)?.total ?? done) });
       options.onBatch?.(events, position);
     };
     try {

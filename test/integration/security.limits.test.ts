@@ -5,6 +5,8 @@ import { InProcessRateLimiter } from '../../src/shared/ratelimit/memory';
 import { bearer, REDIS_URL, startTestApp, TestApp } from '../support/app';
 
 const LIMITS = {
+  // The per-IP limits are tested from addresses other than loopback, which dev tokens refuse by default.
+  AUTH_DEV_TOKENS_REMOTE: 'true',
   RATE_LIMIT_WRITE_PER_USER: '3',
   RATE_LIMIT_WRITE_PER_IP: '8',
   RATE_LIMIT_ISSUE_PER_USER: '1',
