@@ -84,8 +84,8 @@ async function lockVariants(): Promise<Figure[]> {
       'lock',
       async (writer, revision) => {
         const id = randomUUID();
-        const batch = [[{ s: `s-${run}-${writer}`, x: revision === 0 ? 'no_stream' : String(revision - 1), e: [{ i: id, t: 'Benched', d: { revision }, m: {} }] }]];
-        await pg.query(`SELECT ${pg.table('append_batch')}($1::json)`, [JSON.stringify(batch)], false);
+        const batch = [[{ s: `s-${run}-${writer}`, x: revision === 0 ? 'no_stream' : String(revision - 1), e: [{ i: id, t: 'Benched', d: JSON.stringify({ revision }), m: '{}' }] }]];
+        await pg.query(`SELECT ${pg.table('append_batch')}($1::jsonb)`, [JSON.stringify(batch)], false);
         return id;
       },
       followAll,
