@@ -118,10 +118,14 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
     info: {
       title: 'Eventmart',
       version: '0.1.0',
+      license: { name: 'MIT', identifier: 'MIT' },
+      contact: { name: 'Eventmart maintainers' },
       description:
         'Event-sourced commerce: points, products, coupons, orders. Errors are RFC 9457 problem+json with a stable `code`. ' +
         (config.devTokens ? 'Get a token from POST /auth/dev-token, then press Authorize.' : ''),
     },
+    // Relative: the document is served by the API it describes, at whatever address that is reached.
+    servers: [{ url: '/', description: 'The server that serves this document' }],
   });
 
   const metrics = new Registry();
