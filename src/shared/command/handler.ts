@@ -80,7 +80,7 @@ export class CommandHandler {
     if (newer.length === 0) return cached;
     const last = newer[newer.length - 1];
     const loaded: Loaded<S> = {
-      state: newer.reduce((state, event) => decider.evolve(state, event as unknown as DomainEvent), cached.state),
+      state: newer.reduce((state, event) => decider.evolve(state, event), cached.state),
       revision: last.revision,
       position: last.position,
     };
@@ -140,7 +140,7 @@ export class CommandHandler {
     const unit: UnitOfWork = {
       state: async (decider, id) => (await entry(decider as Decider<never, DomainEvent, unknown>, id)).state as never,
       decide: async (decider, id, command) => {
-        const target = await entry(decider as unknown as Decider<never, DomainEvent, unknown>, id);
+        const target = await entry(decider as Decider<never, DomainEvent, unknown>, id);
         const events = decider.decide(command, target.state as never);
         target.state = events.reduce((state, event) => target.decider.evolve(state, event), target.state);
         target.events.push(...events);
