@@ -1,6 +1,6 @@
 /** given(events) / when(command) / then(events or error code), in the style of Emmett's DeciderSpecification. */
 import { Command, Decider, DomainEvent, fold } from '../../src/shared/domain/decider';
-import { DomainError } from '../../src/shared/domain/errors';
+import { DomainError, DomainErrorCode } from '../../src/shared/domain/errors';
 
 export function specFor<C extends Command, E extends DomainEvent, S>(decider: Decider<C, E, S>) {
   return (...given: E[]) => ({
@@ -9,7 +9,7 @@ export function specFor<C extends Command, E extends DomainEvent, S>(decider: De
       return {
         then: (expected: readonly E[]) => expect(run()).toEqual(expected),
         thenNothingHappens: () => expect(run()).toEqual([]),
-        thenFails: (code: string) => {
+        thenFails: (code: DomainErrorCode) => {
           let thrown: unknown;
           try {
             run();
