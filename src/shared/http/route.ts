@@ -172,7 +172,7 @@ export function routeServer(route: RouteDefinition, runtime: RouteRuntime): (req
       const answer = route.idempotent ? await runIdempotently(request, user, run, runtime) : { result: await run(undefined), replayed: false };
       // Before the answer leaves: the user's next read may already be on its way to another instance.
       const position = user && route.method !== 'get' ? positionOf(answer.result) : undefined;
-      if (position) await runtime.ownWrites.record(user!.userId, position);
+      if (user && position) await runtime.ownWrites.record(user.userId, position);
       return answer;
     })();
     return hasDeadline(route, request) ? answerInTime(request, work, route.method !== 'get', runtime) : work;
