@@ -12,7 +12,8 @@ import { productStream } from '../product/decider';
 import { couponStream, parseUserCouponId } from '../coupon/decider';
 import { walletStream } from '../wallet/decider';
 import { MAX_LINES, orderDecider, orderStream, PlacedOrder } from './decider';
-import { cancelOrder, payOrder, placeOrder, RequestedLine, streamsOf } from './flows';
+import { RequestedLine } from './checkout';
+import { cancelOrder, payOrder, placeOrder, streamsOf } from './flows';
 import { orderSchema, presentOrder } from './view';
 
 const itemsSchema = z
