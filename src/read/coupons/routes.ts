@@ -51,6 +51,7 @@ export const couponQueryRoutes = ({ documents, clock }: AppServices) => [
   defineRoute({
     method: 'get',
     path: '/admin/coupons',
+    operationId: 'listCoupons',
     summary: 'Every coupon campaign with how many are issued and left, newest first',
     tags: ['Coupons', 'Admin'],
     access: 'admin',
@@ -65,6 +66,7 @@ export const couponQueryRoutes = ({ documents, clock }: AppServices) => [
   defineRoute({
     method: 'get',
     path: '/coupons/{couponId}',
+    operationId: 'getCoupon',
     summary: 'A coupon, and how many are left',
     tags: ['Coupons'],
     access: 'public',
@@ -81,6 +83,7 @@ export const couponQueryRoutes = ({ documents, clock }: AppServices) => [
   defineRoute({
     method: 'get',
     path: '/me/coupons',
+    operationId: 'listMyCoupons',
     summary: 'My coupons, newest first',
     tags: ['Coupons'],
     access: 'user',
@@ -92,7 +95,7 @@ export const couponQueryRoutes = ({ documents, clock }: AppServices) => [
     async handle({ user, query }) {
       const now = clock.now().toISOString();
       const page = await documents.find<UserCouponDoc>(USER_COUPONS, {
-        where: whereStatus(user!.userId, query.status, now),
+        where: whereStatus(user.userId, query.status, now),
         sort: { field: 'position', direction: 'desc' },
         limit: query.limit,
         cursor: query.cursor,

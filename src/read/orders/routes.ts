@@ -13,6 +13,7 @@ export const ordersQueryRoutes = ({ documents, payers, clock }: AppServices) => 
   defineRoute({
     method: 'get',
     path: '/admin/orders',
+    operationId: 'listAllOrders',
     summary: "Every user's orders, newest first (without the payer, which only its owner sees)",
     tags: ['Orders', 'Admin'],
     access: 'admin',
@@ -27,6 +28,7 @@ export const ordersQueryRoutes = ({ documents, payers, clock }: AppServices) => 
   defineRoute({
     method: 'get',
     path: '/me/orders',
+    operationId: 'listMyOrders',
     summary: 'My orders, newest first, filterable by status (an unpaid order past its expiresAt is EXPIRED), product and date range',
     tags: ['Orders'],
     access: 'user',
@@ -40,7 +42,7 @@ export const ordersQueryRoutes = ({ documents, payers, clock }: AppServices) => 
     response: { status: 200, description: 'One page of orders', schema: pageSchema(orderSchema) },
     async handle({ user, query }) {
       const now = clock.now();
-      const where: Record<string, Scalar | Range> = { userId: user!.userId };
+      const where: Record<string, Scalar | Range> = { userId: user.userId };
       // PENDING and EXPIRED are both stored PENDING; the page is filtered after reading, so it may hold fewer than `limit`.
       if (query.status) where.status = query.status === 'EXPIRED' ? 'PENDING' : query.status;
       const shown = (order: ReturnType<typeof presentOrder>) => !query.status || order.status === query.status;
@@ -64,6 +66,7 @@ export const ordersQueryRoutes = ({ documents, payers, clock }: AppServices) => 
   defineRoute({
     method: 'get',
     path: '/me/orders/{orderId}',
+    operationId: 'getMyOrder',
     summary: 'One of my orders with items, amounts, status history and (for me only) the payer',
     tags: ['Orders'],
     access: 'user',
@@ -74,7 +77,7 @@ export const ordersQueryRoutes = ({ documents, payers, clock }: AppServices) => 
     async handle({ user, params }) {
       const doc = await documents.get<OrderDoc>(ORDERS, params.orderId);
       // Another user's order is indistinguishable from a missing one.
-      if (!doc || doc.userId !== user!.userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
+      if (!doc || doc.userId !== user.userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
       const payer = doc.payer ? await payers.open(doc.userId, doc.payer) : null;
       return { status: 200, body: presentOrder(doc, clock.now(), () => payer) };
     },

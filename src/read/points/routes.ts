@@ -17,19 +17,21 @@ export const pointsQueryRoutes = ({ documents }: AppServices) => [
   defineRoute({
     method: 'get',
     path: '/me/points',
+    operationId: 'getMyPoints',
     summary: 'My point balance',
     tags: ['Points'],
     access: 'user',
     readsFrom: [BALANCES],
     response: { status: 200, description: 'The balance (0 for a new user)', schema: z.object({ userId: z.string(), balance: z.number().int() }) },
     async handle({ user }) {
-      const doc = await documents.get<BalanceDoc>(BALANCES, user!.userId);
-      return { status: 200, body: { userId: user!.userId, balance: doc?.balance ?? 0 } };
+      const doc = await documents.get<BalanceDoc>(BALANCES, user.userId);
+      return { status: 200, body: { userId: user.userId, balance: doc?.balance ?? 0 } };
     },
   }),
   defineRoute({
     method: 'get',
     path: '/me/points/history',
+    operationId: 'listMyPointHistory',
     summary: 'My point charges, uses and refunds, newest first',
     tags: ['Points'],
     access: 'user',
@@ -38,7 +40,7 @@ export const pointsQueryRoutes = ({ documents }: AppServices) => [
     response: { status: 200, description: 'One page of history', schema: pageSchema(historyItem) },
     async handle({ user, query }) {
       const page = await documents.find<PointHistoryDoc>(POINT_HISTORY, {
-        where: { userId: user!.userId },
+        where: { userId: user.userId },
         sort: { field: 'position', direction: 'desc' },
         limit: query.limit,
         cursor: query.cursor,

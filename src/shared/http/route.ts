@@ -7,23 +7,27 @@ import { AdminJournal } from '../auth/admin-journal';
 import { InvalidToken, Principal, TokenService } from '../auth/tokens';
 import { Claim, IdempotencyStore, StoredResponse } from '../idempotency/port';
 import { Config } from '../config';
+import { OwnWrites } from '../session/own-writes';
 import { LimitKind, LimitScope, RateLimits } from '../ratelimit/limits';
 import { errorToProblem, logFailure } from './errors';
-import { HttpProblem } from './problem';
+import { ErrorCode, HttpProblem } from './problem';
 import { problemSchema } from './schemas';
 
 /** public: anyone; user: any valid token (customers and admins alike); admin: the admin role. */
 export type Access = 'public' | 'user' | 'admin';
 
-export interface RouteInput<P, Q, B> {
+/** Who a handler sees: nobody on a public route; on the others the principal the token proved, always there. */
+export type UserOf<A extends Access> = A extends 'public' ? Principal | undefined : Principal;
+
+export interface RouteInput<P, Q, B, A extends Access = Access> {
   readonly params: P;
   readonly query: Q;
   readonly body: B;
-  readonly user: Principal | undefined;
+  readonly user: UserOf<A>;
   /** Seeds deterministic event ids when the request carries an Idempotency-Key. */
   readonly idSeed: string | undefined;
   /**
-   * The request waited for its own writes (X-Consistent-With): read the read model itself.
+   * The request waited for a write (its user's own, or the one X-Consistent-With names): read the read model itself.
    * A cache may not have heard of the change yet: its invalidation follows the projection's
    * commit, from another process when the projections run elsewhere.
    */
@@ -37,36 +41,49 @@ export interface RouteResult {
   readonly body: unknown;
 }
 
-export interface RouteDefinition<P = unknown, Q = unknown, B = unknown> {
+export interface RouteDefinition<P = unknown, Q = unknown, B = unknown, A extends Access = Access> {
   readonly method: 'get' | 'post' | 'patch' | 'delete';
   /** OpenAPI style: /products/{id}. */
   readonly path: string;
+  /**
+   * The operation's name in the OpenAPI document, and so the method name in generated clients:
+   * a camelCase verb phrase (`chargePoints`, `checkout`), unique, never changed once published.
+   */
+  readonly operationId: string;
   readonly summary: string;
   readonly tags: readonly string[];
-  readonly access: Access;
+  readonly access: A;
   readonly params?: ZodType<P>;
   readonly query?: ZodType<Q>;
   readonly body?: ZodType<B>;
   readonly response: { readonly status: number; readonly description: string; readonly schema: ZodType };
   /** Business error codes by status, for the documentation. */
-  readonly errors?: Readonly<Record<number, readonly string[]>>;
+  readonly errors?: Readonly<Record<number, readonly ErrorCode[]>>;
   /** A state-changing POST: honours Idempotency-Key. */
   readonly idempotent?: boolean;
-  /** Projections this read depends on: X-Consistent-With waits for them. */
+  /**
+   * Projections this read depends on: a read waits until they have passed the user's own latest
+   * write (read-your-writes, also on a public route sent with a valid token) and the position in
+   * X-Consistent-With. A successful write that answers a `position` records it as its user's.
+   */
   readonly readsFrom?: readonly string[];
   /** Abuse limit (config RATE_LIMIT_*): state-changing routes count as 'write' unless they name another; reads are not limited unless they name one. */
   readonly rateLimit?: LimitKind;
-  readonly handle: (input: RouteInput<P, Q, B>) => Promise<RouteResult>;
+  readonly handle: (input: RouteInput<P, Q, B, A>) => Promise<RouteResult>;
   /**
    * For a public GET: its answer from what this process already holds (the near cache),
    * without I/O, so the request is answered in the turn it arrived (see fast-lane.ts).
    * Undefined sends the request the normal way. Must answer what `handle` would.
    */
-  readonly fromMemory?: (input: RouteInput<P, Q, B>) => RouteResult | undefined;
+  readonly fromMemory?: (input: RouteInput<P, Q, B, A>) => RouteResult | undefined;
 }
 
-/** Keeps each route's types checked while letting a module export a list of differently typed routes. */
-export const defineRoute = <P = undefined, Q = undefined, B = undefined>(route: RouteDefinition<P, Q, B>) =>
+/**
+ * Keeps each route's types checked while letting a module export a list of differently typed
+ * routes. The cast forgets the route's own types, which routeServer then honours at run time:
+ * it parses P, Q and B with the route's schemas and authenticates before every non-public handler.
+ */
+export const defineRoute = <P = undefined, Q = undefined, B = undefined, A extends Access = Access>(route: RouteDefinition<P, Q, B, A>) =>
   route as unknown as RouteDefinition;
 
 export interface RouteRuntime {
@@ -77,6 +94,7 @@ export interface RouteRuntime {
   readonly adminJournal: AdminJournal;
   readonly logger: Logger;
   readonly waitForProjections: (projections: readonly string[], position: string) => Promise<void>;
+  readonly ownWrites: OwnWrites;
 }
 
 const IDEMPOTENCY_IN_FLIGHT_MS = 60_000;
@@ -145,12 +163,17 @@ export function routeServer(route: RouteDefinition, runtime: RouteRuntime): (req
     let fresh = false;
     const run = async (idSeed: string | undefined) => {
       const result = await route.handle({ params, query, body, user, idSeed, fresh, ip: request.ip });
-      if (journaled) await recordAdminAction(runtime, user!, route, params, result.status, idSeed);
+      // Journaled routes are admin routes, which authenticate always answers with a principal.
+      if (journaled && user) await recordAdminAction(runtime, user, route, params, result.status, idSeed);
       return result;
     };
     const work = (async (): Promise<Answer> => {
-      if (route.readsFrom) fresh = await waitIfAsked(request, route.readsFrom, runtime);
-      return route.idempotent ? runIdempotently(request, user, run, runtime) : { result: await run(undefined), replayed: false };
+      if (route.readsFrom) fresh = await waitForWrites(request, route, user, runtime);
+      const answer = route.idempotent ? await runIdempotently(request, user, run, runtime) : { result: await run(undefined), replayed: false };
+      // Before the answer leaves: the user's next read may already be on its way to another instance.
+      const position = user && route.method !== 'get' ? positionOf(answer.result) : undefined;
+      if (user && position) await runtime.ownWrites.record(user.userId, position);
+      return answer;
     })();
     return hasDeadline(route, request) ? answerInTime(request, work, route.method !== 'get', runtime) : work;
   };
@@ -245,13 +268,33 @@ function parse<T>(schema: ZodType<T> | undefined, value: unknown, where: string)
   });
 }
 
-/** True when the request asked for, and got, the projections at its position. */
-async function waitIfAsked(request: RouteRequest, projections: readonly string[], runtime: RouteRuntime): Promise<boolean> {
+/**
+ * Waits until the route's projections have passed the later of the user's own latest write and
+ * the position the request names; true when there was one (and the read model is past it).
+ * Nothing recent to wait for costs one look-up (one Redis GET in a shared deployment).
+ */
+async function waitForWrites(request: RouteRequest, route: RouteDefinition, user: Principal | undefined, runtime: RouteRuntime): Promise<boolean> {
   const header = request.header('x-consistent-with');
-  if (header === undefined) return false;
-  const position = parse(positionSchema, header, 'header X-Consistent-With');
-  await runtime.waitForProjections(projections, position);
+  const asked = header === undefined ? null : parse(positionSchema, header, 'header X-Consistent-With');
+  const reader = user ?? (route.access === 'public' ? await optionalReader(request, runtime.tokens) : undefined);
+  const own = reader ? await runtime.ownWrites.latest(reader.userId) : null;
+  const position = asked !== null && (own === null || asked > own) ? asked : own;
+  if (position === null) return false;
+  await runtime.waitForProjections(route.readsFrom!, position);
   return true;
+}
+
+/** Who sent a public read, if it carries a valid token: an admin reading the product it just created. Anything else reads anonymously, as before. */
+async function optionalReader(request: RouteRequest, tokens: TokenService): Promise<Principal | undefined> {
+  if (request.header('authorization') === undefined) return undefined;
+  return authenticate(request, 'user', tokens).catch(() => undefined);
+}
+
+/** The position a successful write answers (see schemas.ts positionSchema). */
+function positionOf(result: RouteResult): string | undefined {
+  if (result.status >= 300 || typeof result.body !== 'object' || result.body === null) return undefined;
+  const { position } = result.body as { position?: unknown };
+  return typeof position === 'string' ? position : undefined;
 }
 
 /**
@@ -336,13 +379,13 @@ function stableJson(value: unknown): string {
 
 function document(registry: OpenAPIRegistry, route: RouteDefinition): void {
   const retryAfter = { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' as const, minimum: 1 } } };
-  const problemResponse = (status: number, codes: readonly string[]): ResponseConfig => ({
+  const problemResponse = (status: number, codes: readonly ErrorCode[]): ResponseConfig => ({
     description: codes.join(', '),
     ...(status === 429 || status === 503 ? { headers: retryAfter } : {}),
     content: { 'application/problem+json': { schema: problemSchema } },
   });
-  const errors: Record<number, string[]> = {};
-  const add = (status: number, ...codes: string[]) => (errors[status] = [...(errors[status] ?? []), ...codes]);
+  const errors: Record<number, ErrorCode[]> = {};
+  const add = (status: number, ...codes: ErrorCode[]) => (errors[status] = [...(errors[status] ?? []), ...codes]);
   // Every route validates its query (unknown fields are refused), even one that declares none.
   add(400, 'VALIDATION_FAILED');
   if (route.access !== 'public') add(401, 'UNAUTHENTICATED');
@@ -359,11 +402,14 @@ function document(registry: OpenAPIRegistry, route: RouteDefinition): void {
 
   const headers: ZodType[] = [];
   if (route.idempotent) headers.push(z.object({ 'Idempotency-Key': idempotencyKeySchema.optional() }));
-  if (route.readsFrom) headers.push(z.object({ 'X-Consistent-With': z.string().optional() }));
+  if (route.readsFrom) {
+    headers.push(z.object({ 'X-Consistent-With': z.string().optional().openapi({ description: "Also wait for this write's position; the user's own writes are waited for without it" }) }));
+  }
 
   registry.registerPath({
     method: route.method,
     path: route.path,
+    operationId: route.operationId,
     summary: route.summary,
     tags: [...route.tags],
     security: route.access === 'public' ? [] : [{ bearer: [] }],

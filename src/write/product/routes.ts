@@ -13,10 +13,10 @@ const stockSchema = (min: number, description: string) =>
 
 export const productRoutes = ({ clock, ids, commands }: AppServices) => {
   /** Runs an admin's command and answers with the product after it and the position of the write. */
-  const run = async (productId: string, command: ProductCommand, user: Principal | undefined, idSeed: string | undefined) => {
+  const run = async (productId: string, command: ProductCommand, user: Principal, idSeed: string | undefined) => {
     const result = await commands.handle(productDecider, productId, command, {
       idSeed,
-      metadata: { actorId: user!.userId, role: user!.role },
+      metadata: { actorId: user.userId, role: user.role },
     });
     return { ...toProduct(productId, result.state), position: result.position! };
   };
@@ -25,6 +25,7 @@ export const productRoutes = ({ clock, ids, commands }: AppServices) => {
     defineRoute({
       method: 'post',
       path: '/admin/products',
+      operationId: 'registerProduct',
       summary: 'Register a product',
       tags: ['Products', 'Admin'],
       access: 'admin',
@@ -42,6 +43,7 @@ export const productRoutes = ({ clock, ids, commands }: AppServices) => {
     defineRoute({
       method: 'patch',
       path: '/admin/products/{id}',
+      operationId: 'updateProduct',
       summary: "Change a product's name, price or both",
       tags: ['Products', 'Admin'],
       access: 'admin',
@@ -62,6 +64,7 @@ export const productRoutes = ({ clock, ids, commands }: AppServices) => {
     defineRoute({
       method: 'post',
       path: '/admin/products/{id}/restock',
+      operationId: 'restockProduct',
       summary: 'Add stock to a product',
       tags: ['Products', 'Admin'],
       access: 'admin',

@@ -8,6 +8,7 @@ export const walletRoutes = ({ config, clock, commands }: AppServices) => [
   defineRoute({
     method: 'post',
     path: '/me/points/charge',
+    operationId: 'chargePoints',
     summary: 'Charge points to my wallet',
     tags: ['Points'],
     access: 'user',
@@ -20,7 +21,7 @@ export const walletRoutes = ({ config, clock, commands }: AppServices) => [
     },
     errors: { 409: ['POINTS_BALANCE_LIMIT'] },
     async handle({ body, user, idSeed }) {
-      const userId = user!.userId;
+      const userId = user.userId;
       const result = await commands.handle(
         walletDecider,
         userId,
@@ -33,7 +34,7 @@ export const walletRoutes = ({ config, clock, commands }: AppServices) => [
             now: clock.now().toISOString(),
           },
         },
-        { idSeed, metadata: { actorId: userId, role: user!.role } },
+        { idSeed, metadata: { actorId: userId, role: user.role } },
       );
       return { status: 200, body: { userId, balance: result.state.balance, charged: body.amount, position: result.position } };
     },

@@ -1,5 +1,4 @@
 import { Cluster } from './cluster';
-import { readLog } from './log';
 import { Proc } from './processes';
 import { Rush } from './rushes';
 
@@ -9,7 +8,7 @@ import { Rush } from './rushes';
  */
 export async function expectSound(cluster: Cluster, rushes: readonly Rush[], strict: boolean): Promise<void> {
   await cluster.caughtUp();
-  const log = await readLog(cluster.dataDir);
+  const log = await cluster.readLog();
   const violations = rushes.flatMap((rush) => rush.violations(log, strict).map((v) => `${rush.name}: ${v}`));
   // The first few tell the story; thousands would bury it.
   expect(violations.slice(0, 30)).toEqual([]);
@@ -43,4 +42,14 @@ export async function withChaos(cluster: Cluster, work: Promise<unknown>): Promi
 
 export function describeRushes(rushes: readonly Rush[]): string {
   return rushes.map((rush) => `${rush.name}: ${JSON.stringify(rush.tally())}`).join('\n');
+}
+
+/** A server that cannot do the work says so with a 503 problem: never a 500, never a wrong answer. */
+export function expectNoServerErrorsBut503(rushes: readonly Rush[]): void {
+  const errors = rushes.flatMap((rush) =>
+    Object.entries(rush.tally())
+      .filter(([label]) => /^5\d\d/.test(label) && !label.startsWith('503'))
+      .map(([label, count]) => `${rush.name}: ${count} × ${label}`),
+  );
+  expect(errors).toEqual([]);
 }
