@@ -73,6 +73,8 @@ const schema = z
     ORDER_PAYMENT_TTL_MINUTES: positiveInt(30),
     COMMAND_MAX_ATTEMPTS: positiveInt(8),
     AGGREGATE_CACHE_SIZE: positiveInt(10_000),
+    /** A stream gets a snapshot in DATA_DIR/snapshots.db every this many events; 0: no snapshots. */
+    SNAPSHOT_EVERY: limit(1_000),
     CONSISTENCY_WAIT_MS: positiveInt(5_000),
     PROJECTION_POLL_MS: positiveInt(200),
     /** How long a process holds a projection's lease without renewing it: a dead runner is replaced within about this long. */
