@@ -76,6 +76,8 @@ const schema = z
     /** A stream gets a snapshot in DATA_DIR/snapshots.db every this many events; 0: no snapshots. */
     SNAPSHOT_EVERY: limit(1_000),
     CONSISTENCY_WAIT_MS: positiveInt(5_000),
+    /** How long a user's latest write is remembered for read-your-writes: well beyond any healthy projection lag. */
+    SESSION_POSITION_TTL_MS: positiveInt(300_000),
     PROJECTION_POLL_MS: positiveInt(200),
     /** How long a process holds a projection's lease without renewing it: a dead runner is replaced within about this long. */
     PROJECTION_LEASE_MS: positiveInt(10_000),
