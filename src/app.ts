@@ -35,6 +35,7 @@ import { productRoutes } from './write/product/routes';
 import { walletRoutes } from './write/wallet/routes';
 import { privacyRoutes } from './write/privacy/routes';
 import { AdminJournal } from './shared/auth/admin-journal';
+import { OwnWrites } from './shared/session/own-writes';
 
 /**
  * Connections waiting to be accepted. Node's default (511) overflows in a coupon rush, where
@@ -106,6 +107,7 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
     adminJournal: new AdminJournal(services.events, services.clock),
     logger,
     waitForProjections: (names, position) => waiter.waitFor(names, position),
+    ownWrites: new OwnWrites(services.sessions, () => services.events.headPosition(), logger),
   };
 
   const registry = new OpenAPIRegistry();
@@ -122,6 +124,8 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
       contact: { name: 'Eventmart maintainers' },
       description:
         'Event-sourced commerce: points, products, coupons, orders. Errors are RFC 9457 problem+json with a stable `code`. ' +
+        'Reads are session-consistent per user: a read sent with a token reflects every write that user had answered before it, on any instance ' +
+        '(it waits up to CONSISTENCY_WAIT_MS, then 503 CONSISTENCY_TIMEOUT); other users\' writes appear once projected, without a guarantee. ' +
         (config.devTokens ? 'Get a token from POST /auth/dev-token, then press Authorize.' : ''),
     },
     // Relative: the document is served by the API it describes, at whatever address that is reached.

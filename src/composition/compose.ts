@@ -42,6 +42,9 @@ import { Queue } from '../shared/queue/port';
 import { LeaseService } from '../shared/lease/port';
 import { InProcessLeaseService } from '../shared/lease/memory';
 import { RedisLeaseService } from '../shared/lease/redis';
+import { SessionPositions } from '../shared/session/port';
+import { InProcessSessionPositions } from '../shared/session/memory';
+import { RedisSessionPositions } from '../shared/session/redis';
 import { RedisQueue } from '../shared/queue/redis';
 import { SqliteQueue } from '../shared/queue/sqlite';
 import { Clock, IdGenerator, TOKENS } from '../shared/container/tokens';
@@ -110,6 +113,9 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
     : new InProcessCache();
   const couponGate: CouponGate = redis ? new RedisCouponGate(redis, `${config.REDIS_PREFIX}gate:`) : new InProcessCouponGate();
   const leases: LeaseService = redis ? new RedisLeaseService(redis, `${config.REDIS_PREFIX}lease:`) : new InProcessLeaseService();
+  const sessions: SessionPositions = redis
+    ? new RedisSessionPositions(redis, `${config.REDIS_PREFIX}session:`, config.SESSION_POSITION_TTL_MS)
+    : new InProcessSessionPositions(config.SESSION_POSITION_TTL_MS);
   // Every instance must open what another sealed, so data keys follow the documents to MongoDB;
   // never to Redis, which holds only what can be rebuilt (a lost key is lost data).
   const dataKeyStore: DataKeyStore = mongo ? MongoDataKeyStore.over(mongo) : new SqliteDataKeyStore(file('keys.db'), sqlite);
@@ -149,6 +155,7 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
     couponGate,
     deliveryQueue,
     leases,
+    sessions,
     logger,
   };
 
@@ -174,6 +181,7 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
       dataKeys: dataKeyStore.adapterName,
       rateLimits: rateLimits.adapterName,
       leases: leases.adapterName,
+      sessions: sessions.adapterName,
     },
     readiness,
     jwtSecret: config.JWT_SECRET ?? embeddedSecret(config.DATA_DIR, 'jwt-secret', 'JWT_SECRET', logger),

@@ -12,6 +12,7 @@ import { CouponGate } from '../write/coupon/gate/port';
 import type { Logger } from 'pino';
 import { Queue } from '../shared/queue/port';
 import { LeaseService } from '../shared/lease/port';
+import { SessionPositions } from '../shared/session/port';
 
 /** What route modules need; resolved once from the container by the composition root. */
 export interface AppServices {
@@ -36,6 +37,8 @@ export interface AppServices {
   readonly deliveryQueue: Queue;
   /** Which process runs each projection (Redis with REDIS_URL, else in-process). */
   readonly leases: LeaseService;
+  /** Each user's latest write, for read-your-writes on any instance (Redis with REDIS_URL, else in-process). */
+  readonly sessions: SessionPositions;
   /** For work that runs after the request (projection hooks, workers) and must report failures. */
   readonly logger: Logger;
 }

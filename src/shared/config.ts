@@ -74,6 +74,8 @@ const schema = z
     COMMAND_MAX_ATTEMPTS: positiveInt(8),
     AGGREGATE_CACHE_SIZE: positiveInt(10_000),
     CONSISTENCY_WAIT_MS: positiveInt(5_000),
+    /** How long a user's latest write is remembered for read-your-writes: well beyond any healthy projection lag. */
+    SESSION_POSITION_TTL_MS: positiveInt(300_000),
     PROJECTION_POLL_MS: positiveInt(200),
     /** How long a process holds a projection's lease without renewing it: a dead runner is replaced within about this long. */
     PROJECTION_LEASE_MS: positiveInt(10_000),

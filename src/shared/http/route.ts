@@ -7,6 +7,7 @@ import { AdminJournal } from '../auth/admin-journal';
 import { InvalidToken, Principal, TokenService } from '../auth/tokens';
 import { Claim, IdempotencyStore, StoredResponse } from '../idempotency/port';
 import { Config } from '../config';
+import { OwnWrites } from '../session/own-writes';
 import { LimitKind, LimitScope, RateLimits } from '../ratelimit/limits';
 import { errorToProblem, logFailure } from './errors';
 import { HttpProblem, problem } from './problem';
@@ -23,7 +24,7 @@ export interface RouteInput<P, Q, B> {
   /** Seeds deterministic event ids when the request carries an Idempotency-Key. */
   readonly idSeed: string | undefined;
   /**
-   * The request waited for its own writes (X-Consistent-With): read the read model itself.
+   * The request waited for a write (its user's own, or the one X-Consistent-With names): read the read model itself.
    * A cache may not have heard of the change yet: its invalidation follows the projection's
    * commit, from another process when the projections run elsewhere.
    */
@@ -57,7 +58,11 @@ export interface RouteDefinition<P = unknown, Q = unknown, B = unknown> {
   readonly errors?: Readonly<Record<number, readonly string[]>>;
   /** A state-changing POST: honours Idempotency-Key. */
   readonly idempotent?: boolean;
-  /** Projections this read depends on: X-Consistent-With waits for them. */
+  /**
+   * Projections this read depends on: a read waits until they have passed the user's own latest
+   * write (read-your-writes, also on a public route sent with a valid token) and the position in
+   * X-Consistent-With. A successful write that answers a `position` records it as its user's.
+   */
   readonly readsFrom?: readonly string[];
   /** Abuse limit (config RATE_LIMIT_*): state-changing routes count as 'write' unless they name another; reads are not limited unless they name one. */
   readonly rateLimit?: LimitKind;
@@ -82,6 +87,7 @@ export interface RouteRuntime {
   readonly adminJournal: AdminJournal;
   readonly logger: Logger;
   readonly waitForProjections: (projections: readonly string[], position: string) => Promise<void>;
+  readonly ownWrites: OwnWrites;
 }
 
 const IDEMPOTENCY_IN_FLIGHT_MS = 60_000;
@@ -154,8 +160,12 @@ export function routeServer(route: RouteDefinition, runtime: RouteRuntime): (req
       return result;
     };
     const work = (async (): Promise<Answer> => {
-      if (route.readsFrom) fresh = await waitIfAsked(request, route.readsFrom, runtime);
-      return route.idempotent ? runIdempotently(request, user, run, runtime) : { result: await run(undefined), replayed: false };
+      if (route.readsFrom) fresh = await waitForWrites(request, route, user, runtime);
+      const answer = route.idempotent ? await runIdempotently(request, user, run, runtime) : { result: await run(undefined), replayed: false };
+      // Before the answer leaves: the user's next read may already be on its way to another instance.
+      const position = user && route.method !== 'get' ? positionOf(answer.result) : undefined;
+      if (position) await runtime.ownWrites.record(user!.userId, position);
+      return answer;
     })();
     return hasDeadline(route, request) ? answerInTime(request, work, route.method !== 'get', runtime) : work;
   };
@@ -250,13 +260,33 @@ function parse<T>(schema: ZodType<T> | undefined, value: unknown, where: string)
   });
 }
 
-/** True when the request asked for, and got, the projections at its position. */
-async function waitIfAsked(request: RouteRequest, projections: readonly string[], runtime: RouteRuntime): Promise<boolean> {
+/**
+ * Waits until the route's projections have passed the later of the user's own latest write and
+ * the position the request names; true when there was one (and the read model is past it).
+ * Nothing recent to wait for costs one look-up (one Redis GET in a shared deployment).
+ */
+async function waitForWrites(request: RouteRequest, route: RouteDefinition, user: Principal | undefined, runtime: RouteRuntime): Promise<boolean> {
   const header = request.header('x-consistent-with');
-  if (header === undefined) return false;
-  const position = parse(positionSchema, header, 'header X-Consistent-With');
-  await runtime.waitForProjections(projections, position);
+  const asked = header === undefined ? null : parse(positionSchema, header, 'header X-Consistent-With');
+  const reader = user ?? (route.access === 'public' ? await optionalReader(request, runtime.tokens) : undefined);
+  const own = reader ? await runtime.ownWrites.latest(reader.userId) : null;
+  const position = asked !== null && (own === null || asked > own) ? asked : own;
+  if (position === null) return false;
+  await runtime.waitForProjections(route.readsFrom!, position);
   return true;
+}
+
+/** Who sent a public read, if it carries a valid token: an admin reading the product it just created. Anything else reads anonymously, as before. */
+async function optionalReader(request: RouteRequest, tokens: TokenService): Promise<Principal | undefined> {
+  if (request.header('authorization') === undefined) return undefined;
+  return authenticate(request, 'user', tokens).catch(() => undefined);
+}
+
+/** The position a successful write answers (see schemas.ts positionSchema). */
+function positionOf(result: RouteResult): string | undefined {
+  if (result.status >= 300 || typeof result.body !== 'object' || result.body === null) return undefined;
+  const { position } = result.body as { position?: unknown };
+  return typeof position === 'string' ? position : undefined;
 }
 
 /**
@@ -364,7 +394,9 @@ function document(registry: OpenAPIRegistry, route: RouteDefinition): void {
 
   const headers: ZodType[] = [];
   if (route.idempotent) headers.push(z.object({ 'Idempotency-Key': idempotencyKeySchema.optional() }));
-  if (route.readsFrom) headers.push(z.object({ 'X-Consistent-With': z.string().optional() }));
+  if (route.readsFrom) {
+    headers.push(z.object({ 'X-Consistent-With': z.string().optional().openapi({ description: "Also wait for this write's position; the user's own writes are waited for without it" }) }));
+  }
 
   registry.registerPath({
     method: route.method,
