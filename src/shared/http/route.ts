@@ -430,7 +430,7 @@ function document(registry: OpenAPIRegistry, route: RouteDefinition): void {
 }
 
 /** What a refusal with this code looks like, for the documentation: the real detail is the server's own sentence. */
-function problemExample(status: number, code: string) {
+function problemExample(status: number, code: ErrorCode) {
   const detail = code.toLowerCase().replace(/_/g, ' ');
   const extra = code === 'VALIDATION_FAILED' ? { errors: [{ in: 'body', path: 'quantity', message: 'Too small: expected number to be >=1' }] } : {};
   return problem(status, code, detail, extra);
