@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { CheckpointMoved, Doc, DocumentStore, DocWrite } from '../src/shared/documents/port';
+import { CheckpointMoved, Doc, DocumentStore, DocWrite, LeaseFenced } from '../src/shared/documents/port';
 import { EventStore, StoredEvent } from '../src/shared/eventstore/port';
 import { LeaseHolder } from '../src/shared/lease/holder';
 import { LeaseService } from '../src/shared/lease/port';
@@ -16,7 +16,13 @@ export interface ProjectorOptions {
    * (`projection:<name>`), so among several processes one does the work and a dead one is
    * replaced within about `ttlMs`. Without, it always runs.
    */
-  readonly lease?: { readonly service: LeaseService; readonly ttlMs: number; readonly owner: string };
+  readonly lease?: {
+    readonly service: LeaseService;
+    readonly ttlMs: number;
+    readonly owner: string;
+    /** Owner prefix of this instance's earlier lives, whose leases it takes at start (see LeaseHolder). */
+    readonly takeOverFrom?: string;
+  };
   /** False for a replay into a scratch store: the hooks reach shared state outside it (caches, ranking, queue). */
   readonly hooks?: boolean;
   /** How long the stored checkpoint may trail over events a projection ignores; see CHECKPOINT_PERSIST_MS. */
@@ -44,6 +50,9 @@ export const GATHER_MS = 5;
  * then re-reads about a second of the log, which it skips again without applying anything.
  */
 export const CHECKPOINT_PERSIST_MS = 1_000;
+
+/** Each try loses only to a batch the previous holder committed meanwhile; the first batch of ours fences it anyway. */
+const FENCE_ATTEMPTS = 5;
 
 export interface CatchUpOptions {
   /** Stop at this position (inclusive) instead of the head: to compare with a read model that stands there. */
@@ -178,6 +187,7 @@ export class Projector {
           if (turn.gained) {
             // The previous runner's checkpoint is further on than the one this process last saw.
             this.progress.delete(projection.name);
+            await this.fence(projection, lease!);
             await this.recover(projection, true);
           }
           if ((await this.step(projection, lease)) > 0) {
@@ -303,13 +313,14 @@ export class Projector {
 
   private leaseFor(projection: Projection): LeaseHolder | null {
     if (!this.lease) return null;
-    const { service, ttlMs, owner } = this.lease;
+    const { service, ttlMs, owner, takeOverFrom } = this.lease;
     const log = { projection: projection.name, owner };
-    return new LeaseHolder(service, `projection:${projection.name}`, owner, ttlMs, {
-      taken: (fencingToken) => this.logger.info({ ...log, fencingToken }, 'took the projection lease'),
+    const events = {
+      taken: (fencingToken: number) => this.logger.info({ ...log, fencingToken }, 'took the projection lease'),
       lost: () => this.logger.warn(log, 'lost the projection lease'),
-      unreachable: (error) => this.logger.warn({ ...log, err: error }, 'lease backend unreachable: running the projection without the lease'),
-    });
+      unreachable: (error: unknown) => this.logger.warn({ ...log, err: error }, 'lease backend unreachable: running the projection without the lease'),
+    };
+    return new LeaseHolder(service, `projection:${projection.name}`, owner, ttlMs, events, undefined, takeOverFrom);
   }
 
   private async recover(projection: Projection, tookOver: boolean): Promise<void> {
@@ -347,10 +358,24 @@ export class Projector {
       const writes = await applyBatch(projection, handled, this.documents);
       // A lease that lapsed while the batch was applied is someone else's by now: leave the batch to them.
       if (lease && !lease.mayAct()) return 0;
-      if (!(await this.commit(projection.name, progress, writes, position))) return batch.length;
+      if (!(await this.commit(projection.name, progress, writes, position, lease))) return batch.length;
       if (this.hooks && projection.afterCommit && handled.length > 0) await projection.afterCommit(handled);
       this.emitter.emit('advanced', projection.name);
       return batch.length;
+    });
+  }
+
+  /**
+   * Stores the new lease's token with the checkpoint as it stands, before any batch: from then on
+   * the previous holder's writes are refused, even one racing our first batch (it could win
+   * every such race while it is still running, a restart beside a hung predecessor).
+   */
+  private fence(projection: Projection, lease: LeaseHolder): Promise<void> {
+    return this.exclusive(projection.name, async () => {
+      for (let attempt = 0; attempt < FENCE_ATTEMPTS && lease.mayAct(); attempt++) {
+        const progress = await this.progressOf(projection.name);
+        if (await this.commit(projection.name, progress, [], progress.persisted, lease)) return;
+      }
     });
   }
 
@@ -360,15 +385,24 @@ export class Projector {
       const progress = this.progress.get(projection.name);
       if (!progress || progress.reached === progress.persisted) return;
       if (lease && !lease.mayAct()) return;
-      await this.commit(projection.name, progress, [], progress.reached);
+      await this.commit(projection.name, progress, [], progress.reached, lease);
     });
   }
 
-  /** Stores writes with the checkpoint; false when another runner had moved it, which leaves them unwritten. */
-  private async commit(name: string, progress: Progress, writes: readonly DocWrite[], position: string | null): Promise<boolean> {
+  /**
+   * Stores writes with the checkpoint, fenced by the lease's token; false when another runner had
+   * moved the checkpoint or holds a later token, which leaves them unwritten.
+   */
+  private async commit(name: string, progress: Progress, writes: readonly DocWrite[], position: string | null, lease: LeaseHolder | null): Promise<boolean> {
     try {
-      await this.documents.write(writes, { projection: name, position, previous: progress.persisted });
+      await this.documents.write(writes, { projection: name, position, previous: progress.persisted, fence: lease?.fencingToken ?? undefined });
     } catch (error) {
+      if (error instanceof LeaseFenced) {
+        // Our lease went to a successor that has written since: stop until we hold it again, and re-read from the store then.
+        lease?.fenced();
+        this.progress.delete(name);
+        return false;
+      }
       if (!(error instanceof CheckpointMoved)) throw error;
       // Another runner got there first: take its checkpoint and carry on from there.
       settle(progress, error.actual);

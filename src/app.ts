@@ -68,7 +68,7 @@ export interface Eventmart {
 export async function createEventmart(config: Config, overrides: Overrides = {}): Promise<Eventmart> {
   const composed = await compose(config, overrides);
   const { container, logger, services } = composed;
-  const projector = await createProjector(services, logger);
+  const projector = await createProjector(services, logger, 'api');
   const dataPlatform = await createDataPlatform(services, logger);
   const waiter = new ProjectionWaiter(services.documents, config.CONSISTENCY_WAIT_MS, projector);
   const tokens = new TokenService(composed.jwtSecret, {

@@ -154,9 +154,12 @@ describe('checkpoints of batches a projection ignores', () => {
     await eventually(() => projector.reached('refunds'), (reached) => reached === position);
     // Asleep until the next append, the runner does not renew: its lease lapses and another owner takes it.
     await eventually(() => leases.acquire('projection:refunds', 'b', NEVER), (grant) => grant !== null);
+    // Taking the lease stored its token with the checkpoint (see Projector.fence); stopping now adds nothing.
+    const before = [...written];
+    expect(before[0]).toEqual({ projection: 'refunds', position: null, previous: null, fence: expect.any(Number) });
     await projector.stop();
-    expect(written).toEqual([]);
-    expect(await documents.getCheckpoint('refunds')).toBeNull();
+    expect(written).toEqual(before);
+    expect(await documents.getCheckpoint('refunds')).toBe(before.at(-1)!.position);
   });
 
   it('leaves the stored checkpoint at the head after a catch-up, with one commit for a log it ignores', async () => {

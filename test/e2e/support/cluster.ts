@@ -127,7 +127,9 @@ export class Cluster {
   }
 
   async addProjector(env: Record<string, string> = {}): Promise<Proc> {
-    const projector = node(`projector-${this.projectors.length + 1}`, 'projections/main.js', { ...this.env, DELIVERY_WORKERS: '1', ...env });
+    const name = `projector-${this.projectors.length + 1}`;
+    // Projectors on one host share a data directory, hence a default identity: name each one.
+    const projector = node(name, 'projections/main.js', { ...this.env, DELIVERY_WORKERS: '1', INSTANCE_ID: name, ...env });
     this.projectors.push(projector);
     await this.launch(projector);
     return projector;
