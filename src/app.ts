@@ -120,12 +120,16 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
     info: {
       title: 'Eventmart',
       version: '0.1.0',
+      license: { name: 'MIT', identifier: 'MIT' },
+      contact: { name: 'Eventmart maintainers' },
       description:
         'Event-sourced commerce: points, products, coupons, orders. Errors are RFC 9457 problem+json with a stable `code`. ' +
         'Reads are session-consistent per user: a read sent with a token reflects every write that user had answered before it, on any instance ' +
         '(it waits up to CONSISTENCY_WAIT_MS, then 503 CONSISTENCY_TIMEOUT); other users\' writes appear once projected, without a guarantee. ' +
         (config.devTokens ? 'Get a token from POST /auth/dev-token, then press Authorize.' : ''),
     },
+    // Relative: the document is served by the API it describes, at whatever address that is reached.
+    servers: [{ url: '/', description: 'The server that serves this document' }],
   });
 
   const metrics = new Registry();

@@ -39,6 +39,7 @@ export const dataPlatformAdminRoutes = ({ documents, clock, config, deliveryQueu
     defineRoute({
       method: 'get',
       path: '/admin/data-platform/deliveries',
+      operationId: 'listDeliveries',
       summary: 'Outbox deliveries of paid and cancelled orders to the data platform, newest first',
       tags: ['Admin'],
       access: 'admin',
@@ -53,6 +54,7 @@ export const dataPlatformAdminRoutes = ({ documents, clock, config, deliveryQueu
     defineRoute({
       method: 'post',
       path: '/admin/data-platform/deliveries/{id}/retry',
+      operationId: 'retryDelivery',
       summary: 'Queue a DEAD delivery again, with a fresh allowance of attempts',
       tags: ['Admin'],
       access: 'admin',

@@ -1,6 +1,5 @@
 import { Redis } from 'ioredis';
 import { Cluster, ok } from './support/cluster';
-import { readLog } from './support/log';
 import { apiReady, throwAwayRedis, until } from './support/processes';
 import { couponRush, stockRush, walletRush } from './support/rushes';
 import { describeRushes, expectSound } from './support/verdict';
@@ -44,7 +43,7 @@ describe('Redis stopped in the middle of a rush and started again (empty)', () =
     try {
       const prefix = cluster.env.REDIS_PREFIX;
       // The gate is seeded again from the coupon's stream and turns the late-comers away.
-      const log = await readLog(cluster.dataDir);
+      const log = await cluster.readLog();
       const issued = log.holders.get(coupons.couponId)?.size ?? 0;
       const lateComer = await cluster.call({ method: 'POST', path: `/coupons/${coupons.couponId}/issue`, token: await cluster.token('redis-late-comer') });
       expect(lateComer).toMatchObject(issued === 50 ? { status: 409, body: { code: 'COUPON_SOLD_OUT' } } : { status: 201 });

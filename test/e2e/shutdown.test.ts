@@ -1,7 +1,6 @@
 import { Agent } from 'node:http';
 import { REDIS_URL } from '../support/app';
 import { Cluster, ok, Outcome, send } from './support/cluster';
-import { readLog } from './support/log';
 import { until } from './support/processes';
 
 jest.setTimeout(120_000);
@@ -37,7 +36,7 @@ describe('SIGTERM during a stream of requests', () => {
     await lanes;
 
     expect(exit).toEqual({ code: 0, signal: null });
-    const log = await readLog(cluster.dataDir);
+    const log = await cluster.readLog();
     const landed = (s: (typeof sent)[number]) => (log.charges.get(s.userId) ?? []).includes(s.amount);
     expect(sent.filter((s) => s.outcome.kind === 'answered' && !ok(s.outcome))).toEqual([]);
     expect(sent.filter((s) => ok(s.outcome) && !landed(s))).toEqual([]);

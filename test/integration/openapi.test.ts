@@ -1,4 +1,27 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { startTestApp, TestApp, bearer } from '../support/app';
+
+const root = join(__dirname, '..', '..');
+/** Where the lint reads the document: .redocly.lint-ignore.yaml names its problems by this path. */
+const LINTED = 'dist/openapi.json';
+
+interface LintReport {
+  readonly totals: { readonly errors: number; readonly warnings: number; readonly ignored: number };
+  readonly problems: readonly { readonly ruleId: string; readonly message: string; readonly location: readonly { readonly pointer?: string }[] }[];
+}
+
+/** Redocly CLI (the devDependency, pinned) on a document file, with the repository's redocly.yaml. */
+async function redoclyLint(file: string): Promise<LintReport> {
+  const cli = require.resolve('@redocly/cli/bin/cli.js');
+  const env = { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' };
+  const run = promisify(execFile)(process.execPath, [cli, 'lint', file, '--config', 'redocly.yaml', '--format', 'json'], { cwd: root, env });
+  // It exits 1 on errors, with the same report on stdout.
+  const { stdout } = await run.catch((failure: { stdout?: string }) => ({ stdout: failure.stdout ?? '' }));
+  return JSON.parse(stdout) as LintReport;
+}
 
 describe('OpenAPI document', () => {
   let t: TestApp;
@@ -37,6 +60,31 @@ describe('OpenAPI document', () => {
       }
     }
     expect(failures).toEqual([]);
+  });
+
+  it("passes Redocly's recommended rules, but for the problems its ignore file explains", async () => {
+    const doc = (await t.http().get('/openapi.json')).body;
+    mkdirSync(join(root, 'dist'), { recursive: true });
+    writeFileSync(join(root, LINTED), JSON.stringify(doc, null, 2));
+    const report = await redoclyLint(LINTED);
+    const problems = report.problems.map((p) => `${p.ruleId} at ${p.location[0]?.pointer}: ${p.message}`);
+    expect(problems).toEqual([]);
+    expect(report.totals).toMatchObject({ errors: 0, warnings: 0 });
+    // The ignore file is read: without it, the operations that can answer no 4xx would be reported.
+    expect(report.totals.ignored).toBeGreaterThan(0);
+  });
+
+  it('names every operation with a unique camelCase operationId, and declares its security', async () => {
+    const { paths } = (await t.http().get('/openapi.json')).body as { paths: Record<string, Record<string, { operationId?: string; security?: unknown[] }>> };
+    const operations = Object.entries(paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ at: `${method} ${path}`, ...op })));
+    const ids = operations.map((op) => op.operationId);
+    expect(operations.filter((op) => !/^[a-z][A-Za-z]+$/.test(op.operationId ?? '')).map((op) => op.at)).toEqual([]);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(operations.filter((op) => op.security === undefined).map((op) => op.at)).toEqual([]);
+    expect(paths['/me/points/charge'].post.operationId).toBe('chargePoints');
+    expect(paths['/checkout'].post.operationId).toBe('checkout');
+    expect(paths['/me/points/charge'].post.security).toEqual([{ bearer: [] }]);
+    expect(paths['/products'].get.security).toEqual([]);
   });
 
   it('answers an unknown route with a problem', async () => {

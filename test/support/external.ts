@@ -54,18 +54,7 @@ export function planExternal(target: Pick<ExternalTarget, 'name' | 'envVar'>, en
  */
 export function describeExternal(target: ExternalTarget, body: (server: () => ExternalServer) => void): void {
   const plan = planExternal(target, process.env, dockerAvailable);
-  if (plan.kind === 'skip' || plan.kind === 'fail') {
-    // eslint-disable-next-line no-console
-    console.warn(`\n*** ${plan.reason} ***\n`);
-    describe(`${target.name} (${plan.kind === 'skip' ? 'skipped' : 'required'})`, () => {
-      if (plan.kind === 'skip') it.skip(plan.reason, () => undefined);
-      else
-        it(plan.reason, () => {
-          throw new Error(plan.reason);
-        });
-    });
-    return;
-  }
+  if (plan.kind === 'skip' || plan.kind === 'fail') return describeCannotRun(target.name, plan);
   describe(target.name, () => {
     let server: ExternalServer | undefined;
     beforeAll(async () => {
@@ -76,5 +65,18 @@ export function describeExternal(target: ExternalTarget, body: (server: () => Ex
       if (!server) throw new Error(`${target.name} did not start`);
       return server;
     });
+  });
+}
+
+/** A suite that cannot run here: a loud warning and a skipped test naming the reason, or a failing one where it is required. */
+export function describeCannotRun(name: string, plan: { readonly kind: 'skip' | 'fail'; readonly reason: string }): void {
+  // eslint-disable-next-line no-console
+  console.warn(`\n*** ${plan.reason} ***\n`);
+  describe(`${name} (${plan.kind === 'skip' ? 'skipped' : 'required'})`, () => {
+    if (plan.kind === 'skip') it.skip(plan.reason, () => undefined);
+    else
+      it(plan.reason, () => {
+        throw new Error(plan.reason);
+      });
   });
 }

@@ -17,6 +17,7 @@ export const auditRoutes = ({ events }: AppServices) => [
   defineRoute({
     method: 'get',
     path: '/admin/streams/{stream}',
+    operationId: 'readStream',
     summary: "A stream's events, as stored, for audit",
     tags: ['Admin'],
     access: 'admin',

@@ -51,6 +51,7 @@ export const couponQueryRoutes = ({ documents, clock }: AppServices) => [
   defineRoute({
     method: 'get',
     path: '/admin/coupons',
+    operationId: 'listCoupons',
     summary: 'Every coupon campaign with how many are issued and left, newest first',
     tags: ['Coupons', 'Admin'],
     access: 'admin',
@@ -65,6 +66,7 @@ export const couponQueryRoutes = ({ documents, clock }: AppServices) => [
   defineRoute({
     method: 'get',
     path: '/coupons/{couponId}',
+    operationId: 'getCoupon',
     summary: 'A coupon, and how many are left',
     tags: ['Coupons'],
     access: 'public',
@@ -81,6 +83,7 @@ export const couponQueryRoutes = ({ documents, clock }: AppServices) => [
   defineRoute({
     method: 'get',
     path: '/me/coupons',
+    operationId: 'listMyCoupons',
     summary: 'My coupons, newest first',
     tags: ['Coupons'],
     access: 'user',

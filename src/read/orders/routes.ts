@@ -13,6 +13,7 @@ export const ordersQueryRoutes = ({ documents, payers, clock }: AppServices) => 
   defineRoute({
     method: 'get',
     path: '/admin/orders',
+    operationId: 'listAllOrders',
     summary: "Every user's orders, newest first (without the payer, which only its owner sees)",
     tags: ['Orders', 'Admin'],
     access: 'admin',
@@ -27,6 +28,7 @@ export const ordersQueryRoutes = ({ documents, payers, clock }: AppServices) => 
   defineRoute({
     method: 'get',
     path: '/me/orders',
+    operationId: 'listMyOrders',
     summary: 'My orders, newest first, filterable by status (an unpaid order past its expiresAt is EXPIRED), product and date range',
     tags: ['Orders'],
     access: 'user',
@@ -64,6 +66,7 @@ export const ordersQueryRoutes = ({ documents, payers, clock }: AppServices) => 
   defineRoute({
     method: 'get',
     path: '/me/orders/{orderId}',
+    operationId: 'getMyOrder',
     summary: 'One of my orders with items, amounts, status history and (for me only) the payer',
     tags: ['Orders'],
     access: 'user',

@@ -17,6 +17,7 @@ export const pointsQueryRoutes = ({ documents }: AppServices) => [
   defineRoute({
     method: 'get',
     path: '/me/points',
+    operationId: 'getMyPoints',
     summary: 'My point balance',
     tags: ['Points'],
     access: 'user',
@@ -30,6 +31,7 @@ export const pointsQueryRoutes = ({ documents }: AppServices) => [
   defineRoute({
     method: 'get',
     path: '/me/points/history',
+    operationId: 'listMyPointHistory',
     summary: 'My point charges, uses and refunds, newest first',
     tags: ['Points'],
     access: 'user',

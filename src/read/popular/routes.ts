@@ -39,6 +39,7 @@ export const popularRoutes = ({ config, clock, cache, ranking, documents, events
     defineRoute({
       method: 'get',
       path: '/products/popular',
+      operationId: 'listPopularProducts',
       summary: 'Top products by quantity sold in paid, not cancelled orders over the last N days',
       tags: ['Products'],
       access: 'public',
@@ -56,6 +57,7 @@ export const popularRoutes = ({ config, clock, cache, ranking, documents, events
     defineRoute({
       method: 'get',
       path: '/admin/popular-products/check',
+      operationId: 'checkPopularProducts',
       summary: 'Compare the live ranking with a brute-force recount over the order events',
       tags: ['Admin'],
       access: 'admin',

@@ -24,6 +24,7 @@ export const productQueryRoutes = ({ documents, cache }: AppServices) => {
     defineRoute({
       method: 'get',
       path: '/products',
+      operationId: 'listProducts',
       summary: 'The catalogue, in registration order',
       tags: ['Products'],
       access: 'public',
@@ -41,6 +42,7 @@ export const productQueryRoutes = ({ documents, cache }: AppServices) => {
     defineRoute({
       method: 'get',
       path: '/products/{id}',
+      operationId: 'getProduct',
       summary: 'One product',
       tags: ['Products'],
       access: 'public',
@@ -61,6 +63,7 @@ export const productQueryRoutes = ({ documents, cache }: AppServices) => {
     defineRoute({
       method: 'get',
       path: '/admin/products/{id}/stock-history',
+      operationId: 'listStockHistory',
       summary: "A product's stock changes with their reasons, newest first",
       tags: ['Products', 'Admin'],
       access: 'admin',

@@ -7,6 +7,7 @@ export const projectionAdminRoutes = (projector: Projector) => [
   defineRoute({
     method: 'get',
     path: '/admin/projections',
+    operationId: 'listProjections',
     summary: "Each projection's checkpoint and whether it has caught up with the log",
     tags: ['Admin'],
     access: 'admin',
@@ -38,6 +39,7 @@ export const projectionAdminRoutes = (projector: Projector) => [
   defineRoute({
     method: 'post',
     path: '/admin/projections/{name}/rebuild',
+    operationId: 'rebuildProjection',
     summary: 'Rebuild one read model by replaying the whole log',
     tags: ['Admin'],
     access: 'admin',

@@ -44,14 +44,18 @@ export function documentOperations(registry: OpenAPIRegistry): void {
   registry.registerPath({
     method: 'get',
     path: '/health',
+    operationId: 'getHealth',
     tags: ['Operations'],
+    security: [],
     summary: 'The process is up',
     responses: { 200: { description: 'Up', content: json(z.object({ status: z.literal('ok') })) } },
   });
   registry.registerPath({
     method: 'get',
     path: '/ready',
+    operationId: 'getReadiness',
     tags: ['Operations'],
+    security: [],
     summary: 'Every store answers',
     responses: {
       200: { description: 'Ready', content: json(z.object({ status: z.literal('ready'), checks: z.array(check) })) },
@@ -61,7 +65,9 @@ export function documentOperations(registry: OpenAPIRegistry): void {
   registry.registerPath({
     method: 'get',
     path: '/metrics',
+    operationId: 'getMetrics',
     tags: ['Operations'],
+    security: [],
     summary: 'Prometheus metrics',
     responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } } },
   });
@@ -77,6 +83,7 @@ export const devTokenRoute = (tokens: TokenService, remote: boolean) =>
   defineRoute({
     method: 'post',
     path: '/auth/dev-token',
+    operationId: 'mintDevToken',
     summary: 'Mint a token for any user and role (development only)',
     tags: ['Auth'],
     access: 'public',

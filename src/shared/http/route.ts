@@ -42,6 +42,11 @@ export interface RouteDefinition<P = unknown, Q = unknown, B = unknown> {
   readonly method: 'get' | 'post' | 'patch' | 'delete';
   /** OpenAPI style: /products/{id}. */
   readonly path: string;
+  /**
+   * The operation's name in the OpenAPI document, and so the method name in generated clients:
+   * a camelCase verb phrase (`chargePoints`, `checkout`), unique, never changed once published.
+   */
+  readonly operationId: string;
   readonly summary: string;
   readonly tags: readonly string[];
   readonly access: Access;
@@ -396,6 +401,7 @@ function document(registry: OpenAPIRegistry, route: RouteDefinition): void {
   registry.registerPath({
     method: route.method,
     path: route.path,
+    operationId: route.operationId,
     summary: route.summary,
     tags: [...route.tags],
     security: route.access === 'public' ? [] : [{ bearer: [] }],

@@ -25,6 +25,7 @@ export const couponRoutes = ({ config, clock, ids, commands, events, couponGate 
     defineRoute({
       method: 'post',
       path: '/admin/coupons',
+      operationId: 'createCoupon',
       summary: 'Create a coupon',
       tags: ['Coupons'],
       access: 'admin',
@@ -70,6 +71,7 @@ export const couponRoutes = ({ config, clock, ids, commands, events, couponGate 
     defineRoute({
       method: 'post',
       path: '/coupons/{couponId}/issue',
+      operationId: 'issueCoupon',
       summary: 'Get a coupon: first come, first served, one per user',
       tags: ['Coupons'],
       access: 'user',

@@ -85,6 +85,7 @@ export const orderRoutes = ({ clock, ids, commands, payers, config }: AppService
     defineRoute({
       method: 'post',
       path: '/orders',
+      operationId: 'placeOrder',
       summary: 'Place an order (checks stock, balance and coupon; nothing is taken until payment, which must come before expiresAt)',
       tags: ['Orders'],
       access: 'user',
@@ -102,6 +103,7 @@ export const orderRoutes = ({ clock, ids, commands, payers, config }: AppService
     defineRoute({
       method: 'post',
       path: '/orders/{orderId}/payment',
+      operationId: 'payOrder',
       summary: 'Pay an order before it expires: stock, points, coupon and order change in one atomic write',
       tags: ['Orders'],
       access: 'user',
@@ -125,6 +127,7 @@ export const orderRoutes = ({ clock, ids, commands, payers, config }: AppService
     defineRoute({
       method: 'post',
       path: '/checkout',
+      operationId: 'checkout',
       summary: 'Place and pay an order in one request and one atomic write',
       tags: ['Orders'],
       access: 'user',
@@ -148,6 +151,7 @@ export const orderRoutes = ({ clock, ids, commands, payers, config }: AppService
     defineRoute({
       method: 'post',
       path: '/orders/{orderId}/cancel',
+      operationId: 'cancelOrder',
       summary: 'Cancel an order; a paid one is refunded (stock, points, coupon) in one atomic write',
       tags: ['Orders'],
       access: 'user',

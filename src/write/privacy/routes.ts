@@ -9,6 +9,7 @@ export const privacyRoutes = ({ clock, commands, dataKeys }: AppServices) => [
   defineRoute({
     method: 'post',
     path: '/admin/users/{userId}/forget-payment-data',
+    operationId: 'forgetPaymentData',
     summary: "Crypto-shred a user's payment data: destroy their data key (orders stay, their payer becomes null)",
     tags: ['Admin', 'Privacy'],
     access: 'admin',
@@ -40,6 +41,7 @@ export const privacyRoutes = ({ clock, commands, dataKeys }: AppServices) => [
   defineRoute({
     method: 'post',
     path: '/admin/payment-data/rewrap-keys',
+    operationId: 'rewrapPaymentDataKeys',
     summary: 'After a master key rotation: re-wrap every data key with PAYER_KEY, so PAYER_KEY_PREVIOUS can be dropped',
     tags: ['Admin', 'Privacy'],
     access: 'admin',

@@ -25,6 +25,7 @@ export const productRoutes = ({ clock, ids, commands }: AppServices) => {
     defineRoute({
       method: 'post',
       path: '/admin/products',
+      operationId: 'registerProduct',
       summary: 'Register a product',
       tags: ['Products', 'Admin'],
       access: 'admin',
@@ -42,6 +43,7 @@ export const productRoutes = ({ clock, ids, commands }: AppServices) => {
     defineRoute({
       method: 'patch',
       path: '/admin/products/{id}',
+      operationId: 'updateProduct',
       summary: "Change a product's name, price or both",
       tags: ['Products', 'Admin'],
       access: 'admin',
@@ -62,6 +64,7 @@ export const productRoutes = ({ clock, ids, commands }: AppServices) => {
     defineRoute({
       method: 'post',
       path: '/admin/products/{id}/restock',
+      operationId: 'restockProduct',
       summary: 'Add stock to a product',
       tags: ['Products', 'Admin'],
       access: 'admin',

@@ -8,6 +8,7 @@ export const walletRoutes = ({ config, clock, commands }: AppServices) => [
   defineRoute({
     method: 'post',
     path: '/me/points/charge',
+    operationId: 'chargePoints',
     summary: 'Charge points to my wallet',
     tags: ['Points'],
     access: 'user',

@@ -5,8 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Role, TokenService } from '../../../src/shared/auth/tokens';
+import { EventStore } from '../../../src/shared/eventstore/port';
+import { SqliteEventStore } from '../../../src/shared/eventstore/sqlite';
 import { deleteKeys } from '../../support/redis';
-import { apiReady, freePort, node, Proc, until } from './processes';
+import { LogFacts, readLog } from './log';
+import { apiReady, loopback, node, Place, Proc, until } from './processes';
 
 export const JWT_SECRET = 'e2e-secret-that-is-long-enough-for-hs256!!';
 
@@ -35,14 +38,14 @@ export const undecided = (o: Outcome) => o.kind === 'lost' || (o.kind === 'answe
 const REQUEST_TIMEOUT_MS = 30_000;
 
 /** One request on a keep-alive agent; transport failures become outcomes, never exceptions. */
-export function send(agent: Agent, port: number, call: Call): Promise<Outcome> {
+export function send(agent: Agent, port: number, call: Call, host = '127.0.0.1'): Promise<Outcome> {
   const payload = call.body === undefined ? undefined : JSON.stringify(call.body);
   const headers: Record<string, string> = { ...call.headers };
   if (payload !== undefined) headers['content-type'] = 'application/json';
   if (call.token) headers.authorization = `Bearer ${call.token}`;
   if (call.idempotencyKey) headers['idempotency-key'] = call.idempotencyKey;
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, method: call.method, path: call.path, headers, agent, timeout: REQUEST_TIMEOUT_MS }, (res) => {
+    const req = request({ host, port, method: call.method, path: call.path, headers, agent, timeout: REQUEST_TIMEOUT_MS }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', (error) => resolve({ kind: 'lost', error: error.message }));
@@ -69,11 +72,21 @@ export interface ClusterOptions {
   readonly redisUrl: string;
   /** Added to every process's environment. */
   readonly env?: Record<string, string>;
+  /** Where the n-th API process and the n-th projector run (loopback unless given), e.g. hosts of their own. */
+  readonly places?: { readonly api: (n: number) => Place; readonly projector: (n: number) => Place };
+  /**
+   * Each process gets a DATA_DIR of its own, so that nothing is shared but the servers the
+   * environment names; by default they share one (the embedded SQLite store).
+   */
+  readonly ownDataDirs?: boolean;
+  /** Opens the log, the truth the answers are checked against; the shared SQLite file unless given. */
+  readonly log?: () => EventStore;
 }
 
 /**
- * API processes and projector processes (the built app, `node dist/...`) sharing one SQLite
- * store under a temporary DATA_DIR and one Redis under a prefix of their own.
+ * API processes and projector processes (the built app, `node dist/...`) sharing one Redis under
+ * a prefix of their own and either one SQLite store under a temporary DATA_DIR or the servers
+ * their environment names.
  */
 export class Cluster {
   readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
@@ -81,10 +94,13 @@ export class Cluster {
   readonly projectors: Proc[] = [];
   private readonly tokens = new TokenService(JWT_SECRET);
   private adminToken?: Promise<string>;
+  /** Counted when a process is asked for, not when it is up: processes start concurrently. */
+  private readonly started = { api: 0, projector: 0 };
 
   private constructor(
     readonly env: Readonly<Record<string, string>>,
     readonly dataDir: string,
+    private readonly options: ClusterOptions,
   ) {}
 
   static async start(options: ClusterOptions): Promise<Cluster> {
@@ -108,8 +124,8 @@ export class Cluster {
       RATE_LIMIT_ISSUE_PER_IP: '0',
       ...options.env,
     };
-    const cluster = new Cluster(env, dataDir);
-    // The first process creates the SQLite files; the others open them.
+    const cluster = new Cluster(env, dataDir, options);
+    // The first process creates the SQLite files (or the schema); the others open them.
     await cluster.addApi();
     await Promise.all([
       ...Array.from({ length: options.apis - 1 }, () => cluster.addApi()),
@@ -119,17 +135,20 @@ export class Cluster {
   }
 
   async addApi(env: Record<string, string> = {}): Promise<Proc> {
-    const port = await freePort();
-    const api = node(`api-${this.apis.length + 1}`, 'src/main.js', { ...this.env, HOST: '127.0.0.1', PORT: String(port), ...env }, { port });
+    const n = ++this.started.api;
+    const place = this.options.places?.api(n) ?? loopback;
+    const port = await place.port(8080);
+    // Hosts of their own still share the host name and may share the port, hence a default identity: name each process.
+    const api = node(`api-${n}`, 'src/main.js', { ...this.env, ...this.ownDataDir(`api-${n}`), HOST: place.address, PORT: String(port), INSTANCE_ID: `api-${n}`, ...env }, { port, place });
     this.apis.push(api);
     await this.launch(api);
     return api;
   }
 
   async addProjector(env: Record<string, string> = {}): Promise<Proc> {
-    const name = `projector-${this.projectors.length + 1}`;
-    // Projectors on one host share a data directory, hence a default identity: name each one.
-    const projector = node(name, 'projections/main.js', { ...this.env, DELIVERY_WORKERS: '1', INSTANCE_ID: name, ...env });
+    const n = ++this.started.projector;
+    const place = this.options.places?.projector(n) ?? loopback;
+    const projector = node(`projector-${n}`, 'projections/main.js', { ...this.env, ...this.ownDataDir(`projector-${n}`), DELIVERY_WORKERS: '1', INSTANCE_ID: `projector-${n}`, ...env }, { place });
     this.projectors.push(projector);
     await this.launch(projector);
     return projector;
@@ -138,7 +157,16 @@ export class Cluster {
   /** Starts the process and, for an API, waits until it answers /ready. */
   async launch(proc: Proc): Promise<void> {
     proc.start();
-    if (proc.port !== undefined) await until(() => apiReady(proc.port!), `${proc.name} to be ready\n${proc.output}`, 30_000);
+    if (proc.port !== undefined) await until(() => apiReady(proc.port!, proc.address), `${proc.name} to be ready\n${proc.output}`, 30_000);
+  }
+
+  private ownDataDir(name: string): Record<string, string> {
+    return this.options.ownDataDirs ? { DATA_DIR: join(this.dataDir, name) } : {};
+  }
+
+  /** What the log says landed. */
+  async readLog(): Promise<LogFacts> {
+    return readLog(this.options.log?.() ?? new SqliteEventStore(join(this.dataDir, 'events.db')));
   }
 
   token(userId: string, role: Role = 'customer'): Promise<string> {
@@ -158,7 +186,7 @@ export class Cluster {
     for (let attempt = 0; ; attempt++) {
       const candidates = this.apis.filter((api) => api.running);
       const api = candidates[Math.floor(Math.random() * candidates.length)] ?? this.apis[0];
-      const outcome = await send(this.agent, api.port!, call);
+      const outcome = await send(this.agent, api.port!, call, api.address);
       if (outcome.kind !== 'refused' || attempt >= 50) return outcome;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -187,7 +215,7 @@ export class Cluster {
 
   /** Runs `npm run verify`'s program against this cluster's stores. */
   async verify(): Promise<{ code: number | null; output: string }> {
-    const cli = node('verify', 'src/operations/cli.js', this.env, { args: ['verify'] }).start();
+    const cli = node('verify', 'src/operations/cli.js', { ...this.env, ...this.ownDataDir('verify') }, { args: ['verify'] }).start();
     const { code } = await cli.exited();
     return { code, output: cli.output };
   }

@@ -1,5 +1,4 @@
-import { join } from 'node:path';
-import { SqliteEventStore } from '../../../src/shared/eventstore/sqlite';
+import { EventStore } from '../../../src/shared/eventstore/port';
 import { CouponEvent } from '../../../src/write/coupon/events';
 import { OrderEvent } from '../../../src/write/order/events';
 import { ProductEvent } from '../../../src/write/product/events';
@@ -21,9 +20,8 @@ export interface LogFacts {
   readonly stock: ReadonlyMap<string, number>;
 }
 
-/** Reads the cluster's event log (the truth) straight from its SQLite file. */
-export async function readLog(dataDir: string): Promise<LogFacts> {
-  const events = new SqliteEventStore(join(dataDir, 'events.db'));
+/** Reads the cluster's event log (the truth) through the event store port, and closes the store. */
+export async function readLog(events: EventStore): Promise<LogFacts> {
   const holders = new Map<string, Set<string>>();
   const orders = new Map<string, OrderFacts>();
   const charges = new Map<string, number[]>();

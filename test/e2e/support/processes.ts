@@ -35,6 +35,22 @@ export interface Exit {
   readonly signal: NodeJS.Signals | null;
 }
 
+/**
+ * Where a process runs and how it is reached: this machine's loopback, or a network namespace
+ * of its own (a separate host on a bridge, see hosts.ts).
+ */
+export interface Place {
+  readonly name: string;
+  /** The address its servers listen on and are reached at. */
+  readonly address: string;
+  /** The command line that runs `command args` there. */
+  wrap(command: string, args: readonly string[]): [string, string[]];
+  /** A port for a server there: any free one on loopback; on a host of its own, the server's usual one. */
+  port(usual: number): Promise<number>;
+}
+
+export const loopback: Place = { name: 'loopback', address: '127.0.0.1', wrap: (command, args) => [command, [...args]], port: freePort };
+
 /** One OS process under test, restartable with the same command and environment. */
 export class Proc {
   private child: ChildProcess | null = null;
@@ -48,6 +64,7 @@ export class Proc {
     private readonly args: readonly string[],
     readonly env: Readonly<Record<string, string>>,
     readonly port?: number,
+    readonly address = '127.0.0.1',
   ) {}
 
   get pid(): number | undefined {
@@ -92,19 +109,23 @@ export class Proc {
 }
 
 /** A program of the built app (`dist/`), as `node dist/<script> ...args`. */
-export const node = (name: string, script: string, env: Record<string, string>, options: { port?: number; args?: string[] } = {}) =>
-  new Proc(name, process.execPath, [join(ROOT, 'dist', script), ...(options.args ?? [])], env, options.port);
+export const node = (name: string, script: string, env: Record<string, string>, options: { port?: number; args?: string[]; place?: Place } = {}) => {
+  const place = options.place ?? loopback;
+  const [command, args] = place.wrap(process.execPath, [join(ROOT, 'dist', script), ...(options.args ?? [])]);
+  return new Proc(name, command, args, env, options.port, place.address);
+};
 
-export async function apiReady(port: number): Promise<boolean> {
-  const res = await fetch(`http://127.0.0.1:${port}/ready`, { signal: AbortSignal.timeout(1_000) });
+export async function apiReady(port: number, address = '127.0.0.1'): Promise<boolean> {
+  const res = await fetch(`http://${address}:${port}/ready`, { signal: AbortSignal.timeout(1_000) });
   return res.status === 200;
 }
 
-/** A throw-away redis-server on its own port, to stop and start without disturbing anyone else's Redis. */
-export async function throwAwayRedis(): Promise<{ url: string; server: Proc; restart(): Promise<void> }> {
-  const port = await freePort();
-  const server = new Proc('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {});
-  const url = `redis://127.0.0.1:${port}`;
+/** A throw-away redis-server on a port of its own, to stop and start without disturbing anyone else's Redis. */
+export async function throwAwayRedis(place: Place = loopback): Promise<{ url: string; server: Proc; restart(): Promise<void> }> {
+  const port = await place.port(6379);
+  const [command, args] = place.wrap('redis-server', ['--port', String(port), '--bind', place.address, '--protected-mode', 'no', '--save', '', '--appendonly', 'no']);
+  const server = new Proc('redis', command, args, {}, port, place.address);
+  const url = `redis://${place.address}:${port}`;
   const answers = async () => {
     const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on('error', () => undefined);
@@ -117,7 +138,7 @@ export async function throwAwayRedis(): Promise<{ url: string; server: Proc; res
   };
   const restart = async () => {
     server.start();
-    await until(answers, 'redis-server to answer', 10_000);
+    await until(answers, `redis-server to answer (${server.output})`, 10_000);
   };
   await restart();
   return { url, server, restart };

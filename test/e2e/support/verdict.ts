@@ -1,5 +1,4 @@
 import { Cluster } from './cluster';
-import { readLog } from './log';
 import { Proc } from './processes';
 import { Rush } from './rushes';
 
@@ -9,7 +8,7 @@ import { Rush } from './rushes';
  */
 export async function expectSound(cluster: Cluster, rushes: readonly Rush[], strict: boolean): Promise<void> {
   await cluster.caughtUp();
-  const log = await readLog(cluster.dataDir);
+  const log = await cluster.readLog();
   const violations = rushes.flatMap((rush) => rush.violations(log, strict).map((v) => `${rush.name}: ${v}`));
   // The first few tell the story; thousands would bury it.
   expect(violations.slice(0, 30)).toEqual([]);

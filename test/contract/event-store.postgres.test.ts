@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import { PostgresEventStore } from '../../src/shared/eventstore/postgres';
+import { Postgres } from '../../src/shared/postgres';
+import { describePostgres, TEST_POSTGRES_URL } from '../support/postgres';
+import { eventStoreContract } from './event-store.contract';
+
+describePostgres('PostgreSQL event store', (pg) => {
+  eventStoreContract(() => PostgresEventStore.open(pg()));
+
+  const event = (type: string) => ({ id: randomUUID(), type, data: {} });
+
+  it('creates its schema once when several instances start at once', async () => {
+    const others = Array.from({ length: 4 }, () => new Postgres({ url: TEST_POSTGRES_URL, schema: `${pg().schema}_race`, poolSize: 1 }));
+    try {
+      const stores = await Promise.all(others.map((other) => PostgresEventStore.open(other)));
+      await stores[0].append([{ stream: 'race', expectedRevision: 'no_stream', events: [event('A')] }]);
+      expect(await stores[3].readStream('race')).toHaveLength(1);
+      await Promise.all(stores.map((store) => store.close()));
+    } finally {
+      await others[0].query(`DROP SCHEMA IF EXISTS "${others[0].schema}" CASCADE`);
+      await Promise.all(others.map((other) => other.close()));
+    }
+  });
+
+  it('wakes a follower in another process (another pool) with NOTIFY', async () => {
+    const other = new Postgres({ url: TEST_POSTGRES_URL, schema: pg().schema, poolSize: 1 });
+    const writer = await PostgresEventStore.open(pg());
+    const follower = await PostgresEventStore.open(other);
+    try {
+      let woken = 0;
+      follower.onAppended(() => (woken += 1));
+      const before = woken;
+      await writer.append([{ stream: `n-${randomUUID()}`, expectedRevision: 'no_stream', events: [event('N')] }]);
+      const deadline = Date.now() + 5000;
+      while (woken === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(woken).toBeGreaterThan(before);
+    } finally {
+      await writer.close();
+      await follower.close();
+      await other.close();
+    }
+  });
+
+  it('never lets a follower skip an event that commits after a higher position is visible', async () => {
+    // Many writers on several pools (as several instances would be) race; a follower polling
+    // "after P" must end up with every event exactly once, in position order.
+    const pools = Array.from({ length: 3 }, () => new Postgres({ url: TEST_POSTGRES_URL, schema: pg().schema, poolSize: 4 }));
+    const stores = await Promise.all(pools.map((p) => PostgresEventStore.open(p)));
+    const start = await stores[0].headPosition();
+    const seen: string[] = [];
+    let cursor = start;
+    let writing = true;
+    const follow = (async () => {
+      for (;;) {
+        const page = await stores[0].readAll(cursor, 100);
+        for (const e of page) seen.push(e.id);
+        if (page.length > 0) cursor = page[page.length - 1].position;
+        else if (!writing) return;
+        else await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    const written: string[] = [];
+    await Promise.all(
+      Array.from({ length: 60 }, async (_, i) => {
+        const e = event('Raced');
+        written.push(e.id);
+        await stores[i % 3].append([{ stream: `race-${randomUUID()}`, expectedRevision: 'no_stream', events: [e] }]);
+      }),
+    );
+    writing = false;
+    await follow;
+    const ours = seen.filter((id) => written.includes(id));
+    expect(new Set(ours).size).toBe(ours.length);
+    expect(ours.sort()).toEqual([...written].sort());
+    await Promise.all(stores.map((store) => store.close()));
+    await Promise.all(pools.map((p) => p.close()));
+  });
+});
