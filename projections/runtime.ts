@@ -78,7 +78,14 @@ export interface ProjectionStatus {
   readonly caughtUp: boolean;
   /** A rebuild this process is running, or null. */
   readonly rebuilding: RebuildProgress | null;
+  /** Events in the log past the checkpoint, counted up to LAG_COUNT_LIMIT. */
+  readonly lagEvents: number;
+  /** Age of the oldest event past the checkpoint (by its `occurredAt`): 0 when caught up, null when none of those events carries a time. */
+  readonly lagMs: number | null;
 }
+
+/** How far status() counts the events behind a checkpoint: past it, the lag is reported as this many. */
+export const LAG_COUNT_LIMIT = 10_000;
 
 /**
  * Where one projection stands in this runner. `persisted` is the stored checkpoint as this
@@ -273,13 +280,24 @@ export class Projector {
    */
   async status(): Promise<ProjectionStatus[]> {
     const head = await this.events.headPosition();
+    // Projections usually stand at a few checkpoints between them: read what lies behind each once.
+    const behind = new Map<string | null, Promise<Lag>>();
     return Promise.all(
       this.projections.map(async ({ name }) => {
         const checkpoint = later(await this.documents.getCheckpoint(name), this.reached(name));
         const caughtUp = head === null || (checkpoint !== null && checkpoint >= head);
-        return { name, checkpoint, head, caughtUp, rebuilding: this.rebuilds.get(name) ?? null };
+        if (!caughtUp && !behind.has(checkpoint)) behind.set(checkpoint, this.lagBehind(checkpoint));
+        const { lagEvents, lagMs } = caughtUp ? { lagEvents: 0, lagMs: 0 } : await behind.get(checkpoint)!;
+        return { name, checkpoint, head, caughtUp, rebuilding: this.rebuilds.get(name) ?? null, lagEvents, lagMs };
       }),
     );
+  }
+
+  private async lagBehind(checkpoint: string | null): Promise<Lag> {
+    const events = await this.events.readAll(checkpoint, LAG_COUNT_LIMIT);
+    const oldest = events.find((event) => typeof event.data.occurredAt === 'string');
+    const age = oldest === undefined ? NaN : Date.now() - Date.parse(oldest.data.occurredAt as string);
+    return { lagEvents: events.length, lagMs: Number.isNaN(age) ? null : Math.max(0, age) };
   }
 
   /**
@@ -412,6 +430,8 @@ export class Projector {
     return true;
   }
 }
+
+type Lag = Pick<ProjectionStatus, 'lagEvents' | 'lagMs'>;
 
 function settle(progress: Progress, stored: string | null): void {
   progress.persisted = stored;
