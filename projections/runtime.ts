@@ -84,6 +84,9 @@ export interface ProjectionStatus {
   readonly lagMs: number | null;
 }
 
+/** Events read to tell that a stored checkpoint trails only over events a projection ignores (ignoresBetween). */
+const IGNORED_SCAN_LIMIT = 500;
+
 /** How far status() counts the events behind a checkpoint: past it, the lag is reported as this many. */
 export const LAG_COUNT_LIMIT = 10_000;
 
@@ -307,6 +310,19 @@ export class Projector {
    */
   reached(name: string): string | null {
     return this.progress.get(name)?.reached ?? null;
+  }
+
+  /**
+   * True when the log after `after` up to `upTo` holds only events the projection ignores, read
+   * in one short batch (a longer stretch answers false): a read model stored at `after` is then
+   * the read model at `upTo`, whichever process runs the projection.
+   */
+  async ignoresBetween(name: string, after: string | null, upTo: string): Promise<boolean> {
+    const projection = this.projections.find((p) => p.name === name);
+    if (!projection) return false;
+    const events = await this.events.readAll(after, IGNORED_SCAN_LIMIT);
+    const complete = events.length < IGNORED_SCAN_LIMIT || events[events.length - 1].position >= upTo;
+    return complete && events.every((event) => event.position > upTo || !projection.eventTypes.has(event.type));
   }
 
   /** Called with the projection's name each time its checkpoint moves, stored or not. */
