@@ -84,11 +84,15 @@ export interface ProjectionStatus {
   readonly lagMs: number | null;
 }
 
-/** Events read to tell that a stored checkpoint trails only over events a projection ignores (ignoresBetween). */
-const IGNORED_SCAN_LIMIT = 500;
+/**
+ * Events read to tell that a stored checkpoint trails only over events a projection ignores
+ * (ignoresBetween): each waiting read does it at every poll, so it stays short. The trail is
+ * short when writes are few, which is when a stored checkpoint lags the longest (a poll interval).
+ */
+const IGNORED_SCAN_LIMIT = 100;
 
 /** How far status() counts the events behind a checkpoint: past it, the lag is reported as this many. */
-export const LAG_COUNT_LIMIT = 10_000;
+export const LAG_COUNT_LIMIT = 1_000;
 
 /**
  * Where one projection stands in this runner. `persisted` is the stored checkpoint as this
