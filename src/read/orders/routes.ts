@@ -5,7 +5,7 @@ import type { AppServices } from '../../composition/services';
 import { DomainError } from '../../shared/domain/errors';
 import { Range, Scalar } from '../../shared/documents/port';
 import { defineRoute } from '../../shared/http/route';
-import { listQuerySchema, pageSchema } from '../../shared/http/schemas';
+import { EXAMPLE, listQuerySchema, pageSchema } from '../../shared/http/schemas';
 
 const isoDate = z.iso.datetime({ offset: true }).max(64);
 
@@ -19,7 +19,7 @@ export const ordersQueryRoutes = ({ documents, payers, clock }: AppServices) => 
     access: 'admin',
     readsFrom: [ORDERS],
     query: listQuerySchema,
-    response: { status: 200, description: 'One page of orders', schema: pageSchema(orderSchema.extend({ userId: z.string() })) },
+    response: { status: 200, description: 'One page of orders', schema: pageSchema(orderSchema.extend({ userId: z.string().openapi({ example: EXAMPLE.userId }) })) },
     async handle({ query }) {
       const page = await documents.find<OrderDoc>(ORDERS, { sort: { field: 'createdAt', direction: 'desc' }, limit: query.limit, cursor: query.cursor });
       return { status: 200, body: { items: page.items.map((doc) => ({ ...presentOrder(doc, clock.now()), userId: doc.userId })), nextCursor: page.nextCursor } };

@@ -1,13 +1,14 @@
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../config';
 import { TOKENS } from '../container/tokens';
 import { Command, Decider, DomainEvent } from '../domain/decider';
 import { DomainError } from '../domain/errors';
 import { ConcurrencyConflict } from '../eventstore/port';
-import type { AppendResult, EventStore, JsonObject, StreamWrite } from '../eventstore/port';
+import type { AppendResult, EventStore, JsonObject, StoredEvent, StreamWrite } from '../eventstore/port';
 import { InProcessLockService } from '../lock/memory';
 import type { LockService } from '../lock/port';
+import type { AggregateSnapshots } from '../snapshots/snapshots';
 import { eventIds, uuidFromHash } from './event-ids';
 
 export interface CommandContext {
@@ -72,21 +73,43 @@ export class CommandHandler {
     @inject(TOKENS.EventStore) private readonly store: EventStore,
     @inject(TOKENS.Locks) private readonly locks: LockService,
     @inject(TOKENS.Config) private readonly config: Config,
+    /** Absent (tests, SNAPSHOT_EVERY=0): a cold load folds the whole stream. */
+    @inject(TOKENS.Snapshots) @optional() private readonly snapshots?: AggregateSnapshots,
   ) {
     this.cache = new LRUCache({ max: config.AGGREGATE_CACHE_SIZE });
   }
 
   async load<S>(decider: Decider<never, DomainEvent, S>, stream: string): Promise<Loaded<S>> {
-    const cached = (this.cache.get(stream) as Loaded<S> | undefined) ?? { state: decider.initialState, revision: null, position: null };
-    const newer = await this.store.readStream(stream, cached.revision === null ? 0n : cached.revision + 1n);
-    if (newer.length === 0) return cached;
+    const cached = this.cache.get(stream) as Loaded<S> | undefined;
+    if (cached) return this.foldNewer(decider, stream, cached, await this.store.readStream(stream, cached.revision! + 1n));
+    const snapshot = await this.snapshots?.restore(decider, stream);
+    if (snapshot) {
+      const events = await this.store.readStream(stream, snapshot.revision);
+      // Only the log decides: a snapshot whose event it does not hold at that revision (a log
+      // restored from a backup, or replaced) came from another history and is thrown away.
+      if (events[0]?.id === snapshot.eventId) {
+        const restored = { state: snapshot.state, revision: snapshot.revision, position: events[0].position };
+        return this.foldNewer(decider, stream, restored, events.slice(1));
+      }
+      await this.snapshots!.reject(stream);
+    }
+    const empty: Loaded<S> = { state: decider.initialState, revision: null, position: null };
+    return this.foldNewer(decider, stream, empty, await this.store.readStream(stream, 0n));
+  }
+
+  private foldNewer<S>(decider: Decider<never, DomainEvent, S>, stream: string, from: Loaded<S>, newer: readonly StoredEvent[]): Loaded<S> {
+    if (newer.length === 0) {
+      if (from.revision !== null && !this.cache.has(stream)) this.cache.set(stream, from);
+      return from;
+    }
     const last = newer[newer.length - 1];
     const loaded: Loaded<S> = {
-      state: newer.reduce((state, event) => decider.evolve(state, event), cached.state),
+      state: newer.reduce((state, event) => decider.evolve(state, event), from.state),
       revision: last.revision,
       position: last.position,
     };
     this.cache.set(stream, loaded);
+    this.snapshots?.offer(decider, stream, loaded.state, last.revision, last.id);
     return loaded;
   }
 
@@ -191,7 +214,11 @@ export class CommandHandler {
     for (const [stream, e] of entries) {
       const revision = appended.revisions.get(stream);
       const after = revision === undefined ? e.loaded : { state: e.state, revision, position: appended.position };
-      if (revision !== undefined) this.cache.set(stream, after);
+      if (revision !== undefined) {
+        this.cache.set(stream, after);
+        const written = writes.find((write) => write.stream === stream)!.events;
+        this.snapshots?.offer(e.decider, stream, e.state, revision, written[written.length - 1].id);
+      }
       aggregates.set(stream, after);
     }
     return { result, position: appended.position, duplicate: false, aggregates };

@@ -10,7 +10,7 @@ import { Config } from '../config';
 import { OwnWrites } from '../session/own-writes';
 import { LimitKind, LimitScope, RateLimits } from '../ratelimit/limits';
 import { errorToProblem, logFailure } from './errors';
-import { ErrorCode, HttpProblem } from './problem';
+import { ErrorCode, HttpProblem, problem } from './problem';
 import { problemSchema } from './schemas';
 
 /** public: anyone; user: any valid token (customers and admins alike); admin: the admin role. */
@@ -382,7 +382,7 @@ function document(registry: OpenAPIRegistry, route: RouteDefinition): void {
   const problemResponse = (status: number, codes: readonly ErrorCode[]): ResponseConfig => ({
     description: codes.join(', '),
     ...(status === 429 || status === 503 ? { headers: retryAfter } : {}),
-    content: { 'application/problem+json': { schema: problemSchema } },
+    content: { 'application/problem+json': { schema: problemSchema, examples: Object.fromEntries(codes.map((code) => [code, { value: problemExample(status, code) }])) } },
   });
   const errors: Record<number, ErrorCode[]> = {};
   const add = (status: number, ...codes: ErrorCode[]) => (errors[status] = [...(errors[status] ?? []), ...codes]);
@@ -427,4 +427,11 @@ function document(registry: OpenAPIRegistry, route: RouteDefinition): void {
       ...Object.fromEntries(Object.entries(errors).map(([status, codes]) => [status, problemResponse(Number(status), [...new Set(codes)])])),
     },
   });
+}
+
+/** What a refusal with this code looks like, for the documentation: the real detail is the server's own sentence. */
+function problemExample(status: number, code: ErrorCode) {
+  const detail = code.toLowerCase().replace(/_/g, ' ');
+  const extra = code === 'VALIDATION_FAILED' ? { errors: [{ in: 'body', path: 'quantity', message: 'Too small: expected number to be >=1' }] } : {};
+  return problem(status, code, detail, extra);
 }

@@ -6,7 +6,7 @@ import { DomainError } from '../../shared/domain/errors';
 import { Principal } from '../../shared/auth/tokens';
 import { ErrorCode } from '../../shared/http/problem';
 import { defineRoute } from '../../shared/http/route';
-import { positionSchema } from '../../shared/http/schemas';
+import { EXAMPLE, positionSchema } from '../../shared/http/schemas';
 import { Payer } from '../../shared/crypto/payer';
 import { productStream } from '../product/decider';
 import { couponStream, parseUserCouponId } from '../coupon/decider';
@@ -14,10 +14,15 @@ import { walletStream } from '../wallet/decider';
 import { MAX_LINES, orderDecider, orderStream, PlacedOrder } from './decider';
 import { RequestedLine } from './checkout';
 import { cancelOrder, payOrder, placeOrder, streamsOf } from './flows';
-import { orderSchema, presentOrder } from './view';
+import { orderSchema, PAYER_EXAMPLE, presentOrder } from './view';
 
 const itemsSchema = z
-  .array(z.strictObject({ productId: z.string().min(1).max(64), quantity: z.number().int().min(1).max(1000) }))
+  .array(
+    z.strictObject({
+      productId: z.string().min(1).max(64).openapi({ example: EXAMPLE.productId }),
+      quantity: z.number().int().min(1).max(1000).openapi({ example: 2 }),
+    }),
+  )
   .min(1)
   .max(MAX_LINES)
   .refine((items) => new Set(items.map((item) => item.productId)).size === items.length, { message: 'each productId may appear once' });
@@ -26,9 +31,9 @@ const payerSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
   phone: z.string().max(20).regex(/^[0-9+\-() ]{6,20}$/, 'digits, spaces and + - ( ) only'),
   email: z.email().max(254),
-});
+}).openapi({ description: 'Sealed with a per-user key; only its owner reads it back', example: PAYER_EXAMPLE });
 
-const userCouponIdSchema = z.string().min(1).max(200);
+const userCouponIdSchema = z.string().min(1).max(200).openapi({ description: 'One of GET /me/coupons', example: `${EXAMPLE.couponId}:${EXAMPLE.userId}` });
 
 const orderIdParams = z.strictObject({ orderId: z.string().min(1).max(64) });
 
