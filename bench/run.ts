@@ -3,6 +3,7 @@
  * the same machine, in the same run, with autocannon driven from this process (every server is
  * a child process of its own). See docs/BENCHMARKS.md.
  *
+ *   --quick             4 s per scenario after 1 s of warm-up, log sizes 1 and 1,000,000, streams of 0 and 100,000 (a busy host)
  *   --duration S        measured seconds per scenario (default 8)
  *   --warmup S          warm-up seconds before each (default 2)
  *   --connections N     concurrent connections (default 50)

@@ -23,12 +23,14 @@ export function option(name: string): string | undefined {
 }
 
 export const settings = {
-  durationSeconds: Number(option('duration') ?? 8),
+  /** --quick: shorter scenarios and fewer sizes, for a host too busy for the full run (recorded in the report). */
+  quick: option('quick') === 'true',
+  durationSeconds: Number(option('duration') ?? (option('quick') === 'true' ? 4 : 8)),
   /** Seconds of the Express hello-world measured right before each scenario (its ratio's denominator). */
   besideSeconds: 4,
-  warmupSeconds: Number(option('warmup') ?? 2),
+  warmupSeconds: Number(option('warmup') ?? (option('quick') === 'true' ? 1 : 2)),
   connections: Number(option('connections') ?? 50),
-  scale: option('scale') === 'none' ? [] : (option('scale') ?? '1,10000,1000000').split(',').map(Number),
+  scale: option('scale') === 'none' ? [] : (option('scale') ?? (option('quick') === 'true' ? '1,1000000' : '1,10000,1000000')).split(',').map(Number),
   only: option('only') ? new Set(option('only')!.split(',')) : null,
   profile: option('profile') === 'true',
   keep: option('keep') === 'true',
@@ -53,7 +55,7 @@ export const settings = {
   /** Buyers seeded for the one-campaign checkout (all hold a coupon of the same campaign). */
   hotBuyers: 6_000,
   /** Orders already in an aggregate's stream, for the stream-length measurement. */
-  streamLengths: [0, 1_000, 10_000, 100_000],
+  streamLengths: option('quick') === 'true' ? [0, 100_000] : [0, 1_000, 10_000, 100_000],
   chargeUsers: 1_000,
   rushRequests: 20_000,
   rushQuantity: 1_000,
