@@ -31,7 +31,12 @@ const entryType = (event: WalletEvent): PointEntryType => {
   }
 };
 
-/** One entry per wallet event, keyed by the event id so a redelivered event rewrites the same entry. */
+/**
+ * One entry per wallet event, keyed by the event's log position: a redelivered event rewrites the
+ * same entry, and new entries land at the end of the key order instead of at a random place
+ * (an event id is a random UUID), which made these inserts a quarter of a checkout's
+ * read-model cost (bench/lib/checkout-writes.ts, docs/BENCHMARKS.md).
+ */
 export const pointHistoryProjection: Projection = {
   name: POINT_HISTORY,
   collections: [{ name: POINT_HISTORY, indexes: [['userId', 'position']] }],
@@ -40,7 +45,7 @@ export const pointHistoryProjection: Projection = {
     const event = stored as unknown as WalletEvent;
     const { data } = event;
     const doc: PointHistoryDoc = {
-      id: stored.id,
+      id: stored.position,
       userId: data.userId,
       type: entryType(event),
       amount: data.amount,
