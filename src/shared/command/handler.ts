@@ -34,6 +34,8 @@ export interface UnitOfWork {
   state<S>(decider: Decider<never, DomainEvent, S>, id: string): Promise<S>;
   /** Decides against the state in this unit; the events are appended when the work returns. */
   decide<C extends Command, E extends DomainEvent, S>(decider: Decider<C, E, S>, id: string, command: C): Promise<readonly E[]>;
+  /** Keeps events a pure decision over several aggregates made from this unit's states, as if `decide` had made them. */
+  record<E extends DomainEvent, S>(decider: Decider<never, E, S>, id: string, events: readonly E[]): Promise<void>;
 }
 
 export interface Committed<T> {
@@ -102,7 +104,7 @@ export class CommandHandler {
     }
     const last = newer[newer.length - 1];
     const loaded: Loaded<S> = {
-      state: newer.reduce((state, event) => decider.evolve(state, event as unknown as DomainEvent), from.state),
+      state: newer.reduce((state, event) => decider.evolve(state, event), from.state),
       revision: last.revision,
       position: last.position,
     };
@@ -160,15 +162,19 @@ export class CommandHandler {
       }
       return found;
     };
+    const keep = (target: UnitEntry, events: readonly DomainEvent[]) => {
+      target.state = events.reduce((state, event) => target.decider.evolve(state, event), target.state);
+      target.events.push(...events);
+    };
     const unit: UnitOfWork = {
       state: async (decider, id) => (await entry(decider as Decider<never, DomainEvent, unknown>, id)).state as never,
       decide: async (decider, id, command) => {
-        const target = await entry(decider as unknown as Decider<never, DomainEvent, unknown>, id);
+        const target = await entry(decider as Decider<never, DomainEvent, unknown>, id);
         const events = decider.decide(command, target.state as never);
-        target.state = events.reduce((state, event) => target.decider.evolve(state, event), target.state);
-        target.events.push(...events);
+        keep(target, events);
         return events;
       },
+      record: async (decider, id, events) => keep(await entry(decider as Decider<never, DomainEvent, unknown>, id), events),
     };
     const result = await work(unit);
 
