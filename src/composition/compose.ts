@@ -47,6 +47,8 @@ import { InProcessSessionPositions } from '../shared/session/memory';
 import { RedisSessionPositions } from '../shared/session/redis';
 import { RedisQueue } from '../shared/queue/redis';
 import { SqliteQueue } from '../shared/queue/sqlite';
+import { SqliteSnapshotStore } from '../shared/snapshots/sqlite';
+import { AggregateSnapshots } from '../shared/snapshots/snapshots';
 import { Clock, IdGenerator, TOKENS } from '../shared/container/tokens';
 
 /** Adapters a caller (a test) may supply instead of the configured ones. */
@@ -129,6 +131,15 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
     ? new RedisQueue(redis, `${config.REDIS_PREFIX}queue:data-platform`, { leaseMs: config.QUEUE_LEASE_MS })
     : new SqliteQueue(file('queue.db'), 'data-platform', { ...sqlite, leaseMs: config.QUEUE_LEASE_MS });
 
+  // A cache of folded states, checked against the log on every use: local to this instance
+  // whichever event store serves the log.
+  const snapshots =
+    config.SNAPSHOT_EVERY > 0
+      ? new AggregateSnapshots(new SqliteSnapshotStore(file('snapshots.db')), config.SNAPSHOT_EVERY, (error, stream) =>
+          logger.warn({ err: error, stream }, 'aggregate snapshot not usable or not written; the stream is folded from the log'),
+        )
+      : undefined;
+
   const container = new Container();
   container.bind(TOKENS.Config).toConstantValue(config);
   container.bind(TOKENS.Logger).toConstantValue(logger);
@@ -138,6 +149,7 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
   container.bind(TOKENS.Documents).toConstantValue(documents);
   container.bind(TOKENS.Locks).toConstantValue(locks);
   container.bind(TOKENS.Idempotency).toConstantValue(idempotency);
+  if (snapshots) container.bind(TOKENS.Snapshots).toConstantValue(snapshots);
   container.bind(CommandHandler).toSelf().inSingletonScope();
 
   const services: AppServices = {
@@ -182,13 +194,14 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
       rateLimits: rateLimits.adapterName,
       leases: leases.adapterName,
       sessions: sessions.adapterName,
+      snapshots: snapshots?.adapterName ?? 'off',
     },
     readiness,
     jwtSecret: config.JWT_SECRET ?? embeddedSecret(config.DATA_DIR, 'jwt-secret', 'JWT_SECRET', logger),
     logger,
     services,
     async close() {
-      await Promise.allSettled([events.close(), documents.close(), locks.close(), idempotency.close(), cache.close(), couponGate.close(), deliveryQueue.close(), dataKeyStore.close(), rateLimits.close()]);
+      await Promise.allSettled([events.close(), documents.close(), locks.close(), idempotency.close(), cache.close(), couponGate.close(), deliveryQueue.close(), dataKeyStore.close(), rateLimits.close(), snapshots?.close()]);
       await mongo?.close();
       redis?.disconnect();
     },

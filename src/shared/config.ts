@@ -73,6 +73,8 @@ const schema = z
     ORDER_PAYMENT_TTL_MINUTES: positiveInt(30),
     COMMAND_MAX_ATTEMPTS: positiveInt(8),
     AGGREGATE_CACHE_SIZE: positiveInt(10_000),
+    /** A stream gets a snapshot in DATA_DIR/snapshots.db every this many events; 0: no snapshots. */
+    SNAPSHOT_EVERY: limit(1_000),
     CONSISTENCY_WAIT_MS: positiveInt(5_000),
     /** How long a user's latest write is remembered for read-your-writes: well beyond any healthy projection lag. */
     SESSION_POSITION_TTL_MS: positiveInt(300_000),

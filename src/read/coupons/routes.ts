@@ -99,7 +99,7 @@ export const couponQueryRoutes = ({ documents, clock }: AppServices) => [
     async handle({ user, query }) {
       const now = clock.now().toISOString();
       const page = await documents.find<UserCouponDoc>(USER_COUPONS, {
-        where: whereStatus(user!.userId, query.status, now),
+        where: whereStatus(user.userId, query.status, now),
         sort: { field: 'position', direction: 'desc' },
         limit: query.limit,
         cursor: query.cursor,

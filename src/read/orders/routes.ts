@@ -42,7 +42,7 @@ export const ordersQueryRoutes = ({ documents, payers, clock }: AppServices) => 
     response: { status: 200, description: 'One page of orders', schema: pageSchema(orderSchema) },
     async handle({ user, query }) {
       const now = clock.now();
-      const where: Record<string, Scalar | Range> = { userId: user!.userId };
+      const where: Record<string, Scalar | Range> = { userId: user.userId };
       // PENDING and EXPIRED are both stored PENDING; the page is filtered after reading, so it may hold fewer than `limit`.
       if (query.status) where.status = query.status === 'EXPIRED' ? 'PENDING' : query.status;
       const shown = (order: ReturnType<typeof presentOrder>) => !query.status || order.status === query.status;
@@ -77,7 +77,7 @@ export const ordersQueryRoutes = ({ documents, payers, clock }: AppServices) => 
     async handle({ user, params }) {
       const doc = await documents.get<OrderDoc>(ORDERS, params.orderId);
       // Another user's order is indistinguishable from a missing one.
-      if (!doc || doc.userId !== user!.userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
+      if (!doc || doc.userId !== user.userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
       const payer = doc.payer ? await payers.open(doc.userId, doc.payer) : null;
       return { status: 200, body: presentOrder(doc, clock.now(), () => payer) };
     },

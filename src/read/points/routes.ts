@@ -24,8 +24,8 @@ export const pointsQueryRoutes = ({ documents }: AppServices) => [
     readsFrom: [BALANCES],
     response: { status: 200, description: 'The balance (0 for a new user)', schema: z.object({ userId: z.string().openapi({ example: EXAMPLE.userId }), balance: z.number().int().openapi({ example: 80_000 }) }) },
     async handle({ user }) {
-      const doc = await documents.get<BalanceDoc>(BALANCES, user!.userId);
-      return { status: 200, body: { userId: user!.userId, balance: doc?.balance ?? 0 } };
+      const doc = await documents.get<BalanceDoc>(BALANCES, user.userId);
+      return { status: 200, body: { userId: user.userId, balance: doc?.balance ?? 0 } };
     },
   }),
   defineRoute({
@@ -40,7 +40,7 @@ export const pointsQueryRoutes = ({ documents }: AppServices) => [
     response: { status: 200, description: 'One page of history', schema: pageSchema(historyItem) },
     async handle({ user, query }) {
       const page = await documents.find<PointHistoryDoc>(POINT_HISTORY, {
-        where: { userId: user!.userId },
+        where: { userId: user.userId },
         sort: { field: 'position', direction: 'desc' },
         limit: query.limit,
         cursor: query.cursor,

@@ -71,7 +71,7 @@ export const couponRoutes = ({ config, clock, ids, commands, events, couponGate 
               now: clock.now().toISOString(),
             },
           },
-          { idSeed, metadata: { actorId: user!.userId, role: user!.role } },
+          { idSeed, metadata: { actorId: user.userId, role: user.role } },
         );
         const { occurredAt, ...coupon } = result.state.coupon!;
         return { status: 201, body: { ...coupon, createdAt: occurredAt, position: result.position } };
@@ -99,7 +99,7 @@ export const couponRoutes = ({ config, clock, ids, commands, events, couponGate 
       },
       errors: { 404: ['COUPON_NOT_FOUND'], 409: ['COUPON_SOLD_OUT', 'COUPON_ALREADY_ISSUED', 'COUPON_NOT_ISSUABLE'] },
       async handle({ params, user }) {
-        const { issued, position } = await issuer.issue(params.couponId, user!, clock.now().toISOString());
+        const { issued, position } = await issuer.issue(params.couponId, user, clock.now().toISOString());
         return { status: 201, body: { userCouponId: issued.userCouponId, couponId: issued.couponId, validUntil: issued.validUntil, position } };
       },
     }),

@@ -4,6 +4,7 @@ import { uuidFromHash } from '../../shared/command/event-ids';
 import { UnitOfWork } from '../../shared/command/handler';
 import { DomainError } from '../../shared/domain/errors';
 import { Principal } from '../../shared/auth/tokens';
+import { ErrorCode } from '../../shared/http/problem';
 import { defineRoute } from '../../shared/http/route';
 import { EXAMPLE, positionSchema } from '../../shared/http/schemas';
 import { Payer } from '../../shared/crypto/payer';
@@ -11,7 +12,8 @@ import { productStream } from '../product/decider';
 import { couponStream, parseUserCouponId } from '../coupon/decider';
 import { walletStream } from '../wallet/decider';
 import { MAX_LINES, orderDecider, orderStream, PlacedOrder } from './decider';
-import { cancelOrder, payOrder, placeOrder, RequestedLine, streamsOf } from './flows';
+import { RequestedLine } from './checkout';
+import { cancelOrder, payOrder, placeOrder, streamsOf } from './flows';
 import { orderSchema, PAYER_EXAMPLE, presentOrder } from './view';
 
 const itemsSchema = z
@@ -40,7 +42,10 @@ const orderResponse = orderSchema.extend({ position: positionSchema });
 /** Business refusals of a payment; anything else (a conflict, a crash) is not recorded on the order. */
 const PAYMENT_REFUSALS = new Set(['OUT_OF_STOCK', 'POINTS_INSUFFICIENT', 'COUPON_NOT_APPLICABLE', 'PRODUCT_NOT_FOUND']);
 
-const paymentErrors = { 404: ['ORDER_NOT_FOUND'], 409: ['OUT_OF_STOCK', 'POINTS_INSUFFICIENT', 'COUPON_NOT_APPLICABLE', 'ORDER_NOT_PAYABLE', 'ORDER_EXPIRED'] };
+const paymentErrors: Readonly<Record<number, readonly ErrorCode[]>> = {
+  404: ['ORDER_NOT_FOUND'],
+  409: ['OUT_OF_STOCK', 'POINTS_INSUFFICIENT', 'COUPON_NOT_APPLICABLE', 'ORDER_NOT_PAYABLE', 'ORDER_EXPIRED'],
+};
 
 export const orderRoutes = ({ clock, ids, commands, payers, config }: AppServices) => {
   const metadata = (user: Principal) => ({ actorId: user.userId, role: user.role });
@@ -100,8 +105,8 @@ export const orderRoutes = ({ clock, ids, commands, payers, config }: AppService
       errors: { 404: ['PRODUCT_NOT_FOUND'], 409: ['OUT_OF_STOCK', 'POINTS_INSUFFICIENT', 'COUPON_NOT_APPLICABLE'] },
       async handle({ body, user, idSeed }) {
         const orderId = newOrderId(idSeed);
-        const input = { orderId, userId: user!.userId, lines: toLines(body.items), userCouponId: body.userCouponId ?? null, ...placedNow() };
-        const order = await run(user!, orderId, placementStreams(user!, body.items, body.userCouponId), (unit) => placeOrder(unit, input), idSeed);
+        const input = { orderId, userId: user.userId, lines: toLines(body.items), userCouponId: body.userCouponId ?? null, ...placedNow() };
+        const order = await run(user, orderId, placementStreams(user, body.items, body.userCouponId), (unit) => placeOrder(unit, input), idSeed);
         return { status: 201, body: order };
       },
     }),
@@ -119,12 +124,12 @@ export const orderRoutes = ({ clock, ids, commands, payers, config }: AppService
       errors: paymentErrors,
       async handle({ params, body, user, idSeed }) {
         const { state } = await commands.load(orderDecider, orderStream(params.orderId));
-        if (!state.exists || state.userId !== user!.userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
-        const input = { orderId: params.orderId, userId: user!.userId, payer: await seal(user!, body.payer), now: clock.now().toISOString() };
+        if (!state.exists || state.userId !== user.userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
+        const input = { orderId: params.orderId, userId: user.userId, payer: await seal(user, body.payer), now: clock.now().toISOString() };
         try {
-          return { status: 200, body: await run(user!, params.orderId, streamsOf(state, user!.userId), (unit) => payOrder(unit, input), idSeed) };
+          return { status: 200, body: await run(user, params.orderId, streamsOf(state, user.userId), (unit) => payOrder(unit, input), idSeed) };
         } catch (error) {
-          await recordRefusal(user!, params.orderId, error);
+          await recordRefusal(user, params.orderId, error);
           throw error;
         }
       },
@@ -143,10 +148,10 @@ export const orderRoutes = ({ clock, ids, commands, payers, config }: AppService
       async handle({ body, user, idSeed }) {
         const orderId = newOrderId(idSeed);
         const { now, expiresAt } = placedNow();
-        const place = { orderId, userId: user!.userId, lines: toLines(body.items), userCouponId: body.userCouponId ?? null, now, expiresAt };
-        const pay = { orderId, userId: user!.userId, payer: await seal(user!, body.payer), now };
-        const streams = [orderStream(orderId), ...placementStreams(user!, body.items, body.userCouponId)];
-        const order = await run(user!, orderId, streams, async (unit) => {
+        const place = { orderId, userId: user.userId, lines: toLines(body.items), userCouponId: body.userCouponId ?? null, now, expiresAt };
+        const pay = { orderId, userId: user.userId, payer: await seal(user, body.payer), now };
+        const streams = [orderStream(orderId), ...placementStreams(user, body.items, body.userCouponId)];
+        const order = await run(user, orderId, streams, async (unit) => {
           await placeOrder(unit, place);
           await payOrder(unit, pay);
         }, idSeed);
@@ -166,9 +171,9 @@ export const orderRoutes = ({ clock, ids, commands, payers, config }: AppService
       errors: { 404: ['ORDER_NOT_FOUND'], 409: ['ORDER_NOT_CANCELLABLE'] },
       async handle({ params, user, idSeed }) {
         const { state } = await commands.load(orderDecider, orderStream(params.orderId));
-        if (!state.exists || state.userId !== user!.userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
-        const input = { orderId: params.orderId, userId: user!.userId, seenStatus: state.status, now: clock.now().toISOString() };
-        return { status: 200, body: await run(user!, params.orderId, streamsOf(state, user!.userId), (unit) => cancelOrder(unit, input), idSeed) };
+        if (!state.exists || state.userId !== user.userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
+        const input = { orderId: params.orderId, userId: user.userId, seenStatus: state.status, now: clock.now().toISOString() };
+        return { status: 200, body: await run(user, params.orderId, streamsOf(state, user.userId), (unit) => cancelOrder(unit, input), idSeed) };
       },
     }),
   ];

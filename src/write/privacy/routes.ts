@@ -32,7 +32,7 @@ export const privacyRoutes = ({ clock, commands, dataKeys }: AppServices) => [
         privacyDecider,
         params.userId,
         { type: 'ForgetPaymentData', data: { userId: params.userId, keyId, now: clock.now().toISOString() } },
-        { idSeed, metadata: { actorId: user!.userId, role: user!.role } },
+        { idSeed, metadata: { actorId: user.userId, role: user.role } },
       );
       await dataKeys.destroy(params.userId);
       return { status: 200, body: { userId: params.userId, keyId, position: recorded.position! } };

@@ -13,10 +13,10 @@ const stockSchema = (min: number, description: string, example: number) =>
 
 export const productRoutes = ({ clock, ids, commands }: AppServices) => {
   /** Runs an admin's command and answers with the product after it and the position of the write. */
-  const run = async (productId: string, command: ProductCommand, user: Principal | undefined, idSeed: string | undefined) => {
+  const run = async (productId: string, command: ProductCommand, user: Principal, idSeed: string | undefined) => {
     const result = await commands.handle(productDecider, productId, command, {
       idSeed,
-      metadata: { actorId: user!.userId, role: user!.role },
+      metadata: { actorId: user.userId, role: user.role },
     });
     return { ...toProduct(productId, result.state), position: result.position! };
   };

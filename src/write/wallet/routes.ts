@@ -26,7 +26,7 @@ export const walletRoutes = ({ config, clock, commands }: AppServices) => [
     },
     errors: { 409: ['POINTS_BALANCE_LIMIT'] },
     async handle({ body, user, idSeed }) {
-      const userId = user!.userId;
+      const userId = user.userId;
       const result = await commands.handle(
         walletDecider,
         userId,
@@ -39,7 +39,7 @@ export const walletRoutes = ({ config, clock, commands }: AppServices) => [
             now: clock.now().toISOString(),
           },
         },
-        { idSeed, metadata: { actorId: userId, role: user!.role } },
+        { idSeed, metadata: { actorId: userId, role: user.role } },
       );
       return { status: 200, body: { userId, balance: result.state.balance, charged: body.amount, position: result.position } };
     },

@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Role, TokenService } from '../../../src/shared/auth/tokens';
-import { EventStore } from '../../../src/shared/eventstore/port';
 import { SqliteEventStore } from '../../../src/shared/eventstore/sqlite';
 import { deleteKeys } from '../../support/redis';
 import { LogFacts, readLog } from './log';
@@ -79,8 +78,8 @@ export interface ClusterOptions {
    * environment names; by default they share one (the embedded SQLite store).
    */
   readonly ownDataDirs?: boolean;
-  /** Opens the log, the truth the answers are checked against; the shared SQLite file unless given. */
-  readonly log?: () => EventStore;
+  /** Reads the log, the truth the answers are checked against; the shared SQLite file unless given. */
+  readonly readLog?: () => Promise<LogFacts>;
 }
 
 /**
@@ -165,7 +164,7 @@ export class Cluster {
 
   /** What the log says landed. */
   async readLog(): Promise<LogFacts> {
-    return readLog(this.options.log?.() ?? new SqliteEventStore(join(this.dataDir, 'events.db')));
+    return this.options.readLog?.() ?? readLog(new SqliteEventStore(join(this.dataDir, 'events.db')));
   }
 
   token(userId: string, role: Role = 'customer'): Promise<string> {

@@ -20,6 +20,8 @@ const BRIDGE = `${PREFIX}br`;
 export const BRIDGE_ADDRESS = `${SUBNET}.1`;
 /** One run at a time may own the subnet: a second one waits for the first. */
 const LOCK = join(tmpdir(), `${PREFIX}hosts.lock`);
+/** About as long as the longest suite on the hosts runs. */
+export const LOCK_WAIT_MS = 180_000;
 
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 const attempt = (run: () => unknown) => {
@@ -167,7 +169,7 @@ async function takeLock(): Promise<void> {
       }
     },
     `another run to release ${LOCK}`,
-    180_000,
+    LOCK_WAIT_MS,
     200,
   );
 }

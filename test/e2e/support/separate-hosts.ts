@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describeCannotRun } from '../../support/external';
-import { Host, hostsUnavailable, Lan } from './hosts';
+import { Host, hostsUnavailable, Lan, LOCK_WAIT_MS } from './hosts';
 import { postgresUnavailable, ThrowAwayPostgres } from './postgres';
 import { Proc, throwAwayRedis } from './processes';
 
@@ -50,7 +50,7 @@ export function describeOnSeparateHosts(name: string, body: (hosts: () => Separa
       postgres = await ThrowAwayPostgres.create(db);
       const redis = await throwAwayRedis(db);
       hosts = { lan, db, apis, projector, postgres, redis };
-    }, 60_000);
+    }, LOCK_WAIT_MS + 60_000);
     afterAll(async () => {
       await hosts?.redis.server.stop('SIGKILL');
       await postgres?.destroy();

@@ -43,3 +43,13 @@ export async function withChaos(cluster: Cluster, work: Promise<unknown>): Promi
 export function describeRushes(rushes: readonly Rush[]): string {
   return rushes.map((rush) => `${rush.name}: ${JSON.stringify(rush.tally())}`).join('\n');
 }
+
+/** A server that cannot do the work says so with a 503 problem: never a 500, never a wrong answer. */
+export function expectNoServerErrorsBut503(rushes: readonly Rush[]): void {
+  const errors = rushes.flatMap((rush) =>
+    Object.entries(rush.tally())
+      .filter(([label]) => /^5\d\d/.test(label) && !label.startsWith('503'))
+      .map(([label, count]) => `${rush.name}: ${count} × ${label}`),
+  );
+  expect(errors).toEqual([]);
+}
