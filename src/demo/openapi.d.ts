@@ -843,7 +843,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -900,7 +900,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -976,7 +976,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1091,7 +1091,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1212,7 +1212,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1328,7 +1328,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1390,7 +1390,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description REQUEST_TIMEOUT */
+            /** @description REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1466,7 +1466,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1519,7 +1519,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1573,7 +1573,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1666,7 +1666,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1767,7 +1767,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1903,7 +1903,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2009,7 +2009,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2093,7 +2093,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2190,7 +2190,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2349,7 +2349,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2513,7 +2513,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2686,7 +2686,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2831,7 +2831,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2955,7 +2955,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3072,7 +3072,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3198,7 +3198,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3243,6 +3243,16 @@ export interface operations {
                                 /** @example 1042 */
                                 total: number;
                             } | null;
+                            /**
+                             * @description Events in the log past the checkpoint (counted up to 1000); 0 when caught up
+                             * @example 0
+                             */
+                            lagEvents: number;
+                            /**
+                             * @description How old the oldest event past the checkpoint is, in ms (0 when caught up; null when none of those events carries a time)
+                             * @example 0
+                             */
+                            lagMs: number | null;
                         }[];
                     };
                 };
@@ -3274,7 +3284,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description REQUEST_TIMEOUT */
+            /** @description REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3350,6 +3360,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED */
             429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description STORE_UNAVAILABLE */
+            503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
@@ -3454,7 +3475,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description REQUEST_TIMEOUT */
+            /** @description REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3526,7 +3547,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3626,7 +3647,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3730,7 +3751,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3808,6 +3829,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description STORE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     mintDevToken: {
@@ -3860,6 +3892,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED */
             429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description STORE_UNAVAILABLE */
+            503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
