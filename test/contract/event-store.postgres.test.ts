@@ -73,6 +73,26 @@ describePostgres('PostgreSQL event store', (pg) => {
     }
   });
 
+  it('answers followers asking for the same page in one turn with one query, and later ones with a new one', async () => {
+    const store = await PostgresEventStore.open(pg());
+    try {
+      const stream = `shared-${randomUUID()}`;
+      const before = await store.headPosition();
+      await store.append([{ stream, expectedRevision: 'no_stream', events: [event('One')] }]);
+      const queries = jest.spyOn(pg(), 'query');
+      const pages = await Promise.all(Array.from({ length: 9 }, () => store.readAll(before, 100)));
+      expect(queries.mock.calls.filter(([sql]) => sql.includes('position >'))).toHaveLength(1);
+      for (const page of pages) expect(page.map((e) => e.stream)).toEqual([stream]);
+      expect(Object.isFrozen(pages[0][0].data)).toBe(true);
+      await store.append([{ stream, expectedRevision: 0n, events: [event('Two')] }]);
+      expect((await store.readAll(before, 100)).map((e) => e.type)).toEqual(['One', 'Two']);
+      expect(queries.mock.calls.filter(([sql]) => sql.includes('position >'))).toHaveLength(2);
+      queries.mockRestore();
+    } finally {
+      await store.close();
+    }
+  });
+
   it('never lets a follower skip an event that commits after a higher position is visible', async () => {
     // Many writers on several pools (as several instances would be) race; a follower polling
     // "after P" must end up with every event exactly once, in position order.
