@@ -3243,6 +3243,16 @@ export interface operations {
                                 /** @example 1042 */
                                 total: number;
                             } | null;
+                            /**
+                             * @description Events in the log past the checkpoint (counted up to 1000); 0 when caught up
+                             * @example 0
+                             */
+                            lagEvents: number;
+                            /**
+                             * @description How old the oldest event past the checkpoint is, in ms (0 when caught up; null when none of those events carries a time)
+                             * @example 0
+                             */
+                            lagMs: number | null;
                         }[];
                     };
                 };
