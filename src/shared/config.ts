@@ -66,6 +66,8 @@ const schema = z
     /** Dev tokens are minted for loopback clients only, unless this says otherwise. */
     AUTH_DEV_TOKENS_REMOTE: flag.default(false),
     RUN_PROJECTIONS: flag.default(true),
+    /** Off sends every request through Express: to compare the two transports, or to rule the fast lane out. */
+    FAST_LANE: flag.default(true),
     SQLITE_SYNCHRONOUS: z.enum(['FULL', 'NORMAL']).default('FULL'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** auto: pretty, coloured lines on a terminal outside production (when pino-pretty is installed), JSON otherwise. */
