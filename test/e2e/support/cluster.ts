@@ -30,7 +30,7 @@ export interface Call {
 }
 
 export const ok = (o: Outcome) => o.kind === 'answered' && o.status >= 200 && o.status < 300;
-export const refusedWith = (o: Outcome, code: string) => o.kind === 'answered' && o.status >= 400 && o.status < 500 && o.body?.code === code;
+export const refusedWith = (o: Outcome, ...codes: string[]) => o.kind === 'answered' && o.status >= 400 && o.status < 500 && codes.includes(o.body?.code);
 /** No definite answer: a 5xx, a broken connection; such a request may or may not be in the log. */
 export const undecided = (o: Outcome) => o.kind === 'lost' || (o.kind === 'answered' && o.status >= 500);
 
