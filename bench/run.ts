@@ -907,9 +907,10 @@ async function main(): Promise<void> {
     await stop(mock);
   }
   let streams: Awaited<ReturnType<typeof streamLength>> = [];
+  const COLD_LOAD_GOAL_MS = 20;
   if (settings.only === null) {
     streams = await streamLength(settings.streamLengths);
-    for (const r of streams) log(`${r.aggregate} with ${r.priorOrders} orders in its stream: cold load ${r.coldLoadMs.toFixed(1)} ms, ${Math.round(r.usPerCommand)} µs per command`);
+    for (const r of streams) log(`${r.aggregate} with ${r.priorOrders} orders in its stream: cold load ${r.foldAllMs.toFixed(1)} ms whole, ${r.coldLoadMs.toFixed(1)} ms from its snapshot + ${r.tail} events (CPU ${r.coldLoadCpuMs.toFixed(1)} ms), ${Math.round(r.usPerCommand)} µs per command`);
   }
   // The yardsticks once more at the end: the ratios use the mean, and a drift shows in the report.
   reference.express.push(await measureReference('express'));
@@ -945,7 +946,12 @@ async function main(): Promise<void> {
       goals.push({
         goal: `${aggregate}: cost per command does not grow with the aggregate's own stream (${last.priorOrders.toLocaleString('en-US')} vs ${first.priorOrders} orders, ≤ 1.5×)`,
         met: growth <= 1.5,
-        measured: `${Math.round(first.usPerCommand)} → ${Math.round(last.usPerCommand)} µs (${growth.toFixed(2)}×); cold load ${last.coldLoadMs.toFixed(0)} ms`,
+        measured: `${Math.round(first.usPerCommand)} → ${Math.round(last.usPerCommand)} µs (${growth.toFixed(2)}×)`,
+      });
+      goals.push({
+        goal: `${aggregate}: cold load with ${last.priorOrders.toLocaleString('en-US')} events in its stream ≤ ${COLD_LOAD_GOAL_MS} ms`,
+        met: last.coldLoadMs <= COLD_LOAD_GOAL_MS,
+        measured: `${last.coldLoadMs.toFixed(1)} ms (CPU ${last.coldLoadCpuMs.toFixed(1)} ms) from its snapshot + ${last.tail} events; ${last.foldAllMs.toFixed(0)} ms folding the whole stream`,
       });
     }
   }

@@ -1,5 +1,5 @@
 import { WalletEvent } from '../src/write/wallet/events';
-import { Projection } from './projection';
+import { projection, ProjectionView } from './projection';
 
 export const BALANCES = 'balances';
 
@@ -10,14 +10,14 @@ export type BalanceDoc = {
   readonly updatedAt: string;
 };
 
+const copyBalance = ({ data }: WalletEvent, view: ProjectionView) => {
+  const doc: BalanceDoc = { id: data.userId, userId: data.userId, balance: data.balanceAfter, updatedAt: data.occurredAt };
+  view.upsert(BALANCES, doc);
+};
+
 /** Wallet events carry the balance after them, so the view is a copy of the latest one. */
-export const balancesProjection: Projection = {
+export const balancesProjection = projection<WalletEvent>({
   name: BALANCES,
   collections: [{ name: BALANCES, indexes: [] }],
-  eventTypes: new Set<WalletEvent['type']>(['PointsCharged', 'PointsUsed', 'PointsRefunded']),
-  async apply(event, view) {
-    const { data } = event as unknown as WalletEvent;
-    const doc: BalanceDoc = { id: data.userId, userId: data.userId, balance: data.balanceAfter, updatedAt: data.occurredAt };
-    view.upsert(BALANCES, doc);
-  },
-};
+  handlers: { PointsCharged: copyBalance, PointsUsed: copyBalance, PointsRefunded: copyBalance },
+});

@@ -3,7 +3,7 @@ import { localDay } from '../src/shared/time/window';
 import { DAILY_SALES, DailySalesDoc, dailySalesId } from './ranking/documents';
 import { DailySales, SalesRanking } from './ranking/port';
 import { OrderEvent } from '../src/write/order/events';
-import { Projection } from './projection';
+import { Projection, projection, ProjectionView, skip } from './projection';
 
 /** What the projection remembers of an order: its lines, the local day it was counted on, and whether it was taken off again. */
 export const SALES_ORDERS = 'sales_orders';
@@ -22,37 +22,41 @@ type SalesOrderDoc = {
 export function dailySalesProjection(documents: DocumentStore, ranking: SalesRanking, timeZone: string): Projection {
   /** A batch whose counts did not reach the ranking (Redis away): the next idle moment refills it. */
   let missedRecord = false;
-  return {
+  /** Moves the order to `next` and its lines' counts on the day it was counted on: up when it is counted, down when taken off. */
+  const count = async (view: ProjectionView, order: SalesOrderDoc, next: SalesOrderDoc) => {
+    const sign = next.uncounted ? -1 : 1;
+    for (const line of order.lines) {
+      const id = dailySalesId(next.countedOn!, line.productId);
+      const current = await view.get<DailySalesDoc>(DAILY_SALES, id);
+      view.upsert(DAILY_SALES, { id, day: next.countedOn!, productId: line.productId, quantity: (current?.quantity ?? 0) + sign * line.quantity } satisfies DailySalesDoc);
+    }
+    view.upsert(SALES_ORDERS, next);
+  };
+  return projection<OrderEvent>({
     name: DAILY_SALES,
     collections: [
       { name: DAILY_SALES, indexes: [['day']] },
       { name: SALES_ORDERS, indexes: [] },
     ],
-    eventTypes: new Set<OrderEvent['type']>(['OrderPlaced', 'OrderPaid', 'OrderCancelled']),
-    async apply(stored, view) {
-      const event = stored as unknown as OrderEvent;
-      if (event.type === 'OrderPlaced') {
+    handlers: {
+      OrderPlaced(event, view) {
         const lines = event.data.lines.map(({ productId, quantity }) => ({ productId, quantity }));
         view.upsert(SALES_ORDERS, { id: event.data.orderId, lines, countedOn: null, uncounted: false } satisfies SalesOrderDoc);
-        return;
-      }
-      const order = await view.get<SalesOrderDoc>(SALES_ORDERS, event.data.orderId);
-      if (!order) return;
-      let next: SalesOrderDoc;
-      if (event.type === 'OrderPaid' && order.countedOn === null) next = { ...order, countedOn: localDay(event.data.occurredAt, timeZone) };
-      else if (event.type === 'OrderCancelled' && event.data.refunded && order.countedOn !== null && !order.uncounted) next = { ...order, uncounted: true };
-      else return;
-      const sign = next.uncounted ? -1 : 1;
-      for (const line of order.lines) {
-        const id = dailySalesId(next.countedOn!, line.productId);
-        const current = await view.get<DailySalesDoc>(DAILY_SALES, id);
-        view.upsert(DAILY_SALES, { id, day: next.countedOn!, productId: line.productId, quantity: (current?.quantity ?? 0) + sign * line.quantity } satisfies DailySalesDoc);
-      }
-      view.upsert(SALES_ORDERS, next);
+      },
+      async OrderPaid(event, view) {
+        const order = await view.get<SalesOrderDoc>(SALES_ORDERS, event.data.orderId);
+        if (order && order.countedOn === null) await count(view, order, { ...order, countedOn: localDay(event.data.occurredAt, timeZone) });
+      },
+      PaymentFailed: skip,
+      async OrderCancelled(event, view) {
+        if (!event.data.refunded) return;
+        const order = await view.get<SalesOrderDoc>(SALES_ORDERS, event.data.orderId);
+        if (order && order.countedOn !== null && !order.uncounted) await count(view, order, { ...order, uncounted: true });
+      },
     },
     async afterCommit(events) {
       try {
-        const orders = await documents.getMany<SalesOrderDoc>(SALES_ORDERS, [...new Set(events.map((e) => (e.data as { orderId: string }).orderId))]);
+        const orders = await documents.getMany<SalesOrderDoc>(SALES_ORDERS, [...new Set(events.map((e) => e.data.orderId))]);
         const ids = orders.flatMap((order) => (order.countedOn ? order.lines.map((line) => dailySalesId(order.countedOn!, line.productId)) : []));
         const counts = await documents.getMany<DailySalesDoc>(DAILY_SALES, ids);
         await ranking.record(counts.map(({ day, productId, quantity }) => ({ day, productId, quantity })));
@@ -67,7 +71,7 @@ export function dailySalesProjection(documents: DocumentStore, ranking: SalesRan
       await ranking.refill(dailyCounts(documents));
       missedRecord = false;
     },
-  };
+  });
 }
 
 /** Every committed daily count, page by page: what a lost ranking index is refilled from. */

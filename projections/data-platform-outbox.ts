@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { Queue } from '../src/shared/queue/port';
 import { OrderEvent } from '../src/write/order/events';
-import { Projection } from './projection';
+import { Recorded } from '../src/shared/eventstore/recorded';
+import { projection, ProjectionView, skip } from './projection';
 
 export const DATA_PLATFORM_DELIVERIES = 'data_platform_deliveries';
 
@@ -31,6 +32,26 @@ export type DeliveryDoc = {
   readonly updatedAt: string;
 };
 
+async function createDelivery(event: Recorded<Extract<OrderEvent, { type: DeliveredEventType }>>, view: ProjectionView): Promise<void> {
+  // A delivery that exists already carries the workers' progress: a redelivered event keeps it.
+  if (await view.get(DATA_PLATFORM_DELIVERIES, event.id)) return;
+  const doc: DeliveryDoc = {
+    id: event.id,
+    orderId: event.data.orderId,
+    eventType: event.type,
+    stream: event.stream,
+    revision: event.revision.toString(),
+    position: event.position,
+    occurredAt: event.data.occurredAt,
+    status: 'PENDING',
+    attempts: 0,
+    lastError: null,
+    deliveredAt: null,
+    updatedAt: event.data.occurredAt,
+  };
+  view.upsert(DATA_PLATFORM_DELIVERIES, doc);
+}
+
 /**
  * The outbox to the data platform: a checkpointed consumer of the log, so every paid or
  * cancelled order gets a delivery exactly when its event is in the log, never before and
@@ -38,30 +59,10 @@ export type DeliveryDoc = {
  * can fail after the checkpoint moved (Redis away, a crash): the reconciler re-enqueues
  * PENDING deliveries that have no job, so the failure only delays them.
  */
-export const dataPlatformOutboxProjection = (queue: Queue, logger: Logger): Projection => ({
+export const dataPlatformOutboxProjection = (queue: Queue, logger: Logger) => projection<OrderEvent>({
   name: DATA_PLATFORM_DELIVERIES,
   collections: [{ name: DATA_PLATFORM_DELIVERIES, indexes: [['status', 'position'], ['position']] }],
-  eventTypes: new Set<DeliveredEventType>(['OrderPaid', 'OrderCancelled']),
-  async apply(stored, view) {
-    // A delivery that exists already carries the workers' progress: a redelivered event keeps it.
-    if (await view.get(DATA_PLATFORM_DELIVERIES, stored.id)) return;
-    const event = stored as unknown as Extract<OrderEvent, { type: DeliveredEventType }>;
-    const doc: DeliveryDoc = {
-      id: stored.id,
-      orderId: event.data.orderId,
-      eventType: event.type,
-      stream: stored.stream,
-      revision: stored.revision.toString(),
-      position: stored.position,
-      occurredAt: event.data.occurredAt,
-      status: 'PENDING',
-      attempts: 0,
-      lastError: null,
-      deliveredAt: null,
-      updatedAt: event.data.occurredAt,
-    };
-    view.upsert(DATA_PLATFORM_DELIVERIES, doc);
-  },
+  handlers: { OrderPlaced: skip, OrderPaid: createDelivery, PaymentFailed: skip, OrderCancelled: createDelivery },
   comparable(_collection, doc) {
     const { status: _status, attempts: _attempts, lastError: _lastError, deliveredAt: _deliveredAt, updatedAt: _updatedAt, ...created } = doc as DeliveryDoc;
     return created;

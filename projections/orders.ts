@@ -1,6 +1,7 @@
 import { OrderEvent } from '../src/write/order/events';
 import { orderDecider, OrderStatus, PlacedOrder } from '../src/write/order/decider';
-import { Projection } from './projection';
+import { Recorded } from '../src/shared/eventstore/recorded';
+import { projection, ProjectionView } from './projection';
 
 export const ORDERS = 'orders';
 /** One document per order line, so "my orders containing product X" is an index lookup in both adapters. */
@@ -22,33 +23,33 @@ export type OrderLineDoc = {
   readonly createdAt: string;
 };
 
+async function fold(event: Recorded<OrderEvent>, view: ProjectionView): Promise<void> {
+  const current = await view.get<OrderDoc>(ORDERS, event.data.orderId);
+  // The position says which of the order's events the document already reflects: a redelivery is a no-op.
+  if (current && current.position >= event.position) return;
+  const state = orderDecider.evolve(current ?? orderDecider.initialState, event);
+  if (!state.exists) return;
+  const doc: OrderDoc = { ...state, id: state.orderId, createdAt: state.placedAt, position: event.position };
+  view.upsert(ORDERS, doc);
+  for (const line of state.lines) {
+    const lineDoc: OrderLineDoc = {
+      id: `${state.orderId}:${line.productId}`,
+      orderId: state.orderId,
+      userId: state.userId,
+      productId: line.productId,
+      status: state.status,
+      createdAt: state.placedAt,
+    };
+    view.upsert(ORDER_LINES, lineDoc);
+  }
+}
+
 /** Orders per user: newest first, filterable by status, product and date (indexes in both adapters); all orders newest first for admins. */
-export const ordersProjection: Projection = {
+export const ordersProjection = projection<OrderEvent>({
   name: ORDERS,
   collections: [
     { name: ORDERS, indexes: [['userId', 'createdAt'], ['userId', 'status', 'createdAt'], ['createdAt']] },
     { name: ORDER_LINES, indexes: [['userId', 'productId', 'createdAt'], ['userId', 'productId', 'status', 'createdAt']] },
   ],
-  eventTypes: new Set<OrderEvent['type']>(['OrderPlaced', 'OrderPaid', 'PaymentFailed', 'OrderCancelled']),
-  async apply(stored, view) {
-    const event = stored as unknown as OrderEvent;
-    const current = await view.get<OrderDoc>(ORDERS, event.data.orderId);
-    // The position says which of the order's events the document already reflects: a redelivery is a no-op.
-    if (current && current.position >= stored.position) return;
-    const state = orderDecider.evolve(current ?? orderDecider.initialState, event);
-    if (!state.exists) return;
-    const doc: OrderDoc = { ...state, id: state.orderId, createdAt: state.placedAt, position: stored.position };
-    view.upsert(ORDERS, doc);
-    for (const line of state.lines) {
-      const lineDoc: OrderLineDoc = {
-        id: `${state.orderId}:${line.productId}`,
-        orderId: state.orderId,
-        userId: state.userId,
-        productId: line.productId,
-        status: state.status,
-        createdAt: state.placedAt,
-      };
-      view.upsert(ORDER_LINES, lineDoc);
-    }
-  },
-};
+  handlers: { OrderPlaced: fold, OrderPaid: fold, PaymentFailed: fold, OrderCancelled: fold },
+});

@@ -1,6 +1,6 @@
-import { unreachable } from '../src/shared/domain/decider';
+import { Recorded } from '../src/shared/eventstore/recorded';
 import { WalletEvent } from '../src/write/wallet/events';
-import { Projection } from './projection';
+import { projection, ProjectionView } from './projection';
 
 export const POINT_HISTORY = 'point_history';
 
@@ -18,37 +18,26 @@ export type PointHistoryDoc = {
   readonly position: string;
 };
 
-const entryType = (event: WalletEvent): PointEntryType => {
-  switch (event.type) {
-    case 'PointsCharged':
-      return 'CHARGE';
-    case 'PointsUsed':
-      return 'USE';
-    case 'PointsRefunded':
-      return 'REFUND';
-    default:
-      return unreachable(event);
-  }
-};
+const entryTypes: { readonly [T in WalletEvent['type']]: PointEntryType } = { PointsCharged: 'CHARGE', PointsUsed: 'USE', PointsRefunded: 'REFUND' };
+
+function entry(event: Recorded<WalletEvent>, view: ProjectionView): void {
+  const { data } = event;
+  const doc: PointHistoryDoc = {
+    id: event.id,
+    userId: data.userId,
+    type: entryTypes[event.type],
+    amount: data.amount,
+    balanceAfter: data.balanceAfter,
+    ...('orderId' in data ? { orderId: data.orderId } : {}),
+    occurredAt: data.occurredAt,
+    position: event.position,
+  };
+  view.upsert(POINT_HISTORY, doc);
+}
 
 /** One entry per wallet event, keyed by the event id so a redelivered event rewrites the same entry. */
-export const pointHistoryProjection: Projection = {
+export const pointHistoryProjection = projection<WalletEvent>({
   name: POINT_HISTORY,
   collections: [{ name: POINT_HISTORY, indexes: [['userId', 'position']] }],
-  eventTypes: new Set<WalletEvent['type']>(['PointsCharged', 'PointsUsed', 'PointsRefunded']),
-  async apply(stored, view) {
-    const event = stored as unknown as WalletEvent;
-    const { data } = event;
-    const doc: PointHistoryDoc = {
-      id: stored.id,
-      userId: data.userId,
-      type: entryType(event),
-      amount: data.amount,
-      balanceAfter: data.balanceAfter,
-      ...('orderId' in data ? { orderId: data.orderId } : {}),
-      occurredAt: data.occurredAt,
-      position: stored.position,
-    };
-    view.upsert(POINT_HISTORY, doc);
-  },
-};
+  handlers: { PointsCharged: entry, PointsUsed: entry, PointsRefunded: entry },
+});

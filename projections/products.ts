@@ -1,7 +1,8 @@
 import { Cache } from '../src/shared/cache/port';
 import { unreachable } from '../src/shared/domain/decider';
-import { PRODUCT_EVENT_TYPES, ProductEvent } from '../src/write/product/events';
-import { Projection } from './projection';
+import { Recorded } from '../src/shared/eventstore/recorded';
+import { ProductEvent } from '../src/write/product/events';
+import { projection, ProjectionView } from './projection';
 
 export const PRODUCTS = 'products';
 
@@ -48,22 +49,22 @@ function next(event: ProductEvent, current: ProductDoc | null, position: string)
   }
 }
 
+async function copy(event: Recorded<ProductEvent>, view: ProjectionView): Promise<void> {
+  const current = event.type === 'ProductRegistered' ? null : await view.get<ProductDoc>(PRODUCTS, event.data.productId);
+  view.upsert(PRODUCTS, next(event, current, event.position));
+}
+
 /**
  * Products for the catalogue, a copy of each product's latest values. Once a batch is
  * committed the cached product and every cached page are invalidated, so a cached read is
  * never staler than this projection's lag (TTLs only bound entries an invalidation missed).
  */
-export const productsProjection = (cache: Cache): Projection => ({
+export const productsProjection = (cache: Cache) => projection<ProductEvent>({
   name: PRODUCTS,
   collections: [{ name: PRODUCTS, indexes: [['listPosition']] }],
-  eventTypes: PRODUCT_EVENT_TYPES,
-  async apply(stored, view) {
-    const event = stored as unknown as ProductEvent;
-    const current = event.type === 'ProductRegistered' ? null : await view.get<ProductDoc>(PRODUCTS, event.data.productId);
-    view.upsert(PRODUCTS, next(event, current, stored.position));
-  },
+  handlers: { ProductRegistered: copy, ProductUpdated: copy, StockAdded: copy, StockDecreased: copy, StockRestored: copy },
   async afterCommit(events) {
-    const changed = new Set(events.map((event) => (event as unknown as ProductEvent).data.productId));
+    const changed = new Set(events.map((event) => event.data.productId));
     // Issued together: on a shared connection, any read sent after this finds them all done.
     await Promise.all([
       ...[...changed].map((id) => cache.delete(productCacheKeys.product(id))),

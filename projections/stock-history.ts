@@ -1,6 +1,7 @@
+import { Recorded } from '../src/shared/eventstore/recorded';
 import { unreachable } from '../src/shared/domain/decider';
 import { ProductEvent, ProductUpdated } from '../src/write/product/events';
-import { Projection } from './projection';
+import { projection, ProjectionView, skip } from './projection';
 
 export const STOCK_HISTORY = 'stock_history';
 
@@ -20,8 +21,6 @@ export type StockHistoryDoc = {
 
 type StockEvent = Exclude<ProductEvent, ProductUpdated>;
 
-const stockEventTypes = new Set<StockEvent['type']>(['ProductRegistered', 'StockAdded', 'StockDecreased', 'StockRestored']);
-
 function change(event: StockEvent): Pick<StockHistoryDoc, 'delta' | 'reason' | 'orderId' | 'stockAfter'> {
   switch (event.type) {
     case 'ProductRegistered':
@@ -37,20 +36,20 @@ function change(event: StockEvent): Pick<StockHistoryDoc, 'delta' | 'reason' | '
   }
 }
 
+function entry(event: Recorded<StockEvent>, view: ProjectionView): void {
+  const doc: StockHistoryDoc = {
+    id: event.id,
+    productId: event.data.productId,
+    ...change(event),
+    occurredAt: event.data.occurredAt,
+    position: event.position,
+  };
+  view.upsert(STOCK_HISTORY, doc);
+}
+
 /** One entry per stock change, keyed by the event id so a redelivered event rewrites the same entry. */
-export const stockHistoryProjection: Projection = {
+export const stockHistoryProjection = projection<ProductEvent>({
   name: STOCK_HISTORY,
   collections: [{ name: STOCK_HISTORY, indexes: [['productId', 'position']] }],
-  eventTypes: stockEventTypes,
-  async apply(stored, view) {
-    const event = stored as unknown as StockEvent;
-    const doc: StockHistoryDoc = {
-      id: stored.id,
-      productId: event.data.productId,
-      ...change(event),
-      occurredAt: event.data.occurredAt,
-      position: stored.position,
-    };
-    view.upsert(STOCK_HISTORY, doc);
-  },
-};
+  handlers: { ProductRegistered: entry, ProductUpdated: skip, StockAdded: entry, StockDecreased: entry, StockRestored: entry },
+});

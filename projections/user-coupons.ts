@@ -1,7 +1,6 @@
-import { unreachable } from '../src/shared/domain/decider';
 import { DiscountPolicy } from '../src/write/coupon/discount';
 import { CouponEvent } from '../src/write/coupon/events';
-import { Projection } from './projection';
+import { projection } from './projection';
 
 export const USER_COUPONS = 'user_coupons';
 /** The coupon terms a user coupon shows, kept by this projection itself so it never depends on another one's progress. */
@@ -36,54 +35,44 @@ export type UserCouponDoc = {
 };
 
 /** A user's coupons, one document per user coupon; validity is left to the reader's clock. */
-export const userCouponsProjection: Projection = {
+export const userCouponsProjection = projection<CouponEvent>({
   name: USER_COUPONS,
   collections: [
     { name: USER_COUPONS, indexes: [['userId', 'position'], ['userId', 'used', 'expiresAt']] },
     { name: USER_COUPON_TERMS, indexes: [] },
   ],
-  eventTypes: new Set<CouponEvent['type']>(['CouponCreated', 'CouponIssued', 'CouponUsed', 'CouponRestored']),
-  async apply(stored, view) {
-    const event = stored as unknown as CouponEvent;
-    switch (event.type) {
-      case 'CouponCreated': {
-        const { couponId, name, discount, minOrderAmount } = event.data;
-        const terms: TermsDoc = { id: couponId, name, discount, minOrderAmount };
-        view.upsert(USER_COUPON_TERMS, terms);
-        return;
-      }
-      case 'CouponIssued': {
-        const { couponId, userCouponId, userId, validUntil, occurredAt } = event.data;
-        const { name, discount, minOrderAmount } = (await view.get<TermsDoc>(USER_COUPON_TERMS, couponId))!;
-        const doc: UserCouponDoc = {
-          id: userCouponId,
-          userCouponId,
-          couponId,
-          userId,
-          name,
-          discount,
-          minOrderAmount,
-          validUntil,
-          expiresAt: validUntil ?? NEVER_EXPIRES,
-          used: false,
-          issuedAt: occurredAt,
-          position: stored.position,
-        };
-        view.upsert(USER_COUPONS, doc);
-        return;
-      }
-      case 'CouponUsed': {
-        const doc = (await view.get<UserCouponDoc>(USER_COUPONS, event.data.userCouponId))!;
-        view.upsert(USER_COUPONS, { ...doc, used: true, usedAt: event.data.occurredAt, orderId: event.data.orderId });
-        return;
-      }
-      case 'CouponRestored': {
-        const { usedAt: _usedAt, orderId: _orderId, ...doc } = (await view.get<UserCouponDoc>(USER_COUPONS, event.data.userCouponId))!;
-        view.upsert(USER_COUPONS, { ...doc, used: false });
-        return;
-      }
-      default:
-        return unreachable(event);
-    }
+  handlers: {
+    CouponCreated(event, view) {
+      const { couponId, name, discount, minOrderAmount } = event.data;
+      const terms: TermsDoc = { id: couponId, name, discount, minOrderAmount };
+      view.upsert(USER_COUPON_TERMS, terms);
+    },
+    async CouponIssued(event, view) {
+      const { couponId, userCouponId, userId, validUntil, occurredAt } = event.data;
+      const { name, discount, minOrderAmount } = (await view.get<TermsDoc>(USER_COUPON_TERMS, couponId))!;
+      const doc: UserCouponDoc = {
+        id: userCouponId,
+        userCouponId,
+        couponId,
+        userId,
+        name,
+        discount,
+        minOrderAmount,
+        validUntil,
+        expiresAt: validUntil ?? NEVER_EXPIRES,
+        used: false,
+        issuedAt: occurredAt,
+        position: event.position,
+      };
+      view.upsert(USER_COUPONS, doc);
+    },
+    async CouponUsed(event, view) {
+      const doc = (await view.get<UserCouponDoc>(USER_COUPONS, event.data.userCouponId))!;
+      view.upsert(USER_COUPONS, { ...doc, used: true, usedAt: event.data.occurredAt, orderId: event.data.orderId });
+    },
+    async CouponRestored(event, view) {
+      const { usedAt: _usedAt, orderId: _orderId, ...doc } = (await view.get<UserCouponDoc>(USER_COUPONS, event.data.userCouponId))!;
+      view.upsert(USER_COUPONS, { ...doc, used: false });
+    },
   },
-};
+});

@@ -9,7 +9,7 @@ async function main() {
   const { logger } = app.composed;
   logger.info(
     { adapters: app.composed.adapters, dataDir: config.embedded ? config.DATA_DIR : undefined, projections: config.RUN_PROJECTIONS ? 'in this process' : 'elsewhere' },
-    config.embedded ? 'starting embedded (no EVENTSTORE_URL)' : 'starting against servers',
+    config.embedded ? 'starting embedded (no EVENTSTORE_URL or DATABASE_URL)' : 'starting against servers',
   );
   app.start();
   const server = createServer(app.http).listen(config.PORT, config.HOST, LISTEN_BACKLOG, () => {

@@ -3,6 +3,7 @@ import { OrderStatus, orderDecider } from '../write/order/decider';
 import { OrderEvent, OrderLine, OrderType } from '../write/order/events';
 import { fold } from '../shared/domain/decider';
 import { EventStore } from '../shared/eventstore/port';
+import { recorded } from '../shared/eventstore/recorded';
 
 /** What the data platform receives for one delivery: the order as it stood after that event. */
 export interface OrderPayload {
@@ -33,7 +34,7 @@ export interface OrderPayload {
 export async function orderPayload(events: EventStore, delivery: DeliveryDoc): Promise<OrderPayload> {
   const upTo = BigInt(delivery.revision);
   const stream = (await events.readStream(delivery.stream)).filter((event) => event.revision <= upTo);
-  const state = fold(orderDecider, orderDecider.initialState, stream as unknown as OrderEvent[]);
+  const state = fold(orderDecider, orderDecider.initialState, stream.map((event) => recorded<OrderEvent>(event)));
   if (!state.exists) throw new Error(`${delivery.stream} has no OrderPlaced up to revision ${delivery.revision}`);
   return {
     eventId: delivery.id,

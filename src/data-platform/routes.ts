@@ -3,21 +3,21 @@ import { DATA_PLATFORM_DELIVERIES, DeliveryDoc } from '../../projections/data-pl
 import type { AppServices } from '../composition/services';
 import { Deliveries } from './deliveries';
 import { defineRoute } from '../shared/http/route';
-import { listQuerySchema, pageSchema } from '../shared/http/schemas';
+import { EXAMPLE, instantOutSchema, listQuerySchema, pageSchema } from '../shared/http/schemas';
 
 const statusSchema = z.enum(['PENDING', 'DELIVERED', 'DEAD']);
 
 const deliverySchema = z
   .object({
-    id: z.string().openapi({ description: 'The event id, sent to the data platform as Idempotency-Key' }),
-    orderId: z.string(),
+    id: z.string().openapi({ description: 'The event id, sent to the data platform as Idempotency-Key', example: '3c8e1a7d-0b4f-4e26-9d51-7a2c6b8f0e13' }),
+    orderId: z.string().openapi({ example: EXAMPLE.orderId }),
     eventType: z.enum(['OrderPaid', 'OrderCancelled']),
     status: statusSchema,
-    attempts: z.number().int().openapi({ description: 'Requests made so far (reset by a retry)' }),
-    lastError: z.string().nullable(),
-    deliveredAt: z.string().nullable(),
-    occurredAt: z.string().openapi({ description: 'When the order event happened' }),
-    updatedAt: z.string(),
+    attempts: z.number().int().openapi({ description: 'Requests made so far (reset by a retry)', example: 1 }),
+    lastError: z.string().nullable().openapi({ example: null }),
+    deliveredAt: instantOutSchema.nullable(),
+    occurredAt: instantOutSchema.openapi({ description: 'When the order event happened' }),
+    updatedAt: instantOutSchema,
   })
   .openapi('DataPlatformDelivery');
 

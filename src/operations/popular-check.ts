@@ -1,4 +1,5 @@
 import { EventStore } from '../shared/eventstore/port';
+import { recorded } from '../shared/eventstore/recorded';
 import { SalesRanking } from '../../projections/ranking/port';
 import { OrderEvent } from '../write/order/events';
 import { localDay } from '../shared/time/window';
@@ -27,7 +28,7 @@ export async function checkRanking(events: EventStore, ranking: SalesRanking, da
     const page = await events.readAll(after, 1000);
     if (page.length === 0) break;
     for (const stored of page) {
-      const event = stored as unknown as OrderEvent;
+      const event = recorded<OrderEvent>(stored);
       if (event.type === 'OrderPlaced') lines.set(event.data.orderId, event.data.lines);
       else if (event.type === 'OrderPaid') {
         paidOn.set(event.data.orderId, localDay(event.data.occurredAt, timeZone));

@@ -16,7 +16,7 @@ const counter: Decider<Add, Added, number> = {
   category: 'counter',
   initialState: 0,
   decide: ({ data }, total) => {
-    if (total + data.by > data.max) throw new DomainError('COUNTER_FULL', 'conflict', 'full');
+    if (total + data.by > data.max) throw new DomainError('STOCK_LIMIT', 'conflict', 'full');
     return [{ type: 'Added', data: { by: data.by, total: total + data.by } }];
   },
   evolve: (_total, event) => event.data.total,
@@ -51,7 +51,7 @@ describe('command handler: multi-stream units of work', () => {
         },
         context,
       ),
-    ).rejects.toMatchObject({ code: 'COUNTER_FULL' });
+    ).rejects.toMatchObject({ code: 'STOCK_LIMIT' });
     expect(await store.readStream('counter-a')).toEqual([]);
 
     const done = await handler.transact(

@@ -13,6 +13,41 @@ interface LintReport {
   readonly problems: readonly { readonly ruleId: string; readonly message: string; readonly location: readonly { readonly pointer?: string }[] }[];
 }
 
+interface JsonSchema {
+  readonly $ref?: string;
+  readonly example?: unknown;
+  readonly examples?: unknown;
+  readonly enum?: unknown;
+  readonly const?: unknown;
+  readonly properties?: Record<string, JsonSchema>;
+  readonly items?: JsonSchema;
+  readonly oneOf?: readonly JsonSchema[];
+  readonly anyOf?: readonly JsonSchema[];
+  readonly allOf?: readonly JsonSchema[];
+}
+interface MediaType {
+  readonly schema: JsonSchema;
+  readonly example?: unknown;
+  readonly examples?: unknown;
+}
+type Body = { readonly content?: Record<string, MediaType> } | undefined;
+interface OpenApiDoc {
+  readonly paths: Record<string, Record<string, { readonly requestBody?: Body & { readonly content: Record<string, MediaType> }; readonly responses: Record<string, Body> }>>;
+  readonly components: { readonly schemas: Record<string, JsonSchema> };
+}
+
+/** The fields (leaves) of a schema that neither they nor any schema around them exemplifies. */
+function fieldsWithoutExample(doc: OpenApiDoc, schema: JsonSchema, at: string): string[] {
+  const s = schema.$ref ? doc.components.schemas[schema.$ref.split('/').pop()!] : schema;
+  if (s.example !== undefined || s.examples !== undefined || s.enum !== undefined || s.const !== undefined) return [];
+  const parts: [string, JsonSchema][] = [
+    ...Object.entries(s.properties ?? {}).map(([name, field]): [string, JsonSchema] => [`.${name}`, field]),
+    ...(s.items ? [['[]', s.items] as [string, JsonSchema]] : []),
+    ...[...(s.oneOf ?? []), ...(s.anyOf ?? []), ...(s.allOf ?? [])].map((branch, i): [string, JsonSchema] => [`<${i}>`, branch]),
+  ];
+  return parts.length === 0 ? [at] : parts.flatMap(([step, part]) => fieldsWithoutExample(doc, part, `${at}${step}`));
+}
+
 /** Redocly CLI (the devDependency, pinned) on a document file, with the repository's redocly.yaml. */
 async function redoclyLint(file: string): Promise<LintReport> {
   const cli = require.resolve('@redocly/cli/bin/cli.js');
@@ -85,6 +120,25 @@ describe('OpenAPI document', () => {
     expect(paths['/checkout'].post.operationId).toBe('checkout');
     expect(paths['/me/points/charge'].post.security).toEqual([{ bearer: [] }]);
     expect(paths['/products'].get.security).toEqual([]);
+  });
+
+  it('gives every request and response body an example: whole, or for each of its fields', async () => {
+    const doc = (await t.http().get('/openapi.json')).body as OpenApiDoc;
+    const unexampled: string[] = [];
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(methods)) {
+        const bodies = [['body', op.requestBody] as const, ...Object.entries(op.responses)];
+        for (const [name, body] of bodies) {
+          for (const [type, media] of Object.entries(body?.content ?? {})) {
+            if (media.example === undefined && media.examples === undefined) unexampled.push(...fieldsWithoutExample(doc, media.schema, `${method} ${path} ${name} ${type}`));
+          }
+        }
+      }
+    }
+    expect(unexampled).toEqual([]);
+    // Examples of one story, not the generic "string" and 0.
+    const charge = doc.paths['/me/points/charge'].post;
+    expect(charge.requestBody?.content['application/json'].schema).toMatchObject({ properties: { amount: { example: 50_000 } } });
   });
 
   it('answers an unknown route with a problem', async () => {

@@ -2,14 +2,15 @@ import { z } from 'zod';
 import type { AppServices } from '../../composition/services';
 import { DomainError } from '../../shared/domain/errors';
 import { defineRoute } from '../../shared/http/route';
+import { EXAMPLE } from '../../shared/http/schemas';
 
 const storedEventSchema = z.object({
-  id: z.string(),
-  type: z.string(),
-  revision: z.string(),
-  position: z.string(),
-  data: z.record(z.string(), z.unknown()),
-  metadata: z.record(z.string(), z.unknown()),
+  id: z.string().openapi({ example: '9e1f4c2b-6a3d-4f8e-b0c7-1d2e3f4a5b6c' }),
+  type: z.string().openapi({ example: 'PointsCharged' }),
+  revision: z.string().openapi({ example: '0' }),
+  position: z.string().openapi({ example: EXAMPLE.position }),
+  data: z.record(z.string(), z.unknown()).openapi({ example: { userId: EXAMPLE.userId, amount: 50_000, occurredAt: EXAMPLE.instant } }),
+  metadata: z.record(z.string(), z.unknown()).openapi({ example: { actorId: EXAMPLE.userId, role: 'customer' } }),
 });
 
 /** Admins read any stream as it is in the log: payer data stays sealed there, as it is stored. */
@@ -29,7 +30,11 @@ export const auditRoutes = ({ events }: AppServices) => [
     response: {
       status: 200,
       description: 'Events in revision order; nextRevision is where the next page starts, or null',
-      schema: z.object({ stream: z.string(), events: z.array(storedEventSchema), nextRevision: z.number().int().nullable() }),
+      schema: z.object({
+        stream: z.string().openapi({ example: `wallet-${EXAMPLE.userId}` }),
+        events: z.array(storedEventSchema),
+        nextRevision: z.number().int().nullable().openapi({ example: null }),
+      }),
     },
     errors: { 404: ['STREAM_NOT_FOUND'] },
     async handle({ params, query }) {

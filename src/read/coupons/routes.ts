@@ -6,25 +6,25 @@ import { Range, Scalar } from '../../shared/documents/port';
 import { unreachable } from '../../shared/domain/decider';
 import { couponErrors, isValidAt } from '../../write/coupon/decider';
 import { defineRoute } from '../../shared/http/route';
-import { listQuerySchema, pageSchema } from '../../shared/http/schemas';
+import { EXAMPLE, instantOutSchema, listQuerySchema, pageSchema } from '../../shared/http/schemas';
 import { couponIdSchema, couponTermsSchema, discountSchema } from '../../write/coupon/schemas';
 
 const STATUSES = ['AVAILABLE', 'USED', 'EXPIRED'] as const;
 type Status = (typeof STATUSES)[number];
 
 const userCouponItem = z.object({
-  userCouponId: z.string(),
-  couponId: z.string(),
-  name: z.string(),
+  userCouponId: z.string().openapi({ example: `${EXAMPLE.couponId}:${EXAMPLE.userId}` }),
+  couponId: z.string().openapi({ example: EXAMPLE.couponId }),
+  name: z.string().openapi({ example: 'Winter sale: 10% off, up to 20,000' }),
   discount: discountSchema,
-  minOrderAmount: z.number().int(),
-  validUntil: z.string().nullable().openapi({ description: 'null: never expires' }),
-  valid: z.boolean().openapi({ description: 'Not expired at the time of the request' }),
-  used: z.boolean(),
-  usedAt: z.string().optional(),
-  orderId: z.string().optional(),
+  minOrderAmount: z.number().int().openapi({ example: 30_000 }),
+  validUntil: instantOutSchema.nullable().openapi({ description: 'null: never expires' }),
+  valid: z.boolean().openapi({ description: 'Not expired at the time of the request', example: true }),
+  used: z.boolean().openapi({ example: true }),
+  usedAt: instantOutSchema.optional(),
+  orderId: z.string().optional().openapi({ description: 'The order that used it', example: EXAMPLE.orderId }),
   status: z.enum(STATUSES),
-  issuedAt: z.string(),
+  issuedAt: instantOutSchema,
 });
 
 /** Each status as a query on the user's coupons; validity is judged by the clock of this request. */
@@ -43,7 +43,11 @@ function whereStatus(userId: string, status: Status | undefined, now: string): R
   }
 }
 
-const couponSchema = couponTermsSchema.extend({ issuedQuantity: z.number().int(), remainingQuantity: z.number().int(), createdAt: z.string() });
+const couponSchema = couponTermsSchema.extend({
+  issuedQuantity: z.number().int().openapi({ example: 37 }),
+  remainingQuantity: z.number().int().openapi({ example: 63 }),
+  createdAt: instantOutSchema,
+});
 
 const presentCoupon = ({ id: _id, ...coupon }: CouponDoc) => ({ ...coupon, remainingQuantity: coupon.totalQuantity - coupon.issuedQuantity });
 
@@ -95,7 +99,7 @@ export const couponQueryRoutes = ({ documents, clock }: AppServices) => [
     async handle({ user, query }) {
       const now = clock.now().toISOString();
       const page = await documents.find<UserCouponDoc>(USER_COUPONS, {
-        where: whereStatus(user!.userId, query.status, now),
+        where: whereStatus(user.userId, query.status, now),
         sort: { field: 'position', direction: 'desc' },
         limit: query.limit,
         cursor: query.cursor,

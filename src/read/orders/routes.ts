@@ -5,7 +5,7 @@ import type { AppServices } from '../../composition/services';
 import { DomainError } from '../../shared/domain/errors';
 import { Range, Scalar } from '../../shared/documents/port';
 import { defineRoute } from '../../shared/http/route';
-import { listQuerySchema, pageSchema } from '../../shared/http/schemas';
+import { EXAMPLE, listQuerySchema, pageSchema } from '../../shared/http/schemas';
 
 const isoDate = z.iso.datetime({ offset: true }).max(64);
 
@@ -19,7 +19,7 @@ export const ordersQueryRoutes = ({ documents, payers, clock }: AppServices) => 
     access: 'admin',
     readsFrom: [ORDERS],
     query: listQuerySchema,
-    response: { status: 200, description: 'One page of orders', schema: pageSchema(orderSchema.extend({ userId: z.string() })) },
+    response: { status: 200, description: 'One page of orders', schema: pageSchema(orderSchema.extend({ userId: z.string().openapi({ example: EXAMPLE.userId }) })) },
     async handle({ query }) {
       const page = await documents.find<OrderDoc>(ORDERS, { sort: { field: 'createdAt', direction: 'desc' }, limit: query.limit, cursor: query.cursor });
       return { status: 200, body: { items: page.items.map((doc) => ({ ...presentOrder(doc, clock.now()), userId: doc.userId })), nextCursor: page.nextCursor } };
@@ -42,7 +42,7 @@ export const ordersQueryRoutes = ({ documents, payers, clock }: AppServices) => 
     response: { status: 200, description: 'One page of orders', schema: pageSchema(orderSchema) },
     async handle({ user, query }) {
       const now = clock.now();
-      const where: Record<string, Scalar | Range> = { userId: user!.userId };
+      const where: Record<string, Scalar | Range> = { userId: user.userId };
       // PENDING and EXPIRED are both stored PENDING; the page is filtered after reading, so it may hold fewer than `limit`.
       if (query.status) where.status = query.status === 'EXPIRED' ? 'PENDING' : query.status;
       const shown = (order: ReturnType<typeof presentOrder>) => !query.status || order.status === query.status;
@@ -77,7 +77,7 @@ export const ordersQueryRoutes = ({ documents, payers, clock }: AppServices) => 
     async handle({ user, params }) {
       const doc = await documents.get<OrderDoc>(ORDERS, params.orderId);
       // Another user's order is indistinguishable from a missing one.
-      if (!doc || doc.userId !== user!.userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
+      if (!doc || doc.userId !== user.userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
       const payer = doc.payer ? await payers.open(doc.userId, doc.payer) : null;
       return { status: 200, body: presentOrder(doc, clock.now(), () => payer) };
     },

@@ -3,14 +3,14 @@ import { BALANCES, BalanceDoc } from '../../../projections/balances';
 import { POINT_HISTORY, PointHistoryDoc } from '../../../projections/point-history';
 import type { AppServices } from '../../composition/services';
 import { defineRoute } from '../../shared/http/route';
-import { listQuerySchema, pageSchema } from '../../shared/http/schemas';
+import { EXAMPLE, instantOutSchema, listQuerySchema, pageSchema } from '../../shared/http/schemas';
 
 const historyItem = z.object({
   type: z.enum(['CHARGE', 'USE', 'REFUND']),
-  amount: z.number().int(),
-  balanceAfter: z.number().int(),
-  orderId: z.string().optional(),
-  occurredAt: z.string(),
+  amount: z.number().int().openapi({ example: 50_000 }),
+  balanceAfter: z.number().int().openapi({ example: 80_000 }),
+  orderId: z.string().optional().openapi({ description: 'The order that used or refunded the points', example: EXAMPLE.orderId }),
+  occurredAt: instantOutSchema,
 });
 
 export const pointsQueryRoutes = ({ documents }: AppServices) => [
@@ -22,10 +22,10 @@ export const pointsQueryRoutes = ({ documents }: AppServices) => [
     tags: ['Points'],
     access: 'user',
     readsFrom: [BALANCES],
-    response: { status: 200, description: 'The balance (0 for a new user)', schema: z.object({ userId: z.string(), balance: z.number().int() }) },
+    response: { status: 200, description: 'The balance (0 for a new user)', schema: z.object({ userId: z.string().openapi({ example: EXAMPLE.userId }), balance: z.number().int().openapi({ example: 80_000 }) }) },
     async handle({ user }) {
-      const doc = await documents.get<BalanceDoc>(BALANCES, user!.userId);
-      return { status: 200, body: { userId: user!.userId, balance: doc?.balance ?? 0 } };
+      const doc = await documents.get<BalanceDoc>(BALANCES, user.userId);
+      return { status: 200, body: { userId: user.userId, balance: doc?.balance ?? 0 } };
     },
   }),
   defineRoute({
@@ -40,7 +40,7 @@ export const pointsQueryRoutes = ({ documents }: AppServices) => [
     response: { status: 200, description: 'One page of history', schema: pageSchema(historyItem) },
     async handle({ user, query }) {
       const page = await documents.find<PointHistoryDoc>(POINT_HISTORY, {
-        where: { userId: user!.userId },
+        where: { userId: user.userId },
         sort: { field: 'position', direction: 'desc' },
         limit: query.limit,
         cursor: query.cursor,

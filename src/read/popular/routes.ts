@@ -3,14 +3,23 @@ import { PRODUCTS, ProductDoc } from '../../../projections/products';
 import type { AppServices } from '../../composition/services';
 import { DAILY_SALES } from '../../../projections/ranking/documents';
 import { defineRoute } from '../../shared/http/route';
+import { EXAMPLE, instantOutSchema } from '../../shared/http/schemas';
 import { checkRanking } from '../../operations/popular-check';
 import { windowDays } from '../../shared/time/window';
 
 const popularSchema = z.object({
-  days: z.number().int(),
-  limit: z.number().int(),
-  generatedAt: z.string(),
-  items: z.array(z.object({ rank: z.number().int(), productId: z.string(), name: z.string(), price: z.number().int(), soldQuantity: z.number().int() })),
+  days: z.number().int().openapi({ example: 3 }),
+  limit: z.number().int().openapi({ example: 5 }),
+  generatedAt: instantOutSchema,
+  items: z.array(
+    z.object({
+      rank: z.number().int().openapi({ example: 1 }),
+      productId: z.string().openapi({ example: EXAMPLE.productId }),
+      name: z.string().openapi({ example: 'Mechanical keyboard' }),
+      price: z.number().int().openapi({ example: 89_000 }),
+      soldQuantity: z.number().int().openapi({ example: 12 }),
+    }),
+  ),
 });
 
 const rankingKey = ({ days, limit }: { days: number; limit: number }) => `popular:${days}:${limit}`;
@@ -67,9 +76,15 @@ export const popularRoutes = ({ config, clock, cache, ranking, documents, events
         status: 200,
         description: 'consistent is true when every product matches; otherwise the products that differ',
         schema: z.object({
-          days: z.number().int(),
-          consistent: z.boolean(),
-          differences: z.array(z.object({ productId: z.string(), live: z.number().int(), recounted: z.number().int() })),
+          days: z.number().int().openapi({ example: 30 }),
+          consistent: z.boolean().openapi({ example: true }),
+          differences: z.array(
+            z.object({
+              productId: z.string().openapi({ example: EXAMPLE.productId }),
+              live: z.number().int().openapi({ example: 12 }),
+              recounted: z.number().int().openapi({ example: 12 }),
+            }),
+          ),
         }),
       },
       async handle({ query }) {

@@ -4,16 +4,16 @@ import { STOCK_HISTORY, StockHistoryDoc } from '../../../projections/stock-histo
 import type { AppServices } from '../../composition/services';
 import { DomainError } from '../../shared/domain/errors';
 import { defineRoute } from '../../shared/http/route';
-import { listQuerySchema, pageSchema } from '../../shared/http/schemas';
+import { EXAMPLE, instantOutSchema, listQuerySchema, pageSchema } from '../../shared/http/schemas';
 import { ProductCatalog } from './catalog';
 import { productIdParams, productSchema } from '../../write/product/view';
 
 const stockChangeSchema = z.object({
-  delta: z.number().int(),
+  delta: z.number().int().openapi({ example: -1 }),
   reason: z.enum(['REGISTERED', 'RESTOCK', 'ORDER', 'CANCEL']),
-  orderId: z.string().optional(),
-  stockAfter: z.number().int(),
-  occurredAt: z.string(),
+  orderId: z.string().optional().openapi({ example: EXAMPLE.orderId }),
+  stockAfter: z.number().int().openapi({ example: 24 }),
+  occurredAt: instantOutSchema,
 });
 
 const notFound = (id: string) => new DomainError('PRODUCT_NOT_FOUND', 'not_found', `no product ${id}`, { productId: id });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Projector } from '../../../projections/runtime';
 import { DomainError } from '../../shared/domain/errors';
 import { defineRoute } from '../../shared/http/route';
+import { EXAMPLE } from '../../shared/http/schemas';
 
 export const projectionAdminRoutes = (projector: Projector) => [
   defineRoute({
@@ -17,12 +18,12 @@ export const projectionAdminRoutes = (projector: Projector) => [
       schema: z.object({
         items: z.array(
           z.object({
-            name: z.string(),
-            checkpoint: z.string().nullable(),
-            head: z.string().nullable(),
-            caughtUp: z.boolean(),
+            name: z.string().openapi({ example: 'orders' }),
+            checkpoint: z.string().nullable().openapi({ example: EXAMPLE.position }),
+            head: z.string().nullable().openapi({ example: EXAMPLE.position }),
+            caughtUp: z.boolean().openapi({ example: true }),
             rebuilding: z
-              .object({ done: z.number(), total: z.number() })
+              .object({ done: z.number().openapi({ example: 512 }), total: z.number().openapi({ example: 1042 }) })
               .nullable()
               .openapi({
                 description:
@@ -44,7 +45,7 @@ export const projectionAdminRoutes = (projector: Projector) => [
     tags: ['Admin'],
     access: 'admin',
     params: z.strictObject({ name: z.string().max(100) }),
-    response: { status: 202, description: 'The rebuild has started', schema: z.object({ name: z.string(), status: z.literal('REBUILDING') }) },
+    response: { status: 202, description: 'The rebuild has started', schema: z.object({ name: z.string().openapi({ example: 'orders' }), status: z.literal('REBUILDING') }) },
     errors: { 404: ['PROJECTION_NOT_FOUND'] },
     async handle({ params }) {
       if (!projector.projections.some((p) => p.name === params.name)) {

@@ -1,13 +1,14 @@
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../config';
 import { TOKENS } from '../container/tokens';
 import { Command, Decider, DomainEvent } from '../domain/decider';
 import { DomainError } from '../domain/errors';
 import { ConcurrencyConflict } from '../eventstore/port';
-import type { AppendResult, EventStore, JsonObject, StreamWrite } from '../eventstore/port';
+import type { AppendResult, EventStore, JsonObject, StoredEvent, StreamWrite } from '../eventstore/port';
 import { InProcessLockService } from '../lock/memory';
 import type { LockService } from '../lock/port';
+import type { AggregateSnapshots } from '../snapshots/snapshots';
 import { eventIds, uuidFromHash } from './event-ids';
 
 export interface CommandContext {
@@ -33,6 +34,8 @@ export interface UnitOfWork {
   state<S>(decider: Decider<never, DomainEvent, S>, id: string): Promise<S>;
   /** Decides against the state in this unit; the events are appended when the work returns. */
   decide<C extends Command, E extends DomainEvent, S>(decider: Decider<C, E, S>, id: string, command: C): Promise<readonly E[]>;
+  /** Keeps events a pure decision over several aggregates made from this unit's states, as if `decide` had made them. */
+  record<E extends DomainEvent, S>(decider: Decider<never, E, S>, id: string, events: readonly E[]): Promise<void>;
 }
 
 export interface Committed<T> {
@@ -70,21 +73,43 @@ export class CommandHandler {
     @inject(TOKENS.EventStore) private readonly store: EventStore,
     @inject(TOKENS.Locks) private readonly locks: LockService,
     @inject(TOKENS.Config) private readonly config: Config,
+    /** Absent (tests, SNAPSHOT_EVERY=0): a cold load folds the whole stream. */
+    @inject(TOKENS.Snapshots) @optional() private readonly snapshots?: AggregateSnapshots,
   ) {
     this.cache = new LRUCache({ max: config.AGGREGATE_CACHE_SIZE });
   }
 
   async load<S>(decider: Decider<never, DomainEvent, S>, stream: string): Promise<Loaded<S>> {
-    const cached = (this.cache.get(stream) as Loaded<S> | undefined) ?? { state: decider.initialState, revision: null, position: null };
-    const newer = await this.store.readStream(stream, cached.revision === null ? 0n : cached.revision + 1n);
-    if (newer.length === 0) return cached;
+    const cached = this.cache.get(stream) as Loaded<S> | undefined;
+    if (cached) return this.foldNewer(decider, stream, cached, await this.store.readStream(stream, cached.revision! + 1n));
+    const snapshot = await this.snapshots?.restore(decider, stream);
+    if (snapshot) {
+      const events = await this.store.readStream(stream, snapshot.revision);
+      // Only the log decides: a snapshot whose event it does not hold at that revision (a log
+      // restored from a backup, or replaced) came from another history and is thrown away.
+      if (events[0]?.id === snapshot.eventId) {
+        const restored = { state: snapshot.state, revision: snapshot.revision, position: events[0].position };
+        return this.foldNewer(decider, stream, restored, events.slice(1));
+      }
+      await this.snapshots!.reject(stream);
+    }
+    const empty: Loaded<S> = { state: decider.initialState, revision: null, position: null };
+    return this.foldNewer(decider, stream, empty, await this.store.readStream(stream, 0n));
+  }
+
+  private foldNewer<S>(decider: Decider<never, DomainEvent, S>, stream: string, from: Loaded<S>, newer: readonly StoredEvent[]): Loaded<S> {
+    if (newer.length === 0) {
+      if (from.revision !== null && !this.cache.has(stream)) this.cache.set(stream, from);
+      return from;
+    }
     const last = newer[newer.length - 1];
     const loaded: Loaded<S> = {
-      state: newer.reduce((state, event) => decider.evolve(state, event as unknown as DomainEvent), cached.state),
+      state: newer.reduce((state, event) => decider.evolve(state, event), from.state),
       revision: last.revision,
       position: last.position,
     };
     this.cache.set(stream, loaded);
+    this.snapshots?.offer(decider, stream, loaded.state, last.revision, last.id);
     return loaded;
   }
 
@@ -137,15 +162,19 @@ export class CommandHandler {
       }
       return found;
     };
+    const keep = (target: UnitEntry, events: readonly DomainEvent[]) => {
+      target.state = events.reduce((state, event) => target.decider.evolve(state, event), target.state);
+      target.events.push(...events);
+    };
     const unit: UnitOfWork = {
       state: async (decider, id) => (await entry(decider as Decider<never, DomainEvent, unknown>, id)).state as never,
       decide: async (decider, id, command) => {
-        const target = await entry(decider as unknown as Decider<never, DomainEvent, unknown>, id);
+        const target = await entry(decider as Decider<never, DomainEvent, unknown>, id);
         const events = decider.decide(command, target.state as never);
-        target.state = events.reduce((state, event) => target.decider.evolve(state, event), target.state);
-        target.events.push(...events);
+        keep(target, events);
         return events;
       },
+      record: async (decider, id, events) => keep(await entry(decider as Decider<never, DomainEvent, unknown>, id), events),
     };
     const result = await work(unit);
 
@@ -185,7 +214,11 @@ export class CommandHandler {
     for (const [stream, e] of entries) {
       const revision = appended.revisions.get(stream);
       const after = revision === undefined ? e.loaded : { state: e.state, revision, position: appended.position };
-      if (revision !== undefined) this.cache.set(stream, after);
+      if (revision !== undefined) {
+        this.cache.set(stream, after);
+        const written = writes.find((write) => write.stream === stream)!.events;
+        this.snapshots?.offer(e.decider, stream, e.state, revision, written[written.length - 1].id);
+      }
       aggregates.set(stream, after);
     }
     return { result, position: appended.position, duplicate: false, aggregates };

@@ -8,6 +8,7 @@ export const TOKENS = {
   Documents: Symbol.for('DocumentStore'),
   Locks: Symbol.for('LockService'),
   Idempotency: Symbol.for('IdempotencyStore'),
+  Snapshots: Symbol.for('AggregateSnapshots'),
 } as const;
 
 export interface Clock {

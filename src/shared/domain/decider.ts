@@ -16,6 +16,11 @@ export interface Decider<C extends Command, E extends DomainEvent, S> {
   /** The category part of stream names, e.g. `wallet` for `wallet-<userId>`. */
   readonly category: string;
   readonly initialState: S;
+  /**
+   * Bump when folding changes somewhere `evolve`'s own source does not show (a helper it calls,
+   * the state's shape): snapshots of the state (src/shared/snapshots) written before are ignored.
+   */
+  readonly stateVersion?: number;
   /** Returns the events the command causes (none when it changes nothing), or throws a DomainError. */
   decide(command: C, state: S): readonly E[];
   evolve(state: S, event: E): S;

@@ -71,29 +71,73 @@ function* entriesOf<V>(slot: Slot<V>): Generator<readonly [string, V]> {
   for (const child of slot.slots) yield* entriesOf(child);
 }
 
+/**
+ * Entries in two arrays sorted by key, searched by halving: what a map loaded in bulk (a
+ * snapshot) starts from. Building it costs no hashing and no node per entry, which for 100,000
+ * entries is most of a cold load; every later `set` lands in the trie in front of it.
+ */
+class Sorted<V> {
+  constructor(
+    readonly keys: readonly string[],
+    readonly values: readonly V[],
+  ) {}
+
+  indexOf(key: string): number {
+    let low = 0;
+    let high = this.keys.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const found = this.keys[middle];
+      if (found === key) return middle;
+      if (found < key) low = middle + 1;
+      else high = middle - 1;
+    }
+    return -1;
+  }
+}
+
+const noEntries = new Sorted<never>([], []);
+
 export class PersistentMap<V> {
   private constructor(
     private readonly root: Branch<V>,
     readonly size: number,
     private readonly hash: (key: string) => number,
+    /** Entries the trie may override (a key in both has the trie's value). */
+    private readonly base: Sorted<V>,
   ) {}
 
   /** `hash` must give a 32-bit unsigned integer; tests pass poor ones to force collisions. */
   static empty<V>(hash: (key: string) => number = hashOf): PersistentMap<V> {
-    return new PersistentMap(emptyBranch as Branch<V>, 0, hash);
+    return new PersistentMap(emptyBranch as Branch<V>, 0, hash, noEntries);
+  }
+
+  /** The map of these entries; `keys` distinct. Linear when they come sorted (as `sortedEntries` gives them). */
+  static fromEntries<V>(keys: readonly string[], values: readonly V[], hash: (key: string) => number = hashOf): PersistentMap<V> {
+    if (keys.length !== values.length) throw new Error('as many values as keys');
+    let sorted = true;
+    for (let i = 1; i < keys.length && sorted; i += 1) sorted = keys[i - 1] < keys[i];
+    if (sorted) return new PersistentMap(emptyBranch as Branch<V>, keys.length, hash, new Sorted(keys, values));
+    const order = keys.map((_, i) => i).sort((a, b) => (keys[a] < keys[b] ? -1 : 1));
+    for (let i = 1; i < order.length; i += 1) if (keys[order[i - 1]] === keys[order[i]]) throw new Error(`key ${keys[order[i]]} twice`);
+    return new PersistentMap(emptyBranch as Branch<V>, keys.length, hash, new Sorted(order.map((i) => keys[i]), order.map((i) => values[i])));
   }
 
   get(key: string): V | undefined {
-    return this.find(key)?.[1];
+    const found = this.find(key);
+    if (found !== undefined) return found[1];
+    const at = this.base.indexOf(key);
+    return at < 0 ? undefined : this.base.values[at];
   }
 
   has(key: string): boolean {
-    return this.find(key) !== undefined;
+    return this.find(key) !== undefined || this.base.indexOf(key) >= 0;
   }
 
   set(key: string, value: V): PersistentMap<V> {
     const [root, added] = insert(this.root, 0, this.hash(key), key, value);
-    return new PersistentMap(root, added ? this.size + 1 : this.size, this.hash);
+    const grows = added && this.base.indexOf(key) < 0;
+    return new PersistentMap(root, grows ? this.size + 1 : this.size, this.hash, this.base);
   }
 
   private find(key: string): readonly [string, V] | undefined {
@@ -105,7 +149,32 @@ export class PersistentMap<V> {
   }
 
   /** In no particular order. */
-  entries(): IterableIterator<readonly [string, V]> {
-    return entriesOf(this.root);
+  *entries(): IterableIterator<readonly [string, V]> {
+    yield* entriesOf(this.root);
+    const { keys, values } = this.base;
+    for (let i = 0; i < keys.length; i += 1) if (this.find(keys[i]) === undefined) yield [keys[i], values[i]];
+  }
+
+  /** Every entry, by key (`<` on strings): what `fromEntries` loads fastest. */
+  sortedEntries(): { readonly keys: string[]; readonly values: V[] } {
+    const recent = [...entriesOf(this.root)].sort(([a], [b]) => (a < b ? -1 : 1));
+    const keys: string[] = [];
+    const values: V[] = [];
+    const { keys: baseKeys, values: baseValues } = this.base;
+    let i = 0;
+    let j = 0;
+    while (i < recent.length || j < baseKeys.length) {
+      if (j >= baseKeys.length || (i < recent.length && recent[i][0] <= baseKeys[j])) {
+        if (j < baseKeys.length && recent[i][0] === baseKeys[j]) j += 1;
+        keys.push(recent[i][0]);
+        values.push(recent[i][1]);
+        i += 1;
+      } else {
+        keys.push(baseKeys[j]);
+        values.push(baseValues[j]);
+        j += 1;
+      }
+    }
+    return { keys, values };
   }
 }

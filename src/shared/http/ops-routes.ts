@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ROLES, TokenService, userIdSchema } from '../auth/tokens';
 import { HttpProblem } from './problem';
 import { defineRoute } from './route';
+import { EXAMPLE } from './schemas';
 
 export interface Readiness {
   readonly name: string;
@@ -40,7 +41,11 @@ export function operationsRouter(readiness: readonly Readiness[], metrics: Regis
 
 export function documentOperations(registry: OpenAPIRegistry): void {
   const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
-  const check = z.object({ name: z.string(), ok: z.boolean(), error: z.string().optional() });
+  const check = z.object({
+    name: z.string().openapi({ example: 'eventStore' }),
+    ok: z.boolean().openapi({ example: true }),
+    error: z.string().optional().openapi({ description: 'Why the check failed', example: 'no answer within 2000 ms' }),
+  });
   registry.registerPath({
     method: 'get',
     path: '/health',
@@ -69,7 +74,7 @@ export function documentOperations(registry: OpenAPIRegistry): void {
     tags: ['Operations'],
     security: [],
     summary: 'Prometheus metrics',
-    responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } } },
+    responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string().openapi({ example: '# TYPE http_request_duration_seconds histogram\nhttp_request_duration_seconds_count{method="GET",route="/products",status="200"} 42\n' }) } } } },
   });
 }
 
@@ -88,8 +93,8 @@ export const devTokenRoute = (tokens: TokenService, remote: boolean) =>
     tags: ['Auth'],
     access: 'public',
     rateLimit: 'token',
-    body: z.strictObject({ userId: userIdSchema, role: z.enum(ROLES) }),
-    response: { status: 200, description: 'A bearer token valid for 12 hours (or JWT_MAX_TOKEN_AGE_HOURS if shorter)', schema: z.object({ token: z.string() }) },
+    body: z.strictObject({ userId: userIdSchema.meta({ example: EXAMPLE.userId }), role: z.enum(ROLES) }),
+    response: { status: 200, description: 'A bearer token valid for 12 hours (or JWT_MAX_TOKEN_AGE_HOURS if shorter)', schema: z.object({ token: z.string().openapi({ example: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSIsInJvbGUiOiJjdXN0b21lciJ9.c2lnbmF0dXJl' }) }) },
     errors: { 403: ['DEV_TOKENS_LOCAL_ONLY'] },
     async handle({ body, ip }) {
       if (!remote && !(ip !== undefined && fromLoopback(ip, 0))) {

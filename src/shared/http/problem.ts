@@ -1,10 +1,36 @@
-import { ErrorKind } from '../domain/errors';
+import { DomainErrorCode, ErrorKind } from '../domain/errors';
+
+/** The codes the HTTP layer itself answers with, whatever the route (docs/API.md). */
+export type HttpErrorCode =
+  | 'CONSISTENCY_TIMEOUT'
+  | 'DEV_TOKENS_LOCAL_ONLY'
+  | 'FORBIDDEN'
+  | 'IDEMPOTENCY_KEY_IN_USE'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'IDEMPOTENCY_UNAVAILABLE'
+  | 'INTERNAL'
+  | 'MALFORMED_BODY'
+  | 'MALFORMED_JSON'
+  | 'MALFORMED_PATH'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'RATE_LIMITED'
+  | 'STORE_UNAVAILABLE'
+  | 'REQUEST_TIMEOUT'
+  | 'ROUTE_NOT_FOUND'
+  | 'UNAUTHENTICATED'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'VALIDATION_FAILED'
+  /** Another 4xx a library answered before any route ran. */
+  | `HTTP_${number}`;
+
+/** Every `code` a problem+json answer can carry. */
+export type ErrorCode = DomainErrorCode | HttpErrorCode;
 
 /** An HTTP-level refusal that is not a business rule (auth, validation, idempotency...). */
 export class HttpProblem extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly extra: Readonly<Record<string, unknown>> = {},
     readonly headers: Readonly<Record<string, string>> = {},
@@ -27,7 +53,7 @@ export interface ProblemBody {
   readonly title: string;
   readonly status: number;
   readonly detail: string;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly [extra: string]: unknown;
 }
 
@@ -45,7 +71,7 @@ const titles: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-export function problem(status: number, code: string, detail: string, extra: Record<string, unknown> = {}): ProblemBody {
+export function problem(status: number, code: ErrorCode, detail: string, extra: Record<string, unknown> = {}): ProblemBody {
   // Details come first so that none of them can overwrite a member RFC 9457 defines.
   return {
     ...extra,

@@ -10,17 +10,20 @@ import { Config } from '../config';
 import { OwnWrites } from '../session/own-writes';
 import { LimitKind, LimitScope, RateLimits } from '../ratelimit/limits';
 import { errorToProblem, logFailure } from './errors';
-import { HttpProblem } from './problem';
+import { ErrorCode, HttpProblem, problem } from './problem';
 import { problemSchema } from './schemas';
 
 /** public: anyone; user: any valid token (customers and admins alike); admin: the admin role. */
 export type Access = 'public' | 'user' | 'admin';
 
-export interface RouteInput<P, Q, B> {
+/** Who a handler sees: nobody on a public route; on the others the principal the token proved, always there. */
+export type UserOf<A extends Access> = A extends 'public' ? Principal | undefined : Principal;
+
+export interface RouteInput<P, Q, B, A extends Access = Access> {
   readonly params: P;
   readonly query: Q;
   readonly body: B;
-  readonly user: Principal | undefined;
+  readonly user: UserOf<A>;
   /** Seeds deterministic event ids when the request carries an Idempotency-Key. */
   readonly idSeed: string | undefined;
   /**
@@ -38,7 +41,7 @@ export interface RouteResult {
   readonly body: unknown;
 }
 
-export interface RouteDefinition<P = unknown, Q = unknown, B = unknown> {
+export interface RouteDefinition<P = unknown, Q = unknown, B = unknown, A extends Access = Access> {
   readonly method: 'get' | 'post' | 'patch' | 'delete';
   /** OpenAPI style: /products/{id}. */
   readonly path: string;
@@ -49,13 +52,13 @@ export interface RouteDefinition<P = unknown, Q = unknown, B = unknown> {
   readonly operationId: string;
   readonly summary: string;
   readonly tags: readonly string[];
-  readonly access: Access;
+  readonly access: A;
   readonly params?: ZodType<P>;
   readonly query?: ZodType<Q>;
   readonly body?: ZodType<B>;
   readonly response: { readonly status: number; readonly description: string; readonly schema: ZodType };
   /** Business error codes by status, for the documentation. */
-  readonly errors?: Readonly<Record<number, readonly string[]>>;
+  readonly errors?: Readonly<Record<number, readonly ErrorCode[]>>;
   /** A state-changing POST: honours Idempotency-Key. */
   readonly idempotent?: boolean;
   /**
@@ -66,17 +69,21 @@ export interface RouteDefinition<P = unknown, Q = unknown, B = unknown> {
   readonly readsFrom?: readonly string[];
   /** Abuse limit (config RATE_LIMIT_*): state-changing routes count as 'write' unless they name another; reads are not limited unless they name one. */
   readonly rateLimit?: LimitKind;
-  readonly handle: (input: RouteInput<P, Q, B>) => Promise<RouteResult>;
+  readonly handle: (input: RouteInput<P, Q, B, A>) => Promise<RouteResult>;
   /**
    * For a public GET: its answer from what this process already holds (the near cache),
    * without I/O, so the request is answered in the turn it arrived (see fast-lane.ts).
    * Undefined sends the request the normal way. Must answer what `handle` would.
    */
-  readonly fromMemory?: (input: RouteInput<P, Q, B>) => RouteResult | undefined;
+  readonly fromMemory?: (input: RouteInput<P, Q, B, A>) => RouteResult | undefined;
 }
 
-/** Keeps each route's types checked while letting a module export a list of differently typed routes. */
-export const defineRoute = <P = undefined, Q = undefined, B = undefined>(route: RouteDefinition<P, Q, B>) =>
+/**
+ * Keeps each route's types checked while letting a module export a list of differently typed
+ * routes. The cast forgets the route's own types, which routeServer then honours at run time:
+ * it parses P, Q and B with the route's schemas and authenticates before every non-public handler.
+ */
+export const defineRoute = <P = undefined, Q = undefined, B = undefined, A extends Access = Access>(route: RouteDefinition<P, Q, B, A>) =>
   route as unknown as RouteDefinition;
 
 export interface RouteRuntime {
@@ -156,7 +163,8 @@ export function routeServer(route: RouteDefinition, runtime: RouteRuntime): (req
     let fresh = false;
     const run = async (idSeed: string | undefined) => {
       const result = await route.handle({ params, query, body, user, idSeed, fresh, ip: request.ip });
-      if (journaled) await recordAdminAction(runtime, user!, route, params, result.status, idSeed);
+      // Journaled routes are admin routes, which authenticate always answers with a principal.
+      if (journaled && user) await recordAdminAction(runtime, user, route, params, result.status, idSeed);
       return result;
     };
     const work = (async (): Promise<Answer> => {
@@ -164,7 +172,7 @@ export function routeServer(route: RouteDefinition, runtime: RouteRuntime): (req
       const answer = route.idempotent ? await runIdempotently(request, user, run, runtime) : { result: await run(undefined), replayed: false };
       // Before the answer leaves: the user's next read may already be on its way to another instance.
       const position = user && route.method !== 'get' ? positionOf(answer.result) : undefined;
-      if (position) await runtime.ownWrites.record(user!.userId, position);
+      if (user && position) await runtime.ownWrites.record(user.userId, position);
       return answer;
     })();
     return hasDeadline(route, request) ? answerInTime(request, work, route.method !== 'get', runtime) : work;
@@ -371,13 +379,13 @@ function stableJson(value: unknown): string {
 
 function document(registry: OpenAPIRegistry, route: RouteDefinition): void {
   const retryAfter = { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' as const, minimum: 1 } } };
-  const problemResponse = (status: number, codes: readonly string[]): ResponseConfig => ({
+  const problemResponse = (status: number, codes: readonly ErrorCode[]): ResponseConfig => ({
     description: codes.join(', '),
     ...(status === 429 || status === 503 ? { headers: retryAfter } : {}),
-    content: { 'application/problem+json': { schema: problemSchema } },
+    content: { 'application/problem+json': { schema: problemSchema, examples: Object.fromEntries(codes.map((code) => [code, { value: problemExample(status, code) }])) } },
   });
-  const errors: Record<number, string[]> = {};
-  const add = (status: number, ...codes: string[]) => (errors[status] = [...(errors[status] ?? []), ...codes]);
+  const errors: Record<number, ErrorCode[]> = {};
+  const add = (status: number, ...codes: ErrorCode[]) => (errors[status] = [...(errors[status] ?? []), ...codes]);
   // Every route validates its query (unknown fields are refused), even one that declares none.
   add(400, 'VALIDATION_FAILED');
   if (route.access !== 'public') add(401, 'UNAUTHENTICATED');
@@ -390,6 +398,8 @@ function document(registry: OpenAPIRegistry, route: RouteDefinition): void {
   if (limitOf(route)) add(429, 'RATE_LIMITED');
   if (route.readsFrom) add(503, 'CONSISTENCY_TIMEOUT');
   if (route.method === 'get' || route.idempotent) add(503, 'REQUEST_TIMEOUT');
+  // Any route may meet a database that stopped answering (DATABASE_URL).
+  add(503, 'STORE_UNAVAILABLE');
   for (const [status, codes] of Object.entries(route.errors ?? {})) add(Number(status), ...codes);
 
   const headers: ZodType[] = [];
@@ -419,4 +429,11 @@ function document(registry: OpenAPIRegistry, route: RouteDefinition): void {
       ...Object.fromEntries(Object.entries(errors).map(([status, codes]) => [status, problemResponse(Number(status), [...new Set(codes)])])),
     },
   });
+}
+
+/** What a refusal with this code looks like, for the documentation: the real detail is the server's own sentence. */
+function problemExample(status: number, code: ErrorCode) {
+  const detail = code.toLowerCase().replace(/_/g, ' ');
+  const extra = code === 'VALIDATION_FAILED' ? { errors: [{ in: 'body', path: 'quantity', message: 'Too small: expected number to be >=1' }] } : {};
+  return problem(status, code, detail, extra);
 }

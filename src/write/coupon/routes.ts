@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AppServices } from '../../composition/services';
 import { uuidFromHash } from '../../shared/command/event-ids';
 import { defineRoute } from '../../shared/http/route';
-import { positionSchema } from '../../shared/http/schemas';
+import { EXAMPLE, instantOutSchema, positionSchema } from '../../shared/http/schemas';
 import { COUPON_LIMITS } from './commands';
 import { couponDecider } from './decider';
 import { CouponIssuer } from './issuer';
@@ -34,11 +34,20 @@ export const couponRoutes = ({ config, clock, ids, commands, events, couponGate 
         description:
           'The issue window is [issueStartsAt, issueEndsAt), open-ended where absent. An issued coupon is valid until `validUntil`, ' +
           'or for `validDays` after its issue; with neither it never expires.',
+        // Whole, because the fields depend on each other (validUntil or validDays, a window in order).
+        example: {
+          name: 'Winter sale: 10% off, up to 20,000',
+          discount: { type: 'PERCENT', percent: 10, maxDiscount: 20_000 },
+          totalQuantity: 100,
+          minOrderAmount: 30_000,
+          issueEndsAt: '2026-12-31T15:00:00.000Z',
+          validDays: 7,
+        },
       }),
       response: {
         status: 201,
         description: 'The coupon',
-        schema: couponTermsSchema.extend({ createdAt: z.string(), position: positionSchema }),
+        schema: couponTermsSchema.extend({ createdAt: instantOutSchema, position: positionSchema }),
       },
       errors: { 400: ['COUPON_INVALID'], 409: ['COUPON_ALREADY_EXISTS'] },
       async handle({ body, user, idSeed }) {
@@ -62,7 +71,7 @@ export const couponRoutes = ({ config, clock, ids, commands, events, couponGate 
               now: clock.now().toISOString(),
             },
           },
-          { idSeed, metadata: { actorId: user!.userId, role: user!.role } },
+          { idSeed, metadata: { actorId: user.userId, role: user.role } },
         );
         const { occurredAt, ...coupon } = result.state.coupon!;
         return { status: 201, body: { ...coupon, createdAt: occurredAt, position: result.position } };
@@ -82,15 +91,15 @@ export const couponRoutes = ({ config, clock, ids, commands, events, couponGate 
         status: 201,
         description: 'The coupon is yours',
         schema: z.object({
-          userCouponId: z.string(),
-          couponId: z.string(),
-          validUntil: z.string().nullable().openapi({ description: 'null: never expires' }),
+          userCouponId: z.string().openapi({ example: `${EXAMPLE.couponId}:${EXAMPLE.userId}` }),
+          couponId: z.string().openapi({ example: EXAMPLE.couponId }),
+          validUntil: instantOutSchema.nullable().openapi({ description: 'null: never expires' }),
           position: positionSchema,
         }),
       },
       errors: { 404: ['COUPON_NOT_FOUND'], 409: ['COUPON_SOLD_OUT', 'COUPON_ALREADY_ISSUED', 'COUPON_NOT_ISSUABLE'] },
       async handle({ params, user }) {
-        const { issued, position } = await issuer.issue(params.couponId, user!, clock.now().toISOString());
+        const { issued, position } = await issuer.issue(params.couponId, user, clock.now().toISOString());
         return { status: 201, body: { userCouponId: issued.userCouponId, couponId: issued.couponId, validUntil: issued.validUntil, position } };
       },
     }),

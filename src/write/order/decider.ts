@@ -83,7 +83,7 @@ function place({ data }: PlaceOrder, state: OrderState): OrderEvent[] {
 }
 
 /** Payment and cancellation race on the same revision: whichever lands first wins, the other sees the new status. */
-function requirePending(state: OrderState, userId: string, code: string, verb: string) {
+function requirePending(state: OrderState, userId: string, code: 'ORDER_NOT_PAYABLE' | 'ORDER_NOT_CANCELLABLE', verb: string) {
   if (!state.exists || state.userId !== userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
   if (state.status !== 'PENDING') throw new DomainError(code, 'conflict', `a ${state.status.toLowerCase()} order cannot be ${verb}`, { orderStatus: state.status });
   return state;

@@ -4,18 +4,25 @@ import { uuidFromHash } from '../../shared/command/event-ids';
 import { UnitOfWork } from '../../shared/command/handler';
 import { DomainError } from '../../shared/domain/errors';
 import { Principal } from '../../shared/auth/tokens';
+import { ErrorCode } from '../../shared/http/problem';
 import { defineRoute } from '../../shared/http/route';
-import { positionSchema } from '../../shared/http/schemas';
+import { EXAMPLE, positionSchema } from '../../shared/http/schemas';
 import { Payer } from '../../shared/crypto/payer';
 import { productStream } from '../product/decider';
 import { couponStream, parseUserCouponId } from '../coupon/decider';
 import { walletStream } from '../wallet/decider';
 import { MAX_LINES, orderDecider, orderStream, PlacedOrder } from './decider';
-import { cancelOrder, payOrder, placeOrder, RequestedLine, streamsOf } from './flows';
-import { orderSchema, presentOrder } from './view';
+import { RequestedLine } from './checkout';
+import { cancelOrder, payOrder, placeOrder, streamsOf } from './flows';
+import { orderSchema, PAYER_EXAMPLE, presentOrder } from './view';
 
 const itemsSchema = z
-  .array(z.strictObject({ productId: z.string().min(1).max(64), quantity: z.number().int().min(1).max(1000) }))
+  .array(
+    z.strictObject({
+      productId: z.string().min(1).max(64).openapi({ example: EXAMPLE.productId }),
+      quantity: z.number().int().min(1).max(1000).openapi({ example: 2 }),
+    }),
+  )
   .min(1)
   .max(MAX_LINES)
   .refine((items) => new Set(items.map((item) => item.productId)).size === items.length, { message: 'each productId may appear once' });
@@ -24,9 +31,9 @@ const payerSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
   phone: z.string().max(20).regex(/^[0-9+\-() ]{6,20}$/, 'digits, spaces and + - ( ) only'),
   email: z.email().max(254),
-});
+}).openapi({ description: 'Sealed with a per-user key; only its owner reads it back', example: PAYER_EXAMPLE });
 
-const userCouponIdSchema = z.string().min(1).max(200);
+const userCouponIdSchema = z.string().min(1).max(200).openapi({ description: 'One of GET /me/coupons', example: `${EXAMPLE.couponId}:${EXAMPLE.userId}` });
 
 const orderIdParams = z.strictObject({ orderId: z.string().min(1).max(64) });
 
@@ -35,7 +42,10 @@ const orderResponse = orderSchema.extend({ position: positionSchema });
 /** Business refusals of a payment; anything else (a conflict, a crash) is not recorded on the order. */
 const PAYMENT_REFUSALS = new Set(['OUT_OF_STOCK', 'POINTS_INSUFFICIENT', 'COUPON_NOT_APPLICABLE', 'PRODUCT_NOT_FOUND']);
 
-const paymentErrors = { 404: ['ORDER_NOT_FOUND'], 409: ['OUT_OF_STOCK', 'POINTS_INSUFFICIENT', 'COUPON_NOT_APPLICABLE', 'ORDER_NOT_PAYABLE', 'ORDER_EXPIRED'] };
+const paymentErrors: Readonly<Record<number, readonly ErrorCode[]>> = {
+  404: ['ORDER_NOT_FOUND'],
+  409: ['OUT_OF_STOCK', 'POINTS_INSUFFICIENT', 'COUPON_NOT_APPLICABLE', 'ORDER_NOT_PAYABLE', 'ORDER_EXPIRED'],
+};
 
 export const orderRoutes = ({ clock, ids, commands, payers, config }: AppServices) => {
   const metadata = (user: Principal) => ({ actorId: user.userId, role: user.role });
@@ -95,8 +105,8 @@ export const orderRoutes = ({ clock, ids, commands, payers, config }: AppService
       errors: { 404: ['PRODUCT_NOT_FOUND'], 409: ['OUT_OF_STOCK', 'POINTS_INSUFFICIENT', 'COUPON_NOT_APPLICABLE'] },
       async handle({ body, user, idSeed }) {
         const orderId = newOrderId(idSeed);
-        const input = { orderId, userId: user!.userId, lines: toLines(body.items), userCouponId: body.userCouponId ?? null, ...placedNow() };
-        const order = await run(user!, orderId, placementStreams(user!, body.items, body.userCouponId), (unit) => placeOrder(unit, input), idSeed);
+        const input = { orderId, userId: user.userId, lines: toLines(body.items), userCouponId: body.userCouponId ?? null, ...placedNow() };
+        const order = await run(user, orderId, placementStreams(user, body.items, body.userCouponId), (unit) => placeOrder(unit, input), idSeed);
         return { status: 201, body: order };
       },
     }),
@@ -114,12 +124,12 @@ export const orderRoutes = ({ clock, ids, commands, payers, config }: AppService
       errors: paymentErrors,
       async handle({ params, body, user, idSeed }) {
         const { state } = await commands.load(orderDecider, orderStream(params.orderId));
-        if (!state.exists || state.userId !== user!.userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
-        const input = { orderId: params.orderId, userId: user!.userId, payer: await seal(user!, body.payer), now: clock.now().toISOString() };
+        if (!state.exists || state.userId !== user.userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
+        const input = { orderId: params.orderId, userId: user.userId, payer: await seal(user, body.payer), now: clock.now().toISOString() };
         try {
-          return { status: 200, body: await run(user!, params.orderId, streamsOf(state, user!.userId), (unit) => payOrder(unit, input), idSeed) };
+          return { status: 200, body: await run(user, params.orderId, streamsOf(state, user.userId), (unit) => payOrder(unit, input), idSeed) };
         } catch (error) {
-          await recordRefusal(user!, params.orderId, error);
+          await recordRefusal(user, params.orderId, error);
           throw error;
         }
       },
@@ -138,10 +148,10 @@ export const orderRoutes = ({ clock, ids, commands, payers, config }: AppService
       async handle({ body, user, idSeed }) {
         const orderId = newOrderId(idSeed);
         const { now, expiresAt } = placedNow();
-        const place = { orderId, userId: user!.userId, lines: toLines(body.items), userCouponId: body.userCouponId ?? null, now, expiresAt };
-        const pay = { orderId, userId: user!.userId, payer: await seal(user!, body.payer), now };
-        const streams = [orderStream(orderId), ...placementStreams(user!, body.items, body.userCouponId)];
-        const order = await run(user!, orderId, streams, async (unit) => {
+        const place = { orderId, userId: user.userId, lines: toLines(body.items), userCouponId: body.userCouponId ?? null, now, expiresAt };
+        const pay = { orderId, userId: user.userId, payer: await seal(user, body.payer), now };
+        const streams = [orderStream(orderId), ...placementStreams(user, body.items, body.userCouponId)];
+        const order = await run(user, orderId, streams, async (unit) => {
           await placeOrder(unit, place);
           await payOrder(unit, pay);
         }, idSeed);
@@ -161,9 +171,9 @@ export const orderRoutes = ({ clock, ids, commands, payers, config }: AppService
       errors: { 404: ['ORDER_NOT_FOUND'], 409: ['ORDER_NOT_CANCELLABLE'] },
       async handle({ params, user, idSeed }) {
         const { state } = await commands.load(orderDecider, orderStream(params.orderId));
-        if (!state.exists || state.userId !== user!.userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
-        const input = { orderId: params.orderId, userId: user!.userId, seenStatus: state.status, now: clock.now().toISOString() };
-        return { status: 200, body: await run(user!, params.orderId, streamsOf(state, user!.userId), (unit) => cancelOrder(unit, input), idSeed) };
+        if (!state.exists || state.userId !== user.userId) throw new DomainError('ORDER_NOT_FOUND', 'not_found', 'no such order');
+        const input = { orderId: params.orderId, userId: user.userId, seenStatus: state.status, now: clock.now().toISOString() };
+        return { status: 200, body: await run(user, params.orderId, streamsOf(state, user.userId), (unit) => cancelOrder(unit, input), idSeed) };
       },
     }),
   ];

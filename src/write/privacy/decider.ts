@@ -1,4 +1,4 @@
-import { Command, Decider, DomainEvent } from '../../shared/domain/decider';
+import { Command, Decider, DomainEvent, unreachable } from '../../shared/domain/decider';
 
 /** An admin had a user's data key destroyed: what it sealed (the payer of their orders) no longer opens. */
 export type PaymentDataForgotten = DomainEvent<
@@ -23,6 +23,22 @@ export const privacyStream = (userId: string) => `privacy-${userId}`;
 export const privacyDecider: Decider<PrivacyCommand, PrivacyEvent, PrivacyState> = {
   category: 'privacy',
   initialState: { forgotten: 0 },
-  decide: ({ data }) => [{ type: 'PaymentDataForgotten', data: { userId: data.userId, keyId: data.keyId, occurredAt: data.now } }],
-  evolve: (state) => ({ forgotten: state.forgotten + 1 }),
+  decide(command) {
+    switch (command.type) {
+      case 'ForgetPaymentData': {
+        const { userId, keyId, now } = command.data;
+        return [{ type: 'PaymentDataForgotten', data: { userId, keyId, occurredAt: now } }];
+      }
+      default:
+        return unreachable(command.type);
+    }
+  },
+  evolve(state, event) {
+    switch (event.type) {
+      case 'PaymentDataForgotten':
+        return { forgotten: state.forgotten + 1 };
+      default:
+        return unreachable(event.type);
+    }
+  },
 };

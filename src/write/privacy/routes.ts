@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AppServices } from '../../composition/services';
 import { userIdSchema } from '../../shared/auth/tokens';
 import { defineRoute } from '../../shared/http/route';
-import { positionSchema } from '../../shared/http/schemas';
+import { EXAMPLE, positionSchema } from '../../shared/http/schemas';
 import { privacyDecider } from './decider';
 
 export const privacyRoutes = ({ clock, commands, dataKeys }: AppServices) => [
@@ -19,8 +19,8 @@ export const privacyRoutes = ({ clock, commands, dataKeys }: AppServices) => [
       status: 200,
       description: 'The key is destroyed; the request is recorded in the stream privacy-<userId>',
       schema: z.object({
-        userId: z.string(),
-        keyId: z.string().nullable().openapi({ description: 'The destroyed data key; null when the user had none' }),
+        userId: z.string().openapi({ example: EXAMPLE.userId }),
+        keyId: z.string().nullable().openapi({ description: 'The destroyed data key; null when the user had none', example: 'dk-8c2f4a1e9b3d7c5a0e6f2b18' }),
         position: positionSchema,
       }),
     },
@@ -32,7 +32,7 @@ export const privacyRoutes = ({ clock, commands, dataKeys }: AppServices) => [
         privacyDecider,
         params.userId,
         { type: 'ForgetPaymentData', data: { userId: params.userId, keyId, now: clock.now().toISOString() } },
-        { idSeed, metadata: { actorId: user!.userId, role: user!.role } },
+        { idSeed, metadata: { actorId: user.userId, role: user.role } },
       );
       await dataKeys.destroy(params.userId);
       return { status: 200, body: { userId: params.userId, keyId, position: recorded.position! } };
@@ -49,10 +49,10 @@ export const privacyRoutes = ({ clock, commands, dataKeys }: AppServices) => [
       status: 200,
       description: 'What was re-wrapped; unreadable keys are wrapped by a master key that is not configured and were left as they are',
       schema: z.object({
-        masterKeyId: z.string(),
-        rewrapped: z.number().int(),
-        alreadyCurrent: z.number().int(),
-        unreadable: z.number().int(),
+        masterKeyId: z.string().openapi({ example: 'mk-4f1c9a2e7b3d5c80' }),
+        rewrapped: z.number().int().openapi({ example: 14 }),
+        alreadyCurrent: z.number().int().openapi({ example: 3 }),
+        unreadable: z.number().int().openapi({ example: 0 }),
       }),
     },
     async handle() {

@@ -1,5 +1,5 @@
 import { Decider, unreachable } from '../../shared/domain/decider';
-import { DomainError } from '../../shared/domain/errors';
+import { DomainError, DomainErrorCode } from '../../shared/domain/errors';
 import { AddStock, DecreaseStock, PRODUCT_NAME_MAX_LENGTH, ProductCommand, RegisterProduct, RestoreStock, UpdateProduct } from './commands';
 import { ProductEvent } from './events';
 import { PersistentMap } from '../../shared/domain/persistent-map';
@@ -23,7 +23,7 @@ export const productStream = (productId: string) => `product-${productId}`;
 
 const initialState: ProductState = { exists: false, name: '', price: 0, stock: 0, takenBy: PersistentMap.empty() };
 
-function requireWhole(value: number, min: number, max: number, code: string, what: string): void {
+function requireWhole(value: number, min: number, max: number, code: DomainErrorCode, what: string): void {
   if (!Number.isSafeInteger(value) || value < min || value > max) {
     throw new DomainError(code, 'invalid', `${what} must be a whole number from ${min} to ${max}`, { min, max });
   }

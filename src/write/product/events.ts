@@ -20,11 +20,3 @@ export type StockRestored = DomainEvent<
 >;
 
 export type ProductEvent = ProductRegistered | ProductUpdated | StockAdded | StockDecreased | StockRestored;
-
-export const PRODUCT_EVENT_TYPES: ReadonlySet<ProductEvent['type']> = new Set<ProductEvent['type']>([
-  'ProductRegistered',
-  'ProductUpdated',
-  'StockAdded',
-  'StockDecreased',
-  'StockRestored',
-]);

@@ -6,17 +6,17 @@ import { productIdParams, productWrittenSchema, toProduct } from './view';
 import { PRODUCT_LIMITS, PRODUCT_NAME_MAX_LENGTH, ProductCommand } from './commands';
 import { productDecider } from './decider';
 
-const nameSchema = z.string().trim().min(1).max(PRODUCT_NAME_MAX_LENGTH).openapi({ description: 'Stored without surrounding spaces' });
-const priceSchema = z.number().int().min(0).max(PRODUCT_LIMITS.maxPrice).openapi({ description: 'KRW' });
-const stockSchema = (min: number, description: string) =>
-  z.number().int().min(min).max(PRODUCT_LIMITS.maxStockPerRequest).openapi({ description });
+const nameSchema = z.string().trim().min(1).max(PRODUCT_NAME_MAX_LENGTH).openapi({ description: 'Stored without surrounding spaces', example: 'Mechanical keyboard' });
+const priceSchema = z.number().int().min(0).max(PRODUCT_LIMITS.maxPrice).openapi({ description: 'KRW', example: 89_000 });
+const stockSchema = (min: number, description: string, example: number) =>
+  z.number().int().min(min).max(PRODUCT_LIMITS.maxStockPerRequest).openapi({ description, example });
 
 export const productRoutes = ({ clock, ids, commands }: AppServices) => {
   /** Runs an admin's command and answers with the product after it and the position of the write. */
-  const run = async (productId: string, command: ProductCommand, user: Principal | undefined, idSeed: string | undefined) => {
+  const run = async (productId: string, command: ProductCommand, user: Principal, idSeed: string | undefined) => {
     const result = await commands.handle(productDecider, productId, command, {
       idSeed,
-      metadata: { actorId: user!.userId, role: user!.role },
+      metadata: { actorId: user.userId, role: user.role },
     });
     return { ...toProduct(productId, result.state), position: result.position! };
   };
@@ -30,7 +30,7 @@ export const productRoutes = ({ clock, ids, commands }: AppServices) => {
       tags: ['Products', 'Admin'],
       access: 'admin',
       idempotent: true,
-      body: z.strictObject({ name: nameSchema, price: priceSchema, stock: stockSchema(0, 'Initial stock') }),
+      body: z.strictObject({ name: nameSchema, price: priceSchema, stock: stockSchema(0, 'Initial stock', 25) }),
       response: { status: 201, description: 'The registered product', schema: productWrittenSchema },
       errors: { 409: ['PRODUCT_ALREADY_EXISTS'] },
       async handle({ body, user, idSeed }) {
@@ -70,7 +70,7 @@ export const productRoutes = ({ clock, ids, commands }: AppServices) => {
       access: 'admin',
       idempotent: true,
       params: productIdParams,
-      body: z.strictObject({ quantity: stockSchema(1, 'Units to add') }),
+      body: z.strictObject({ quantity: stockSchema(1, 'Units to add', 10) }),
       response: { status: 200, description: 'The product after the restock', schema: productWrittenSchema },
       errors: { 404: ['PRODUCT_NOT_FOUND'], 409: ['STOCK_LIMIT'] },
       async handle({ params, body, user, idSeed }) {

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { positionSchema } from '../../shared/http/schemas';
+import { EXAMPLE, positionSchema } from '../../shared/http/schemas';
 
 /** The product as every endpoint shows it, read or write. */
 export const productSchema = z
   .object({
-    id: z.string(),
-    name: z.string(),
-    price: z.number().int().openapi({ description: 'KRW' }),
-    stock: z.number().int(),
+    id: z.string().openapi({ example: EXAMPLE.productId }),
+    name: z.string().openapi({ example: 'Mechanical keyboard' }),
+    price: z.number().int().openapi({ description: 'KRW', example: 89_000 }),
+    stock: z.number().int().openapi({ example: 24 }),
     status: z.enum(['ON_SALE', 'SOLD_OUT']),
   })
   .openapi('Product');

@@ -42,6 +42,38 @@ describe.each(hashes)('PersistentMap (coupon holders) with %s', (_label, hash) =
     ));
 });
 
+describe('PersistentMap loaded in bulk (a snapshot)', () => {
+  const entries = fc.uniqueArray(fc.tuple(fc.string({ maxLength: 6 }), fc.integer()), { selector: ([key]) => key, maxLength: 200 });
+  const sets = fc.array(fc.tuple(fc.string({ maxLength: 6 }), fc.integer()), { maxLength: 100 });
+
+  it('answers like a Map after any sets on top of it, and gives its entries back sorted', () =>
+    fc.assert(
+      fc.property(entries, sets, fc.boolean(), (loaded, later, presorted) => {
+        const ordered = presorted ? [...loaded].sort(([a], [b]) => (a < b ? -1 : 1)) : loaded;
+        const model = new Map(ordered);
+        let map = PersistentMap.fromEntries(ordered.map(([key]) => key), ordered.map(([, value]) => value));
+        for (const [key, value] of later) {
+          model.set(key, value);
+          map = map.set(key, value);
+        }
+        expect(map.size).toBe(model.size);
+        for (const key of [...model.keys(), ...later.map(([key]) => `${key}?`)]) {
+          expect(map.get(key)).toBe(model.get(key));
+          expect(map.has(key)).toBe(model.has(key));
+        }
+        expect(new Map(map.entries())).toEqual(model);
+        expect([...map.entries()]).toHaveLength(model.size);
+        const { keys, values } = map.sortedEntries();
+        expect(keys).toEqual([...model.keys()].sort((a, b) => (a < b ? -1 : 1)));
+        expect(values).toEqual(keys.map((key) => model.get(key)));
+      }),
+    ));
+
+  it('refuses a key given twice', () => {
+    expect(() => PersistentMap.fromEntries(['b', 'a', 'b'], [1, 2, 3])).toThrow('twice');
+  });
+});
+
 describe('PersistentMap at scale', () => {
   it('folds 200,000 holders in about a second, where copying a Map per set would take many minutes', () => {
     const started = Date.now();

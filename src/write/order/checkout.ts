@@ -1,0 +1,125 @@
+import { unreachable } from '../../shared/domain/decider';
+import { DomainError } from '../../shared/domain/errors';
+import { checkCouponApplicable, couponDecider, CouponState, parseUserCouponId } from '../coupon/decider';
+import { CouponEvent } from '../coupon/events';
+import { productDecider, ProductState } from '../product/decider';
+import { ProductEvent } from '../product/events';
+import { walletDecider, WalletState } from '../wallet/decider';
+import { WalletEvent } from '../wallet/events';
+import { AppliedCoupon, LineKind, OrderEvent, OrderLine, SealedPayer } from './events';
+import { orderDecider, OrderState, PlacedOrder } from './decider';
+
+/**
+ * Placing and paying an order as pure decisions over every aggregate they touch. The rules
+ * stay with their aggregates: whether stock can be taken is the product decider's question,
+ * whether the points cover it the wallet's, whether a coupon applies the coupon's. Placing
+ * asks those same questions without keeping the answers (nothing is taken until payment),
+ * so a placed order is one that could be paid at that moment.
+ */
+
+export interface RequestedLine {
+  readonly kind: LineKind;
+  readonly productId: string;
+  readonly quantity: number;
+}
+
+export interface PlaceInput {
+  readonly orderId: string;
+  readonly userId: string;
+  readonly lines: readonly RequestedLine[];
+  readonly userCouponId: string | null;
+  readonly now: string;
+  readonly expiresAt: string;
+}
+
+export interface PayInput {
+  readonly orderId: string;
+  readonly userId: string;
+  readonly payer: SealedPayer | null;
+  readonly now: string;
+}
+
+/** The aggregates a step reads, as their deciders fold them; one missing from a map has no events yet. */
+export interface OrderWorld {
+  readonly order: OrderState;
+  readonly products: ReadonlyMap<string, ProductState>;
+  readonly coupons: ReadonlyMap<string, CouponState>;
+  readonly wallet: WalletState;
+}
+
+/** What a step appends, aggregate by aggregate. */
+export interface OrderEffects {
+  readonly order: readonly OrderEvent[];
+  readonly products: ReadonlyMap<string, readonly ProductEvent[]>;
+  readonly coupons: ReadonlyMap<string, readonly CouponEvent[]>;
+  readonly wallet: readonly WalletEvent[];
+}
+
+const productIn = (world: OrderWorld, productId: string) => world.products.get(productId) ?? productDecider.initialState;
+const couponIn = (world: OrderWorld, couponId: string) => world.coupons.get(couponId) ?? couponDecider.initialState;
+
+/** Prices a requested line from the current product, once its decider would let the order take that stock. */
+function priceLine(world: OrderWorld, orderId: string, line: RequestedLine, now: string): OrderLine {
+  switch (line.kind) {
+    case 'PRODUCT': {
+      const product = productIn(world, line.productId);
+      productDecider.decide({ type: 'DecreaseStock', data: { productId: line.productId, orderId, quantity: line.quantity, now } }, product);
+      return { kind: 'PRODUCT', productId: line.productId, name: product.name, unitPrice: product.price, quantity: line.quantity, amount: product.price * line.quantity };
+    }
+    default:
+      return unreachable(line.kind);
+  }
+}
+
+function applyCoupon(world: OrderWorld, userCouponId: string, userId: string, subtotal: number, now: string): AppliedCoupon {
+  const parsed = parseUserCouponId(userCouponId);
+  if (!parsed || parsed.userId !== userId) {
+    throw new DomainError('COUPON_NOT_APPLICABLE', 'conflict', 'you hold no such coupon', { userCouponId, reason: 'NOT_OWNED' });
+  }
+  const { discount } = checkCouponApplicable(couponIn(world, parsed.couponId), userCouponId, userId, subtotal, now);
+  return { userCouponId, couponId: parsed.couponId, discount };
+}
+
+/** Accepts the order only when stock, coupon and balance all check out now. */
+export function decidePlacement(input: PlaceInput, world: OrderWorld): readonly OrderEvent[] {
+  const lines = input.lines.map((line) => priceLine(world, input.orderId, line, input.now));
+  const subtotal = lines.reduce((sum, line) => sum + line.amount, 0);
+  const coupon = input.userCouponId ? applyCoupon(world, input.userCouponId, input.userId, subtotal, input.now) : null;
+  const total = subtotal - (coupon?.discount ?? 0);
+  if (total > 0) walletDecider.decide({ type: 'UsePoints', data: { userId: input.userId, amount: total, orderId: input.orderId, now: input.now } }, world.wallet);
+  return orderDecider.decide(
+    { type: 'PlaceOrder', data: { orderId: input.orderId, userId: input.userId, orderType: 'NORMAL', lines, coupon, now: input.now, expiresAt: input.expiresAt } },
+    world.order,
+  );
+}
+
+/** Order paid, stock down, coupon consumed, points used: at the order's own prices, each re-checked by its aggregate now. */
+export function decidePayment(input: PayInput, world: OrderWorld): OrderEffects {
+  const paid = orderDecider.decide({ type: 'MarkPaid', data: { orderId: input.orderId, userId: input.userId, payer: input.payer, now: input.now } }, world.order);
+  // MarkPaid refuses every order that does not exist.
+  const order = world.order as PlacedOrder;
+  const products = new Map<string, readonly ProductEvent[]>();
+  for (const line of order.lines) {
+    switch (line.kind) {
+      case 'PRODUCT':
+        products.set(
+          line.productId,
+          productDecider.decide({ type: 'DecreaseStock', data: { productId: line.productId, orderId: order.orderId, quantity: line.quantity, now: input.now } }, productIn(world, line.productId)),
+        );
+        break;
+      default:
+        unreachable(line.kind);
+    }
+  }
+  const coupons = new Map<string, readonly CouponEvent[]>();
+  if (order.coupon) {
+    const { couponId, userCouponId } = order.coupon;
+    const use = { userCouponId, userId: order.userId, orderId: order.orderId, subtotal: order.subtotal, now: input.now };
+    coupons.set(couponId, couponDecider.decide({ type: 'UseCoupon', data: use }, couponIn(world, couponId)));
+  }
+  const wallet =
+    order.total > 0
+      ? walletDecider.decide({ type: 'UsePoints', data: { userId: order.userId, amount: order.total, orderId: order.orderId, now: input.now } }, world.wallet)
+      : [];
+  return { order: paid, products, coupons, wallet };
+}

@@ -1,0 +1,182 @@
+import { fold } from '../../../src/shared/domain/decider';
+import { CouponTerms } from '../../../src/write/coupon/commands';
+import { couponDecider, userCouponIdOf } from '../../../src/write/coupon/decider';
+import { CouponEvent } from '../../../src/write/coupon/events';
+import { decidePayment, decidePlacement, OrderEffects, OrderWorld, PayInput, PlaceInput } from '../../../src/write/order/checkout';
+import { orderDecider } from '../../../src/write/order/decider';
+import { OrderEvent, OrderLine, OrderPlaced } from '../../../src/write/order/events';
+import { productDecider } from '../../../src/write/product/decider';
+import { ProductEvent } from '../../../src/write/product/events';
+import { walletDecider } from '../../../src/write/wallet/decider';
+import { WalletEvent } from '../../../src/write/wallet/events';
+import { decisionSpec } from '../../support/decider-spec';
+
+/** What each aggregate has recorded before the step. */
+interface Given {
+  readonly order?: readonly OrderEvent[];
+  readonly products?: Readonly<Record<string, readonly ProductEvent[]>>;
+  readonly coupons?: Readonly<Record<string, readonly CouponEvent[]>>;
+  readonly wallet?: readonly WalletEvent[];
+}
+
+const worldOf = (given: Given): OrderWorld => ({
+  order: fold(orderDecider, orderDecider.initialState, [...(given.order ?? [])]),
+  products: new Map(Object.entries(given.products ?? {}).map(([id, events]) => [id, fold(productDecider, productDecider.initialState, [...events])])),
+  coupons: new Map(Object.entries(given.coupons ?? {}).map(([id, events]) => [id, fold(couponDecider, couponDecider.initialState, [...events])])),
+  wallet: fold(walletDecider, walletDecider.initialState, [...(given.wallet ?? [])]),
+});
+
+const placing = decisionSpec(worldOf, decidePlacement);
+const paying = decisionSpec(worldOf, decidePayment);
+
+const before = '2026-11-24T00:00:00.000Z';
+const now = '2026-11-25T01:00:00.000Z';
+const later = '2026-11-25T01:30:00.000Z';
+const expiresAt = '2026-11-25T02:00:00.000Z';
+const userCouponId = userCouponIdOf('c1', 'u1');
+
+const registered = (productId: string, price: number, stock: number): ProductEvent => ({
+  type: 'ProductRegistered',
+  data: { productId, name: `Product ${productId}`, price, stock, occurredAt: before },
+});
+const charged = (amount: number): WalletEvent => ({ type: 'PointsCharged', data: { userId: 'u1', amount, balanceAfter: amount, occurredAt: before } });
+const terms: CouponTerms = {
+  name: 'Welcome',
+  discount: { type: 'FIXED', amount: 300 },
+  minOrderAmount: 1000,
+  totalQuantity: 10,
+  issueStartsAt: null,
+  issueEndsAt: null,
+  validUntil: null,
+  validDays: null,
+};
+const created = (overrides: Partial<CouponTerms> = {}): CouponEvent => ({ type: 'CouponCreated', data: { couponId: 'c1', ...terms, ...overrides, occurredAt: before } });
+const couponCreated = created();
+const couponIssued = (userId = 'u1'): CouponEvent => ({
+  type: 'CouponIssued',
+  data: { couponId: 'c1', userCouponId: userCouponIdOf('c1', userId), userId, validUntil: null, issuedQuantity: 1, occurredAt: before },
+});
+const couponUsed = (orderId: string): CouponEvent => ({ type: 'CouponUsed', data: { couponId: 'c1', userCouponId, userId: 'u1', orderId, occurredAt: before } });
+
+const shop = { p1: [registered('p1', 1000, 5)], p2: [registered('p2', 500, 1)] };
+const line = (productId: string, unitPrice: number, quantity: number): OrderLine => ({
+  kind: 'PRODUCT',
+  productId,
+  name: `Product ${productId}`,
+  unitPrice,
+  quantity,
+  amount: unitPrice * quantity,
+});
+
+const place = (overrides: Partial<PlaceInput> = {}): PlaceInput => ({
+  orderId: 'o1',
+  userId: 'u1',
+  lines: [
+    { kind: 'PRODUCT', productId: 'p1', quantity: 2 },
+    { kind: 'PRODUCT', productId: 'p2', quantity: 1 },
+  ],
+  userCouponId,
+  now,
+  expiresAt,
+  ...overrides,
+});
+const placed = (overrides: Partial<OrderPlaced['data']> = {}): OrderPlaced => ({
+  type: 'OrderPlaced',
+  data: {
+    orderId: 'o1',
+    userId: 'u1',
+    orderType: 'NORMAL',
+    lines: [line('p1', 1000, 2), line('p2', 500, 1)],
+    coupon: { userCouponId, couponId: 'c1', discount: 300 },
+    subtotal: 2500,
+    discount: 300,
+    total: 2200,
+    occurredAt: now,
+    expiresAt,
+    ...overrides,
+  },
+});
+const withoutCoupon = { coupon: null, discount: 0, total: 2500 };
+
+describe('checkout: placing an order', () => {
+  const ready: Given = { products: shop, coupons: { c1: [couponCreated, couponIssued()] }, wallet: [charged(2200)] };
+
+  it('prices the lines from the products and takes the coupon discount, taking nothing yet', () =>
+    placing(ready).when(place()).then([placed()]));
+  it('places an order without a coupon at the full subtotal', () =>
+    placing({ ...ready, wallet: [charged(2500)] })
+      .when(place({ userCouponId: null }))
+      .then([placed(withoutCoupon)]));
+  it('refuses a product that was never registered', () =>
+    placing(ready)
+      .when(place({ lines: [{ kind: 'PRODUCT', productId: 'p9', quantity: 1 }] }))
+      .thenFails('PRODUCT_NOT_FOUND'));
+  it('refuses more than the stock, by the product rule', () =>
+    placing(ready)
+      .when(place({ lines: [{ kind: 'PRODUCT', productId: 'p2', quantity: 2 }], userCouponId: null }))
+      .thenFails('OUT_OF_STOCK'));
+  it('refuses a total the balance does not cover, by the wallet rule', () =>
+    placing({ ...ready, wallet: [charged(2199)] }).when(place()).thenFails('POINTS_INSUFFICIENT'));
+  it('needs no points for an order the coupon makes free', () =>
+    placing({ products: { p2: [registered('p2', 300, 1)] }, coupons: { c1: [created({ minOrderAmount: 0 }), couponIssued()] } })
+      .when(place({ lines: [{ kind: 'PRODUCT', productId: 'p2', quantity: 1 }] }))
+      .then([placed({ lines: [line('p2', 300, 1)], subtotal: 300, discount: 300, total: 0 })]));
+  it("refuses another user's coupon", () =>
+    placing({ ...ready, coupons: { c1: [couponCreated, couponIssued('u2')] } })
+      .when(place({ userCouponId: userCouponIdOf('c1', 'u2') }))
+      .thenFails('COUPON_NOT_APPLICABLE'));
+  it('refuses a coupon already used by another order', () =>
+    placing({ ...ready, coupons: { c1: [couponCreated, couponIssued(), couponUsed('o0')] } }).when(place()).thenFails('COUPON_NOT_APPLICABLE'));
+  it('refuses a coupon below its minimum order amount', () =>
+    placing(ready)
+      .when(place({ lines: [{ kind: 'PRODUCT', productId: 'p2', quantity: 1 }] }))
+      .thenFails('COUPON_NOT_APPLICABLE'));
+  it('refuses to place the same order twice', () => placing({ ...ready, order: [placed()] }).when(place()).thenFails('ORDER_ALREADY_EXISTS'));
+});
+
+describe('checkout: paying an order', () => {
+  const pay = (userId = 'u1'): PayInput => ({ orderId: 'o1', userId, payer: null, now: later });
+  const ready: Given = { order: [placed()], products: shop, coupons: { c1: [couponCreated, couponIssued()] }, wallet: [charged(2200)] };
+  const effects = (overrides: Partial<OrderEffects> = {}): OrderEffects => ({
+    order: [{ type: 'OrderPaid', data: { orderId: 'o1', userId: 'u1', total: 2200, payer: null, occurredAt: later } }],
+    products: new Map([
+      ['p1', [{ type: 'StockDecreased', data: { productId: 'p1', orderId: 'o1', quantity: 2, stockAfter: 3, occurredAt: later } }]],
+      ['p2', [{ type: 'StockDecreased', data: { productId: 'p2', orderId: 'o1', quantity: 1, stockAfter: 0, occurredAt: later } }]],
+    ]),
+    coupons: new Map([['c1', [{ type: 'CouponUsed', data: { couponId: 'c1', userCouponId, userId: 'u1', orderId: 'o1', occurredAt: later } }]]]),
+    wallet: [{ type: 'PointsUsed', data: { userId: 'u1', amount: 2200, orderId: 'o1', balanceAfter: 0, occurredAt: later } }],
+    ...overrides,
+  });
+
+  it('marks the order paid, takes the stock, uses the coupon and the points at the order prices', () =>
+    paying({ ...ready, products: { p1: [...shop.p1, { type: 'ProductUpdated', data: { productId: 'p1', name: 'Product p1', price: 9999, occurredAt: now } }], p2: shop.p2 } })
+      .when(pay())
+      .then(effects()));
+  it('uses no coupon on an order without one', () =>
+    paying({ ...ready, order: [placed(withoutCoupon)], wallet: [charged(2500)] })
+      .when(pay())
+      .then(
+        effects({
+          order: [{ type: 'OrderPaid', data: { orderId: 'o1', userId: 'u1', total: 2500, payer: null, occurredAt: later } }],
+          coupons: new Map(),
+          wallet: [{ type: 'PointsUsed', data: { userId: 'u1', amount: 2500, orderId: 'o1', balanceAfter: 0, occurredAt: later } }],
+        }),
+      ));
+  it('refuses when the stock sold out since the order was placed', () =>
+    paying({ ...ready, products: { ...shop, p2: [...shop.p2, { type: 'StockDecreased', data: { productId: 'p2', orderId: 'o0', quantity: 1, stockAfter: 0, occurredAt: now } }] } })
+      .when(pay())
+      .thenFails('OUT_OF_STOCK'));
+  it('refuses when the points were spent since', () =>
+    paying({ ...ready, wallet: [charged(2200), { type: 'PointsUsed', data: { userId: 'u1', amount: 1, orderId: 'o0', balanceAfter: 2199, occurredAt: now } }] })
+      .when(pay())
+      .thenFails('POINTS_INSUFFICIENT'));
+  it('refuses when the coupon was used by another order since', () =>
+    paying({ ...ready, coupons: { c1: [couponCreated, couponIssued(), couponUsed('o0')] } }).when(pay()).thenFails('COUPON_NOT_APPLICABLE'));
+  it('knows no unknown order', () => paying({ wallet: [charged(2200)] }).when(pay()).thenFails('ORDER_NOT_FOUND'));
+  it("hides another user's order", () => paying(ready).when(pay('u2')).thenFails('ORDER_NOT_FOUND'));
+  it('refuses to pay twice', () =>
+    paying({ ...ready, order: [placed(), { type: 'OrderPaid', data: { orderId: 'o1', userId: 'u1', total: 2200, payer: null, occurredAt: later } }] })
+      .when(pay())
+      .thenFails('ORDER_NOT_PAYABLE'));
+  it('refuses an order past its expiry', () => paying(ready).when({ ...pay(), now: expiresAt }).thenFails('ORDER_EXPIRED'));
+});
