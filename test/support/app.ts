@@ -40,6 +40,8 @@ export async function startTestApp(options: { env?: Record<string, string>; data
     SQLITE_SYNCHRONOUS: 'NORMAL',
     PROJECTION_POLL_MS: '50',
     REDIS_PREFIX: `eventmart-test:${process.pid}:${Date.now()}:${Math.random().toString(36).slice(2)}:`,
+    // Apps in one test process share a host and a PORT setting: each is its own instance unless a test says otherwise.
+    INSTANCE_ID: `test-app-${Math.random().toString(36).slice(2)}`,
     ...options.env,
   });
   const app = await createEventmart(config, options.overrides);
