@@ -23,7 +23,7 @@ export interface Rush {
  */
 const CONFLICT = 'CONCURRENCY_CONFLICT';
 
-const label = (o: Outcome) => (o.kind !== 'answered' ? o.kind : o.status < 300 ? String(o.status) : `${o.status} ${o.body?.code ?? ''}`);
+const label = (o: Outcome) => (o.kind === 'lost' ? `lost ${o.error}` : o.kind !== 'answered' ? o.kind : o.status < 300 ? String(o.status) : `${o.status} ${o.body?.code ?? ''}`);
 const tally = (outcomes: readonly Outcome[]) => outcomes.reduce<Record<string, number>>((t, o) => ({ ...t, [label(o)]: (t[label(o)] ?? 0) + 1 }), {});
 const keyed = (call: Omit<Call, 'idempotencyKey'>): Call => ({ ...call, idempotencyKey: randomUUID() });
 
