@@ -194,9 +194,11 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
   http.use(problemMiddleware(logger));
 
   return {
-    http: (req, res) => {
-      if (!fast(req, res)) http(req, res);
-    },
+    http: config.FAST_LANE
+      ? (req, res) => {
+          if (!fast(req, res)) http(req, res);
+        }
+      : http,
     fastLane: fast,
     express: http,
     projector,

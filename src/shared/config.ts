@@ -74,6 +74,8 @@ const schema = z
     /** Dev tokens are minted for loopback clients only, unless this says otherwise. */
     AUTH_DEV_TOKENS_REMOTE: flag.default(false),
     RUN_PROJECTIONS: flag.default(true),
+    /** Off sends every request through Express: to compare the two transports, or to rule the fast lane out. */
+    FAST_LANE: flag.default(true),
     SQLITE_SYNCHRONOUS: z.enum(['FULL', 'NORMAL']).default('FULL'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     BODY_LIMIT_BYTES: positiveInt(64 * 1024),
