@@ -51,6 +51,23 @@ export function leaseContract(make: () => Promise<LeaseService[]>): void {
     expect(await as(0).acquire(name, 'a', 10_000)).toBeNull();
   });
 
+  it('hands a lease held by an earlier life of the same instance to its restart at once, with a larger token that fences the earlier one out', async () => {
+    const dead = (await as(0).acquire(name, 'instance-1|life-1', 10_000))!;
+    const restarted = await as(1).acquire(name, 'instance-1|life-2', 10_000, 'instance-1|');
+    expect(restarted!.fencingToken).toBeGreaterThan(dead.fencingToken);
+    expect(await as(0).renew(name, 'instance-1|life-1', 10_000)).toBe(false);
+    expect(await as(0).acquire(name, 'instance-1|life-1', 10_000)).toBeNull();
+    // The restart asking again renews and keeps its token.
+    expect(await as(0).acquire(name, 'instance-1|life-2', 10_000, 'instance-1|')).toEqual(restarted);
+  });
+
+  it('never takes a lease early from another instance', async () => {
+    await as(0).acquire(name, 'instance-1|life-1', 10_000);
+    expect(await as(1).acquire(name, 'instance-2|life-1', 10_000, 'instance-2|')).toBeNull();
+    expect(await as(1).acquire(name, 'instance-10|life-1', 10_000, 'instance-10|')).toBeNull();
+    expect(await as(0).renew(name, 'instance-1|life-1', 10_000)).toBe(true);
+  });
+
   it('keeps leases of different names apart', async () => {
     expect(await as(0).acquire(`${name}:x`, 'a', 10_000)).not.toBeNull();
     expect(await as(1).acquire(`${name}:y`, 'b', 10_000)).not.toBeNull();

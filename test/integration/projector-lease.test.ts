@@ -6,6 +6,7 @@ import { SqliteDocumentStore } from '../../src/shared/documents/sqlite';
 import { SqliteEventStore } from '../../src/shared/eventstore/sqlite';
 import { InProcessLeaseService } from '../../src/shared/lease/memory';
 import { LeaseService } from '../../src/shared/lease/port';
+import { DocumentStore } from '../../src/shared/documents/port';
 import { until } from '../support/eventually';
 
 const logger = pino({ level: 'silent' });
@@ -104,5 +105,56 @@ describe('projection leases', () => {
     // Both may apply; the checkpoint's compare-and-set still counts every event once.
     await until(async () => (await count()) === 200, 'all 200');
     expect(await count()).toBe(200);
+  });
+});
+
+describe('a restarted instance and its leases', () => {
+  let events: SqliteEventStore;
+  let documents: SqliteDocumentStore;
+  const runners: Projector[] = [];
+  afterEach(async () => {
+    await Promise.all(runners.splice(0).map((r) => r.stop()));
+    await events.close();
+    await documents.close();
+  });
+
+  it('takes its own lease back at start instead of waiting it out, and fences its earlier life out of the store', async () => {
+    events = new SqliteEventStore(':memory:');
+    documents = new SqliteDocumentStore(':memory:');
+    const appliedBy: string[] = [];
+    /** Which life stored each batch: a write the store refused is not counted. */
+    const committedBy: string[] = [];
+    const life = async (name: string) => {
+      const own: DocumentStore = Object.create(documents, {
+        write: { value: async (...args: Parameters<DocumentStore['write']>) => (await documents.write(...args), committedBy.push(name)) },
+      });
+      // A lease as long as a test: only a takeover can hand it on in time.
+      const lease = { service: leases, ttlMs: 60_000, owner: `instance-1|${name}`, takeOverFrom: 'instance-1|' };
+      const projector = new Projector(events, own, [counter(name, appliedBy)], logger, { pollMs: 20, lease });
+      await projector.init();
+      runners.push(projector);
+      projector.start();
+      return projector;
+    };
+    const leases = new InProcessLeaseService();
+    const append = (n: number) =>
+      Promise.all(Array.from({ length: n }, () => events.append([{ stream: `wallet-${randomUUID()}`, expectedRevision: 'no_stream', events: [{ id: randomUUID(), type: 'Charged', data: {} }] }])));
+    const count = async () => (await documents.get<{ id: string; count: number }>('charges', 'all'))?.count ?? 0;
+
+    await life('first');
+    await append(20);
+    await until(async () => (await count()) === 20, 'the first life to apply');
+    // The first life is still running (a crash would only stop it renewing); its restart starts beside it.
+    const startedAt = Date.now();
+    await life('second');
+    await until(async () => {
+      await append(1);
+      return committedBy.at(-1) === 'second';
+    }, 'the restart to take over', 2_000);
+    expect(Date.now() - startedAt).toBeLessThan(2_000);
+    await append(30);
+    await until(async () => (await count()) === (await events.readAll(null, 10_000)).length, 'the restart to apply everything');
+    const handedOver = committedBy.indexOf('second');
+    expect(committedBy.slice(handedOver)).not.toContain('first');
   });
 });
