@@ -23,7 +23,7 @@ const entryTypes: { readonly [T in WalletEvent['type']]: PointEntryType } = { Po
 function entry(event: Recorded<WalletEvent>, view: ProjectionView): void {
   const { data } = event;
   const doc: PointHistoryDoc = {
-    id: event.id,
+    id: event.position,
     userId: data.userId,
     type: entryTypes[event.type],
     amount: data.amount,
@@ -35,7 +35,12 @@ function entry(event: Recorded<WalletEvent>, view: ProjectionView): void {
   view.upsert(POINT_HISTORY, doc);
 }
 
-/** One entry per wallet event, keyed by the event id so a redelivered event rewrites the same entry. */
+/**
+ * One entry per wallet event, keyed by the event's log position: a redelivered event rewrites the
+ * same entry, and new entries land at the end of the key order instead of at a random place
+ * (an event id is a random UUID), which made these inserts a quarter of a checkout's
+ * read-model cost (bench/lib/checkout-writes.ts, docs/BENCHMARKS.md).
+ */
 export const pointHistoryProjection = projection<WalletEvent>({
   name: POINT_HISTORY,
   collections: [{ name: POINT_HISTORY, indexes: [['userId', 'position']] }],

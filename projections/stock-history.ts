@@ -38,7 +38,7 @@ function change(event: StockEvent): Pick<StockHistoryDoc, 'delta' | 'reason' | '
 
 function entry(event: Recorded<StockEvent>, view: ProjectionView): void {
   const doc: StockHistoryDoc = {
-    id: event.id,
+    id: event.position,
     productId: event.data.productId,
     ...change(event),
     occurredAt: event.data.occurredAt,
@@ -47,7 +47,12 @@ function entry(event: Recorded<StockEvent>, view: ProjectionView): void {
   view.upsert(STOCK_HISTORY, doc);
 }
 
-/** One entry per stock change, keyed by the event id so a redelivered event rewrites the same entry. */
+/**
+ * One entry per stock change, keyed by the event's log position: a redelivered event rewrites the
+ * same entry, and new entries land at the end of the key order instead of at a random place
+ * (an event id is a random UUID), which made these inserts a quarter of a checkout's
+ * read-model cost (bench/lib/checkout-writes.ts, docs/BENCHMARKS.md).
+ */
 export const stockHistoryProjection = projection<ProductEvent>({
   name: STOCK_HISTORY,
   collections: [{ name: STOCK_HISTORY, indexes: [['productId', 'position']] }],
