@@ -11,6 +11,7 @@
  *   --only id,id        run only these scenarios (charge, products, product, popular, coupon-rush, checkout, checkout-hot, my-orders)
  *   --profile           run the app under `node --cpu-prof`; profiles and their summaries go to bench/results/profiles/
  *   --keep              keep the temporary data directories
+ *   --peers DIR         also measure Emmett's SQLite event store, installed in DIR (not a dependency of this repository)
  *   --coupons N         coupon campaigns the checkout buyers' coupons come from (default 1000)
  *   --app-env K=V,K=V   extra configuration for the app (experiments; recorded in the report)
  *   --app-root DIR      run the app from DIR/dist instead of this repository's (A/B of a patched build)
@@ -21,7 +22,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { LogReader } from './lib/api';
 import { LoadStats } from './lib/load';
@@ -36,6 +37,7 @@ import { scaleRun } from './scenarios/log-size';
 import { Pool, checkout } from './scenarios/checkout';
 import { myOrders, placeUserOrders } from './scenarios/my-orders';
 import { streamLength } from './lib/stream-length';
+import { peers } from './scenarios/peers';
 
 /** The scenarios on one app over one seeded data directory, each beside an Express run of its own. */
 async function mainRun(dataPlatformUrl: string, scenarios: ScenarioResult[]): Promise<{ chargeRps: number; checkoutRps: number }> {
@@ -191,6 +193,8 @@ async function main(): Promise<void> {
     streams = await streamLength(settings.streamLengths);
     for (const r of streams) log(`${r.aggregate} with ${r.priorOrders} orders in its stream: cold load ${r.foldAllMs.toFixed(1)} ms whole, ${r.coldLoadMs.toFixed(1)} ms from its snapshot + ${r.tail} events (CPU ${r.coldLoadCpuMs.toFixed(1)} ms), ${Math.round(r.usPerCommand)} µs per command`);
   }
+  const peerRows = settings.peers === null ? [] : await peers(resolve(settings.peers));
+  for (const r of peerRows) log(`${r.measurement}, ${r.store}: ${r.error ?? `${Math.round(r.perSecond)}/s, ${Math.round(r.cpuUsPerOperation)} µs CPU`}`);
   // The yardsticks once more at the end: the ratios use the mean, and a drift shows in the report.
   reference.express.push(await measureReference('express'));
   reference.http.push(await measureReference('http'));
@@ -244,6 +248,7 @@ async function main(): Promise<void> {
     scenarios,
     scale,
     streams,
+    peers: peerRows,
     goals,
   };
   // Only a plain run of this repository's build is "latest"; experiments are kept beside it.

@@ -63,6 +63,8 @@ export interface BenchReport {
   };
   readonly scenarios: ScenarioResult[];
   readonly scale: ScaleResult[];
+  /** With --peers: our event store beside Emmett's, in one process (bench/scenarios/peers.ts). */
+  readonly peers?: ReadonlyArray<{ readonly measurement: string; readonly store: string; readonly perSecond: number; readonly cpuUsPerOperation: number; readonly error?: string }>;
   readonly streams: ReadonlyArray<{ readonly aggregate: string; readonly priorOrders: number; readonly foldAllMs: number; readonly coldLoadMs: number; readonly coldLoadCpuMs: number; readonly tail: number; readonly usPerCommand: number }>;
   readonly goals: Array<{ readonly goal: string; readonly met: boolean; readonly measured: string }>;
 }
@@ -132,6 +134,10 @@ export function markdown(report: BenchReport): string {
     for (const r of report.streams) {
       lines.push(`| ${r.aggregate} | ${n0(r.priorOrders)} | ${n2(r.foldAllMs)} | ${n2(r.coldLoadMs)} | ${n2(r.coldLoadCpuMs)} | ${n0(r.tail)} | ${n0(r.usPerCommand)} |`);
     }
+  }
+  if (report.peers && report.peers.length > 0) {
+    lines.push('', '## Event stores side by side (in process, same disk)', '', '| measurement | store | per second | CPU µs per operation |', '|---|---|---:|---:|');
+    for (const r of report.peers) lines.push(`| ${r.measurement} | ${r.store} | ${r.error ? `failed: ${r.error}` : n0(r.perSecond)} | ${r.error ? '' : n0(r.cpuUsPerOperation)} |`);
   }
   lines.push('', '## Goals', '', '| goal | measured | met |', '|---|---|:-:|');
   for (const g of report.goals) lines.push(`| ${g.goal} | ${g.measured} | ${g.met ? 'yes' : '**no**'} |`);
