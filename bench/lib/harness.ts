@@ -236,3 +236,12 @@ export interface MainContext {
 }
 
 export type Measured = Omit<ScenarioResult, 'ratio' | 'met'>;
+
+/** A scenario's result: what it says about itself, with the figures every scenario reports the same way. */
+export function measured(
+  ctx: MainContext,
+  run: { readonly stats: LoadStats; readonly cpuUsPerRequest: number; readonly unexpected: number },
+  about: Omit<Measured, 'stats' | 'unexpected' | 'serverCpuUsPerRequest' | 'serverPeakRssMiB'>,
+): Measured {
+  return { ...about, stats: run.stats, unexpected: run.unexpected, serverCpuUsPerRequest: run.cpuUsPerRequest, serverPeakRssMiB: ctx.server.memory().peakMiB };
+}

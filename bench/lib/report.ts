@@ -9,10 +9,32 @@ export interface Check {
 }
 
 export interface Goal {
-  /** Minimum ratio to the Express hello-world. */
-  readonly ratio: number;
+  /** Minimum ratio to the Express hello-world's requests/s. */
+  readonly ratio?: number;
+  /** Maximum CPU per request as a multiple of the Express hello-world's, measured just before. */
+  readonly cpuTimesExpress?: number;
   /** Checkout only: p99 at half the measured load must stay under this. */
   readonly halfLoadP99Ms?: number;
+}
+
+/** A goal in words: `× Express` after ratios for the goals table, nothing for the scenario table's column. */
+export function goalText(goal: Goal, unit: string): string {
+  return [
+    goal.ratio === undefined ? null : `≥ ${goal.ratio}${unit}`,
+    goal.cpuTimesExpress === undefined ? null : `CPU ≤ ${goal.cpuTimesExpress} × Express's`,
+    goal.halfLoadP99Ms === undefined ? null : `p99 < ${goal.halfLoadP99Ms} ms at ½ load`,
+  ]
+    .filter((part) => part !== null)
+    .join(', ');
+}
+
+/** Whether a scenario met its goal, given its ratio to Express and its CPU per request over Express's. */
+export function goalMet(goal: Goal, ratio: number, cpuTimesExpress: number, halfLoadP99Ms: number | undefined): boolean {
+  return (
+    (goal.ratio === undefined || ratio >= goal.ratio) &&
+    (goal.cpuTimesExpress === undefined || cpuTimesExpress <= goal.cpuTimesExpress) &&
+    (goal.halfLoadP99Ms === undefined || (halfLoadP99Ms ?? Infinity) < goal.halfLoadP99Ms)
+  );
 }
 
 export interface ScenarioResult {
@@ -95,7 +117,7 @@ export function markdown(report: BenchReport): string {
   lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|:-:|---:|---:|---:|:-:|');
   for (const s of report.scenarios) {
     const checks = s.checks.every((c) => c.ok) ? `${s.checks.length}/${s.checks.length} ok` : `**${s.checks.filter((c) => !c.ok).length} FAILED**`;
-    const goal = s.goal ? `≥ ${s.goal.ratio}${s.goal.halfLoadP99Ms ? `, p99 < ${s.goal.halfLoadP99Ms} ms at ½ load` : ''}` : '';
+    const goal = s.goal ? goalText(s.goal, '') : '';
     lines.push(
       `| ${s.title} | ${n0(s.stats.rps)} | ${n2(s.stats.latencyMs.p50)} | ${n2(s.stats.latencyMs.p99)} | ${s.stats.errors} | ${n0(s.stats.non2xx)} (${s.unexpected}) | ${s.besideExpressRps === undefined ? '' : n0(s.besideExpressRps)} | ${
         s.ratio === null ? '' : n2(s.ratio)
@@ -162,7 +184,7 @@ export function throughputSvg(report: BenchReport): string {
       label: s.title,
       rps: s.stats.rps,
       kind: 'app' as const,
-      goalRps: s.goal ? s.goal.ratio * (s.besideExpressRps ?? report.reference.expressRps) : undefined,
+      goalRps: s.goal?.ratio === undefined ? undefined : s.goal.ratio * (s.besideExpressRps ?? report.reference.expressRps),
       note: s.ratio === null ? '' : `${n2(s.ratio)}× Express${s.met === undefined ? '' : s.met ? ' — goal met' : ' — goal missed'}`,
     })),
   ];
