@@ -3,7 +3,7 @@
  * test/unit/layers.test.ts in `npm test`; `npx depcruise src projections` shows the same.
  */
 const FEATURES = '^(src/(write|read|data-platform|operations|composition|console)|projections)/';
-const EDGES = '^src/(app|main)[.]ts$|^projections/main[.]ts$|^src/operations/cli[.]ts$|^src/data-platform/mock-main[.]ts$';
+const EDGES = '^src/(app|main)[.]ts$|^projections/main[.]ts$|^src/operations/cli[.]ts$|^src/data-platform/mock-main[.]ts$|^src/demo/main[.]ts$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -56,6 +56,20 @@ module.exports = {
       severity: 'error',
       from: { path: FEATURES, pathNot: ['^src/composition/', EDGES] },
       to: { path: '^src/composition/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'demo-is-a-client',
+      comment: 'The demo fills a server through its HTTP API and the generated client types; only its edge may start a server in-process.',
+      severity: 'error',
+      from: { path: '^src/demo/', pathNot: '^src/demo/main[.]ts$' },
+      to: { path: '^(src|projections)/', pathNot: '^src/demo/' },
+    },
+    {
+      name: 'nothing-imports-the-demo',
+      comment: 'The demo is a client of the app, never part of it.',
+      severity: 'error',
+      from: { path: '^(src|projections)/', pathNot: '^src/demo/' },
+      to: { path: '^src/demo/' },
     },
     {
       name: 'not-to-unresolvable',

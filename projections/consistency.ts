@@ -7,17 +7,20 @@ export interface LocalProjector {
   onAdvance(listener: () => void): () => void;
   /** Where the local runner has got to, possibly ahead of the stored checkpoint; null if it has not run the projection. */
   reached(name: string): string | null;
+  /** True when every event after `after` up to `upTo` is one the projection ignores, as far as a short read of the log tells. */
+  ignoresBetween(name: string, after: string | null, upTo: string): Promise<boolean>;
 }
 
 /**
  * Read-your-writes: a query that names the position of a write is answered only once the
  * projections it reads have passed it. A projection counts as past it when either its stored
  * checkpoint or the local runner is: the local runner moves past an event only once it has
- * applied and committed it, or ignored it. Without a local projector (or while another
- * process runs the projections) only stored checkpoints count, and a projection with nothing
- * to apply for the write stores its checkpoint up to CHECKPOINT_PERSIST_MS (or a poll
- * interval, once writes pause) later; the projections a write concerns store theirs with
- * the read model, so that delay only reaches queries that do not read what the write changed.
+ * applied and committed it, or ignored it. While another process runs the projections,
+ * stored checkpoints count, and a projection with nothing to apply for the write stores its
+ * checkpoint up to CHECKPOINT_PERSIST_MS (or a poll interval, once writes pause) later; so a
+ * stored checkpoint also counts as past the position when the log between the two holds only
+ * events the projection ignores (its read model is then the same at both). Without a local
+ * projector only stored checkpoints count.
  */
 export class ProjectionWaiter {
   constructor(
@@ -50,8 +53,14 @@ export class ProjectionWaiter {
 
   private async passed(projections: readonly string[], position: string): Promise<boolean> {
     const pending = projections.filter((name) => !this.reachedLocally(name, position));
-    const stored = await Promise.all(pending.map((name) => this.documents.getCheckpoint(name)));
-    return stored.every((checkpoint) => checkpoint !== null && checkpoint >= position);
+    const passed = await Promise.all(
+      pending.map(async (name) => {
+        const stored = await this.documents.getCheckpoint(name);
+        if (stored !== null && stored >= position) return true;
+        return this.local ? this.local.ignoresBetween(name, stored, position) : false;
+      }),
+    );
+    return passed.every(Boolean);
   }
 
   private reachedLocally(name: string, position: string): boolean {

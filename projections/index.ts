@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { AppServices } from '../src/composition/services';
+import { instanceIdOf, Program } from '../src/shared/config';
 import { balancesProjection } from './balances';
 import { couponsProjection } from './coupons';
 import { dataPlatformOutboxProjection } from './data-platform-outbox';
@@ -27,13 +27,18 @@ export const allProjections = (services: AppServices): readonly Projection[] => 
   dataPlatformOutboxProjection(services.deliveryQueue, services.logger),
 ];
 
-/** Names this process in the leases it holds, so an operator can tell which process runs what. */
-const leaseOwner = () => `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+/**
+ * Names this life of this instance in the leases it holds: `<instance>|<pid>:<random>`, so an
+ * operator can tell which process runs what, and a restart of the instance (a new pid) knows
+ * the leases of its earlier life by the prefix up to `|`.
+ */
+const leaseOwner = (instanceId: string) => `${instanceId}|${process.pid}:${randomUUID().slice(0, 8)}`;
 
-export async function createProjector(services: AppServices, logger: Logger): Promise<Projector> {
+export async function createProjector(services: AppServices, logger: Logger, program: Program): Promise<Projector> {
+  const instanceId = instanceIdOf(services.config, program);
   const projector = new Projector(services.events, services.documents, allProjections(services), logger, {
     pollMs: services.config.PROJECTION_POLL_MS,
-    lease: { service: services.leases, ttlMs: services.config.PROJECTION_LEASE_MS, owner: leaseOwner() },
+    lease: { service: services.leases, ttlMs: services.config.PROJECTION_LEASE_MS, owner: leaseOwner(instanceId), takeOverFrom: `${instanceId}|` },
   });
   await projector.init();
   return projector;

@@ -8,7 +8,7 @@ async function main() {
   const config = configOrExit();
   const composed = await compose(config);
   const { logger } = composed;
-  const projector = await createProjector(composed.services, logger);
+  const projector = await createProjector(composed.services, logger, 'projector');
   logger.info({ adapters: composed.adapters, projections: projector.projections.map((p) => p.name) }, 'projector starting');
   projector.start();
   onShutdown(logger, async () => {

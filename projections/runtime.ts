@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { CheckpointMoved, Doc, DocumentStore, DocWrite } from '../src/shared/documents/port';
+import { CheckpointMoved, Doc, DocumentStore, DocWrite, LeaseFenced } from '../src/shared/documents/port';
 import { EventStore, StoredEvent } from '../src/shared/eventstore/port';
 import { LeaseHolder } from '../src/shared/lease/holder';
 import { LeaseService } from '../src/shared/lease/port';
@@ -16,7 +16,13 @@ export interface ProjectorOptions {
    * (`projection:<name>`), so among several processes one does the work and a dead one is
    * replaced within about `ttlMs`. Without, it always runs.
    */
-  readonly lease?: { readonly service: LeaseService; readonly ttlMs: number; readonly owner: string };
+  readonly lease?: {
+    readonly service: LeaseService;
+    readonly ttlMs: number;
+    readonly owner: string;
+    /** Owner prefix of this instance's earlier lives, whose leases it takes at start (see LeaseHolder). */
+    readonly takeOverFrom?: string;
+  };
   /** False for a replay into a scratch store: the hooks reach shared state outside it (caches, ranking, queue). */
   readonly hooks?: boolean;
   /** How long the stored checkpoint may trail over events a projection ignores; see CHECKPOINT_PERSIST_MS. */
@@ -45,6 +51,9 @@ export const GATHER_MS = 5;
  */
 export const CHECKPOINT_PERSIST_MS = 1_000;
 
+/** Each try loses only to a batch the previous holder committed meanwhile; the first batch of ours fences it anyway. */
+const FENCE_ATTEMPTS = 5;
+
 export interface CatchUpOptions {
   /** Stop at this position (inclusive) instead of the head: to compare with a read model that stands there. */
   readonly until?: string;
@@ -69,7 +78,21 @@ export interface ProjectionStatus {
   readonly caughtUp: boolean;
   /** A rebuild this process is running, or null. */
   readonly rebuilding: RebuildProgress | null;
+  /** Events in the log past the checkpoint, counted up to LAG_COUNT_LIMIT. */
+  readonly lagEvents: number;
+  /** Age of the oldest event past the checkpoint (by its `occurredAt`): 0 when caught up, null when none of those events carries a time. */
+  readonly lagMs: number | null;
 }
+
+/**
+ * Events read to tell that a stored checkpoint trails only over events a projection ignores
+ * (ignoresBetween): each waiting read does it at every poll, so it stays short. The trail is
+ * short when writes are few, which is when a stored checkpoint lags the longest (a poll interval).
+ */
+const IGNORED_SCAN_LIMIT = 100;
+
+/** How far status() counts the events behind a checkpoint: past it, the lag is reported as this many. */
+export const LAG_COUNT_LIMIT = 1_000;
 
 /**
  * Where one projection stands in this runner. `persisted` is the stored checkpoint as this
@@ -178,6 +201,7 @@ export class Projector {
           if (turn.gained) {
             // The previous runner's checkpoint is further on than the one this process last saw.
             this.progress.delete(projection.name);
+            await this.fence(projection, lease!);
             await this.recover(projection, true);
           }
           if ((await this.step(projection, lease)) > 0) {
@@ -263,13 +287,24 @@ export class Projector {
    */
   async status(): Promise<ProjectionStatus[]> {
     const head = await this.events.headPosition();
+    // Projections usually stand at a few checkpoints between them: read what lies behind each once.
+    const behind = new Map<string | null, Promise<Lag>>();
     return Promise.all(
       this.projections.map(async ({ name }) => {
         const checkpoint = later(await this.documents.getCheckpoint(name), this.reached(name));
         const caughtUp = head === null || (checkpoint !== null && checkpoint >= head);
-        return { name, checkpoint, head, caughtUp, rebuilding: this.rebuilds.get(name) ?? null };
+        if (!caughtUp && !behind.has(checkpoint)) behind.set(checkpoint, this.lagBehind(checkpoint));
+        const { lagEvents, lagMs } = caughtUp ? { lagEvents: 0, lagMs: 0 } : await behind.get(checkpoint)!;
+        return { name, checkpoint, head, caughtUp, rebuilding: this.rebuilds.get(name) ?? null, lagEvents, lagMs };
       }),
     );
+  }
+
+  private async lagBehind(checkpoint: string | null): Promise<Lag> {
+    const events = await this.events.readAll(checkpoint, LAG_COUNT_LIMIT);
+    const oldest = events.find((event) => typeof event.data.occurredAt === 'string');
+    const age = oldest === undefined ? NaN : Date.now() - Date.parse(oldest.data.occurredAt as string);
+    return { lagEvents: events.length, lagMs: Number.isNaN(age) ? null : Math.max(0, age) };
   }
 
   /**
@@ -279,6 +314,19 @@ export class Projector {
    */
   reached(name: string): string | null {
     return this.progress.get(name)?.reached ?? null;
+  }
+
+  /**
+   * True when the log after `after` up to `upTo` holds only events the projection ignores, read
+   * in one short batch (a longer stretch answers false): a read model stored at `after` is then
+   * the read model at `upTo`, whichever process runs the projection.
+   */
+  async ignoresBetween(name: string, after: string | null, upTo: string): Promise<boolean> {
+    const projection = this.projections.find((p) => p.name === name);
+    if (!projection) return false;
+    const events = await this.events.readAll(after, IGNORED_SCAN_LIMIT);
+    const complete = events.length < IGNORED_SCAN_LIMIT || events[events.length - 1].position >= upTo;
+    return complete && events.every((event) => event.position > upTo || !projection.eventTypes.has(event.type));
   }
 
   /** Called with the projection's name each time its checkpoint moves, stored or not. */
@@ -303,13 +351,14 @@ export class Projector {
 
   private leaseFor(projection: Projection): LeaseHolder | null {
     if (!this.lease) return null;
-    const { service, ttlMs, owner } = this.lease;
+    const { service, ttlMs, owner, takeOverFrom } = this.lease;
     const log = { projection: projection.name, owner };
-    return new LeaseHolder(service, `projection:${projection.name}`, owner, ttlMs, {
-      taken: (fencingToken) => this.logger.info({ ...log, fencingToken }, 'took the projection lease'),
+    const events = {
+      taken: (fencingToken: number) => this.logger.info({ ...log, fencingToken }, 'took the projection lease'),
       lost: () => this.logger.warn(log, 'lost the projection lease'),
-      unreachable: (error) => this.logger.warn({ ...log, err: error }, 'lease backend unreachable: running the projection without the lease'),
-    });
+      unreachable: (error: unknown) => this.logger.warn({ ...log, err: error }, 'lease backend unreachable: running the projection without the lease'),
+    };
+    return new LeaseHolder(service, `projection:${projection.name}`, owner, ttlMs, events, undefined, takeOverFrom);
   }
 
   private async recover(projection: Projection, tookOver: boolean): Promise<void> {
@@ -347,10 +396,24 @@ export class Projector {
       const writes = await applyBatch(projection, handled, this.documents);
       // A lease that lapsed while the batch was applied is someone else's by now: leave the batch to them.
       if (lease && !lease.mayAct()) return 0;
-      if (!(await this.commit(projection.name, progress, writes, position))) return batch.length;
+      if (!(await this.commit(projection.name, progress, writes, position, lease))) return batch.length;
       if (this.hooks && projection.afterCommit && handled.length > 0) await projection.afterCommit(handled);
       this.emitter.emit('advanced', projection.name);
       return batch.length;
+    });
+  }
+
+  /**
+   * Stores the new lease's token with the checkpoint as it stands, before any batch: from then on
+   * the previous holder's writes are refused, even one racing our first batch (it could win
+   * every such race while it is still running, a restart beside a hung predecessor).
+   */
+  private fence(projection: Projection, lease: LeaseHolder): Promise<void> {
+    return this.exclusive(projection.name, async () => {
+      for (let attempt = 0; attempt < FENCE_ATTEMPTS && lease.mayAct(); attempt++) {
+        const progress = await this.progressOf(projection.name);
+        if (await this.commit(projection.name, progress, [], progress.persisted, lease)) return;
+      }
     });
   }
 
@@ -360,15 +423,24 @@ export class Projector {
       const progress = this.progress.get(projection.name);
       if (!progress || progress.reached === progress.persisted) return;
       if (lease && !lease.mayAct()) return;
-      await this.commit(projection.name, progress, [], progress.reached);
+      await this.commit(projection.name, progress, [], progress.reached, lease);
     });
   }
 
-  /** Stores writes with the checkpoint; false when another runner had moved it, which leaves them unwritten. */
-  private async commit(name: string, progress: Progress, writes: readonly DocWrite[], position: string | null): Promise<boolean> {
+  /**
+   * Stores writes with the checkpoint, fenced by the lease's token; false when another runner had
+   * moved the checkpoint or holds a later token, which leaves them unwritten.
+   */
+  private async commit(name: string, progress: Progress, writes: readonly DocWrite[], position: string | null, lease: LeaseHolder | null): Promise<boolean> {
     try {
-      await this.documents.write(writes, { projection: name, position, previous: progress.persisted });
+      await this.documents.write(writes, { projection: name, position, previous: progress.persisted, fence: lease?.fencingToken ?? undefined });
     } catch (error) {
+      if (error instanceof LeaseFenced) {
+        // Our lease went to a successor that has written since: stop until we hold it again, and re-read from the store then.
+        lease?.fenced();
+        this.progress.delete(name);
+        return false;
+      }
       if (!(error instanceof CheckpointMoved)) throw error;
       // Another runner got there first: take its checkpoint and carry on from there.
       settle(progress, error.actual);
@@ -378,6 +450,8 @@ export class Projector {
     return true;
   }
 }
+
+type Lag = Pick<ProjectionStatus, 'lagEvents' | 'lagMs'>;
 
 function settle(progress: Progress, stored: string | null): void {
   progress.persisted = stored;

@@ -8,6 +8,7 @@ import swaggerUi from 'swagger-ui-express';
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { createProjector } from '../projections';
 import { ProjectionWaiter } from '../projections/consistency';
+import { registerProjectionLag } from '../projections/metrics';
 import { Projector } from '../projections/runtime';
 import { consoleRouter } from './console/routes';
 import { auditRoutes } from './read/audit/routes';
@@ -68,7 +69,7 @@ export interface Eventmart {
 export async function createEventmart(config: Config, overrides: Overrides = {}): Promise<Eventmart> {
   const composed = await compose(config, overrides);
   const { container, logger, services } = composed;
-  const projector = await createProjector(services, logger);
+  const projector = await createProjector(services, logger, 'api');
   const dataPlatform = await createDataPlatform(services, logger);
   const waiter = new ProjectionWaiter(services.documents, config.CONSISTENCY_WAIT_MS, projector);
   const tokens = new TokenService(composed.jwtSecret, {
@@ -141,6 +142,7 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [metrics],
   });
+  registerProjectionLag(projector, metrics);
 
   // Request logs are info level: below it, pino-http would cost tens of µs a request to log nothing.
   const requestLog = logger.isLevelEnabled('info')
@@ -192,9 +194,11 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
   http.use(problemMiddleware(logger));
 
   return {
-    http: (req, res) => {
-      if (!fast(req, res)) http(req, res);
-    },
+    http: config.FAST_LANE
+      ? (req, res) => {
+          if (!fast(req, res)) http(req, res);
+        }
+      : http,
     fastLane: fast,
     express: http,
     projector,

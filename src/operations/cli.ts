@@ -18,7 +18,7 @@ async function main(argv: string[]) {
   const config = configOrExit();
   const composed = await compose({ ...config, LOG_LEVEL: 'warn' });
   const { services } = composed;
-  const projector = await createProjector(services, composed.logger);
+  const projector = await createProjector(services, composed.logger, 'cli');
   try {
     const [command, ...args] = argv;
     const option = (name: string) => {

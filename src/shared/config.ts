@@ -1,3 +1,5 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 import { DEFAULT_MAX_TOKEN_AGE_HOURS } from './auth/tokens';
@@ -64,6 +66,8 @@ const schema = z
     /** Dev tokens are minted for loopback clients only, unless this says otherwise. */
     AUTH_DEV_TOKENS_REMOTE: flag.default(false),
     RUN_PROJECTIONS: flag.default(true),
+    /** Off sends every request through Express: to compare the two transports, or to rule the fast lane out. */
+    FAST_LANE: flag.default(true),
     SQLITE_SYNCHRONOUS: z.enum(['FULL', 'NORMAL']).default('FULL'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     BODY_LIMIT_BYTES: positiveInt(64 * 1024),
@@ -81,6 +85,11 @@ const schema = z
     PROJECTION_POLL_MS: positiveInt(200),
     /** How long a process holds a projection's lease without renewing it: a dead runner is replaced within about this long. */
     PROJECTION_LEASE_MS: positiveInt(10_000),
+    /** This process's name across restarts: a restarted instance takes its own leases back at once. Unset: see instanceIdOf. */
+    INSTANCE_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9._:@/-]{1,200}$/, 'INSTANCE_ID must be 1 to 200 letters, digits or . _ : @ / -')
+      .optional(),
     POPULAR_TIMEZONE: z.string().refine(isTimeZone, { message: 'POPULAR_TIMEZONE must be an IANA time zone such as Asia/Seoul' }).default('Asia/Seoul'),
     POPULAR_REFRESH_MS: positiveInt(10_000),
     IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(24, 'keys are kept at least 24 hours (API.md)').default(24),
@@ -150,6 +159,16 @@ function toConfig(env: z.infer<typeof schema>) {
     devTokens: env.AUTH_DEV_TOKENS ?? (embedded && env.NODE_ENV !== 'production'),
   };
 }
+
+/** The programs of this repository that run projections: the API, `npm run projector`, the operator CLI. */
+export type Program = 'api' | 'projector' | 'cli';
+
+/**
+ * The instance's stable name: INSTANCE_ID, or what the same process started again on this host
+ * gets again: an API by its port (two cannot listen on one), the others by their data directory.
+ */
+export const instanceIdOf = (config: Config, program: Program): string =>
+  config.INSTANCE_ID ?? `${hostname()}:${program}:${program === 'api' ? config.PORT : resolve(config.DATA_DIR)}`;
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Cache } from '../../src/shared/cache/port';
+import { until } from '../support/eventually';
 
 interface Gate<T> {
   readonly opened: Promise<T>;
@@ -34,14 +35,6 @@ function gatedLoad<T>() {
       return release.opened;
     },
   };
-}
-
-async function eventually(check: () => Promise<boolean>, deadlineMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 const LONG = 60_000;
@@ -83,7 +76,7 @@ export function cacheContract(make: () => Promise<readonly Cache[]>): void {
     await first.set(key, 'short-lived', 150);
     await first.set(`${key}-long`, 'long-lived', LONG);
     expect(await last.get(key)).toBe('short-lived');
-    await eventually(async () => (await last.get(key)) === undefined, 5_000, 'the entry to expire');
+    await until(async () => (await last.get(key)) === undefined, 'the entry to expire', 5_000);
     expect(Date.now() - setAt).toBeGreaterThanOrEqual(140);
     expect(await last.get(`${key}-long`)).toBe('long-lived');
   });
@@ -123,7 +116,7 @@ export function cacheContract(make: () => Promise<readonly Cache[]>): void {
   it('getOrLoad keeps what it loaded for the TTL given', async () => {
     await first.getOrLoad(key, 150, async () => 'loaded');
     expect(await last.get(key)).toBe('loaded');
-    await eventually(async () => (await last.get(key)) === undefined, 5_000, 'the loaded entry to expire');
+    await until(async () => (await last.get(key)) === undefined, 'the loaded entry to expire', 5_000);
   });
 
   it('getOrLoad returns but does not keep undefined', async () => {
@@ -178,7 +171,7 @@ export function cacheContract(make: () => Promise<readonly Cache[]>): void {
     await last.bumpVersion(key);
     // The instance that changed it forgets at once; others once the change is announced.
     expect(last.peek(key)).toBeUndefined();
-    await eventually(async () => first.peek(key) === undefined && [undefined, 1].includes(first.peekVersion(key)), 5_000, 'the change to reach every instance');
+    await until(async () => first.peek(key) === undefined && [undefined, 1].includes(first.peekVersion(key)), 'the change to reach every instance', 5_000);
     for (const cache of caches) await agrees(cache);
   });
 

@@ -334,4 +334,28 @@ export function documentStoreContract(make: () => Promise<DocumentStore>): void 
     await store.write([upsert(name, { id: '1', v: 3 })], { projection, position: '9', previous: '5' });
     expect(await store.get(name, '1')).toEqual({ id: '1', v: 3 });
   });
+
+  it('refuses a write fenced by an older lease token once a newer one has written, also after a reset', async () => {
+    const name = c('fenced');
+    const projection = c('fenced-projection');
+    await store.ensureCollection({ name, indexes: [] });
+    await store.write([upsert(name, { id: '1', v: 1 })], { projection, position: '1', previous: null, fence: 3 });
+    await store.write([upsert(name, { id: '1', v: 2 })], { projection, position: '2', previous: '1', fence: 3 });
+    await store.write([upsert(name, { id: '1', v: 3 })], { projection, position: '3', previous: '2', fence: 7 });
+    // The earlier holder, with the checkpoint it expects: still refused, and nothing of it written.
+    await expect(store.write([upsert(name, { id: '1', v: 4 })], { projection, position: '4', previous: '3', fence: 3 })).rejects.toMatchObject({
+      name: 'LeaseFenced',
+      fence: 3,
+      current: 7,
+    });
+    expect(await store.get(name, '1')).toEqual({ id: '1', v: 3 });
+    expect(await store.getCheckpoint(projection)).toBe('3');
+    // Writers without a lease (a rebuild, a CLI replay) are not fenced and keep the fence.
+    await store.write([], { projection, position: '4', previous: '3' });
+    await store.reset(projection, [name]);
+    expect(await store.getCheckpoint(projection)).toBeNull();
+    await expect(store.write([], { projection, position: '5', previous: null, fence: 6 })).rejects.toMatchObject({ name: 'LeaseFenced' });
+    await store.write([], { projection, position: '5', previous: null, fence: 8 });
+    expect(await store.getCheckpoint(projection)).toBe('5');
+  });
 }

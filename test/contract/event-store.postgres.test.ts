@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PostgresEventStore } from '../../src/shared/eventstore/postgres';
 import { Postgres } from '../../src/shared/postgres';
+import { until } from '../support/eventually';
 import { describePostgres, TEST_POSTGRES_URL } from '../support/postgres';
 import { eventStoreContract } from './event-store.contract';
 
@@ -31,9 +32,7 @@ describePostgres('PostgreSQL event store', (pg) => {
       follower.onAppended(() => (woken += 1));
       const before = woken;
       await writer.append([{ stream: `n-${randomUUID()}`, expectedRevision: 'no_stream', events: [event('N')] }]);
-      const deadline = Date.now() + 5000;
-      while (woken === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-      expect(woken).toBeGreaterThan(before);
+      await until(() => woken > before, 'the follower to be woken', 5_000);
     } finally {
       await writer.close();
       await follower.close();

@@ -5,17 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { LeaseService } from '../../src/shared/lease/port';
-
-/** Polls `attempt` until it returns a value, failing after `ms`: for waiting out a TTL. */
-async function eventually<T>(attempt: () => Promise<T | null>, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await attempt();
-    if (value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { present } from '../support/eventually';
 
 export function leaseContract(make: () => Promise<LeaseService[]>): void {
   let services: LeaseService[];
@@ -54,11 +44,28 @@ export function leaseContract(make: () => Promise<LeaseService[]>): void {
 
   it('lapses when not renewed, then goes to the next owner with a larger token; the old holder can no longer renew or free it', async () => {
     const first = (await as(0).acquire(name, 'a', 150))!;
-    const second = await eventually(() => as(1).acquire(name, 'b', 10_000), 5_000, 'the lease to lapse');
+    const second = await present(() => as(1).acquire(name, 'b', 10_000), 'the lease to lapse', 5_000);
     expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
     expect(await as(0).renew(name, 'a', 10_000)).toBe(false);
     await as(0).release(name, 'a');
     expect(await as(0).acquire(name, 'a', 10_000)).toBeNull();
+  });
+
+  it('hands a lease held by an earlier life of the same instance to its restart at once, with a larger token that fences the earlier one out', async () => {
+    const dead = (await as(0).acquire(name, 'instance-1|life-1', 10_000))!;
+    const restarted = await as(1).acquire(name, 'instance-1|life-2', 10_000, 'instance-1|');
+    expect(restarted!.fencingToken).toBeGreaterThan(dead.fencingToken);
+    expect(await as(0).renew(name, 'instance-1|life-1', 10_000)).toBe(false);
+    expect(await as(0).acquire(name, 'instance-1|life-1', 10_000)).toBeNull();
+    // The restart asking again renews and keeps its token.
+    expect(await as(0).acquire(name, 'instance-1|life-2', 10_000, 'instance-1|')).toEqual(restarted);
+  });
+
+  it('never takes a lease early from another instance', async () => {
+    await as(0).acquire(name, 'instance-1|life-1', 10_000);
+    expect(await as(1).acquire(name, 'instance-2|life-1', 10_000, 'instance-2|')).toBeNull();
+    expect(await as(1).acquire(name, 'instance-10|life-1', 10_000, 'instance-10|')).toBeNull();
+    expect(await as(0).renew(name, 'instance-1|life-1', 10_000)).toBe(true);
   });
 
   it('keeps leases of different names apart', async () => {

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SessionPositions } from '../../src/shared/session/port';
+import { until } from '../support/eventually';
 
 export function sessionContract(make: (ttlMs: number) => Promise<SessionPositions[]>): void {
   let user: string;
@@ -38,10 +39,6 @@ export function sessionContract(make: (ttlMs: number) => Promise<SessionPosition
     const [service] = await make(150);
     await service.record(user, '00000000000000000001');
     expect(await service.latest(user)).toBe('00000000000000000001');
-    const deadline = Date.now() + 5_000;
-    while ((await service.latest(user)) !== null) {
-      if (Date.now() > deadline) throw new Error('the position outlived its TTL by seconds');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await until(async () => (await service.latest(user)) === null, 'the position to outlive its TTL', 5_000, 20);
   });
 }

@@ -168,10 +168,19 @@ if (!existsSync(CHROMIUM)) {
       const checkout = await t.http().post('/checkout').set(bearer(buyer)).send({ items: [{ productId, quantity: 2 }], payer: PAYER });
       expect(checkout.status).toBe(201);
       await expectText(row('data-projection', 'orders'), 'behind');
+      // The lag columns: events behind the checkpoint (the charge and the checkout at least) and the oldest one's age, live.
+      const lag = async () => {
+        const [events, ms] = await row('data-projection', 'orders').locator('td.num').allInnerTexts();
+        return { events: Number(events.replace(/\D/g, '')), ms: /^[\d,]+ ms$/.test(ms) ? Number(ms.replace(/\D/g, '')) : NaN };
+      };
+      const held = await eventually(lag, ({ events, ms }) => events >= 2 && ms > 0);
+      // Refreshed every second while held: the same events grow older.
+      await eventually(lag, ({ events, ms }) => events >= held.events && ms > held.ms);
       await screenshot('projections');
 
       t.app.projector.start();
       await expectText(row('data-projection', 'orders'), 'caught up');
+      expect(await eventually(lag, ({ events }) => events === 0)).toEqual({ events: 0, ms: 0 });
       const orders = (await t.app.projector.status()).find((s) => s.name === 'orders')!;
       await expectText(row('data-projection', 'orders'), orders.checkpoint!);
     });

@@ -8,10 +8,10 @@ jest.setTimeout(120_000);
 const LEASE_MS = 4_000;
 let PROJECTIONS: string[] = [];
 
-/** Whose process holds each projection's lease, by the pid in the owner name (`host:pid:random`). */
+/** Whose process holds each projection's lease, by the pid in the owner name (`instance|pid:random`). */
 async function holders(redis: Redis, prefix: string): Promise<Map<string, number | null>> {
   const owners = await Promise.all(PROJECTIONS.map((name) => redis.get(`${prefix}lease:{projection:${name}}`)));
-  return new Map(PROJECTIONS.map((name, i) => [name, owners[i] === null ? null : Number(owners[i]!.split(':')[1])]));
+  return new Map(PROJECTIONS.map((name, i) => [name, owners[i] === null ? null : Number(owners[i]!.split('|')[1].split(':')[0])]));
 }
 
 const took = (proc: Proc) => [...proc.output.matchAll(/"projection":"([^"]+)"[^\n]*"msg":"took the projection lease"/g)].map((m) => m[1]);

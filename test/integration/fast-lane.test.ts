@@ -177,3 +177,18 @@ describe('the fast lane', () => {
     expect(metrics.text).toMatch(/http_request_duration_seconds_count\{method="GET",route="\/products\/:id",status="200"\} [1-9]/);
   });
 });
+
+describe('the FAST_LANE switch', () => {
+  it('puts the fast lane in front of Express by default, and leaves every request to Express when off', async () => {
+    const on = await startTestApp({ env: { FAST_LANE: 'true' } });
+    const off = await startTestApp({ env: { FAST_LANE: 'false' } });
+    try {
+      expect(on.app.http).not.toBe(on.app.express);
+      expect(off.app.http).toBe(off.app.express);
+      expect((await off.http().get('/products?limit=1')).status).toBe(200);
+    } finally {
+      await on.close();
+      await off.close();
+    }
+  });
+});

@@ -1,12 +1,15 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { startTestApp, TestApp, bearer } from '../support/app';
 
 const root = join(__dirname, '..', '..');
-/** Where the lint reads the document: .redocly.lint-ignore.yaml names its problems by this path. */
-const LINTED = 'dist/openapi.json';
+/** Where the lint and the generator read the document: .redocly.lint-ignore.yaml names its problems by this path. */
+const DOCUMENT = 'dist/openapi.json';
+/** The demo's typed client (src/demo/client.ts) is checked against these; `npm run openapi:types` writes them. */
+const CLIENT_TYPES = 'src/demo/openapi.d.ts';
 
 interface LintReport {
   readonly totals: { readonly errors: number; readonly warnings: number; readonly ignored: number };
@@ -58,10 +61,25 @@ async function redoclyLint(file: string): Promise<LintReport> {
   return JSON.parse(stdout) as LintReport;
 }
 
+/** What openapi-typescript (the devDependency, pinned) generates from a document file. */
+async function generateClientTypes(file: string): Promise<string> {
+  const cli = join(dirname(require.resolve('openapi-typescript/package.json')), 'bin', 'cli.js');
+  const out = mkdtempSync(join(tmpdir(), 'eventmart-types-'));
+  try {
+    await promisify(execFile)(process.execPath, [cli, file, '--output', join(out, 'openapi.d.ts')], { cwd: root, env: { ...process.env, NO_COLOR: '1' } });
+    return readFileSync(join(out, 'openapi.d.ts'), 'utf8');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
 describe('OpenAPI document', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp();
+    // The document as `npm start` serves it (embedded, dev tokens on), for the tools that read files.
+    mkdirSync(join(root, 'dist'), { recursive: true });
+    writeFileSync(join(root, DOCUMENT), JSON.stringify((await t.http().get('/openapi.json')).body, null, 2));
   });
   afterAll(async () => t.close());
 
@@ -98,15 +116,21 @@ describe('OpenAPI document', () => {
   });
 
   it("passes Redocly's recommended rules, but for the problems its ignore file explains", async () => {
-    const doc = (await t.http().get('/openapi.json')).body;
-    mkdirSync(join(root, 'dist'), { recursive: true });
-    writeFileSync(join(root, LINTED), JSON.stringify(doc, null, 2));
-    const report = await redoclyLint(LINTED);
+    const report = await redoclyLint(DOCUMENT);
     const problems = report.problems.map((p) => `${p.ruleId} at ${p.location[0]?.pointer}: ${p.message}`);
     expect(problems).toEqual([]);
     expect(report.totals).toMatchObject({ errors: 0, warnings: 0 });
     // The ignore file is read: without it, the operations that can answer no 4xx would be reported.
     expect(report.totals.ignored).toBeGreaterThan(0);
+  });
+
+  it('keeps the client types generated from this document (npm run openapi:types rewrites them)', async () => {
+    const fresh = await generateClientTypes(DOCUMENT);
+    if (process.env.UPDATE_CLIENT_TYPES === 'true') writeFileSync(join(root, CLIENT_TYPES), fresh);
+    const committed = readFileSync(join(root, CLIENT_TYPES), 'utf8');
+    // A plain comparison: a 4,000-line diff helps nobody; the command to run does.
+    if (committed !== fresh) throw new Error(`${CLIENT_TYPES} is not what the document generates: run \`npm run openapi:types\` and commit it`);
+    expect(fresh).toContain('chargePoints: {');
   });
 
   it('names every operation with a unique camelCase operationId, and declares its security', async () => {

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { REDIS_URL, startTestApp, TestApp, bearer } from '../support/app';
+import { until } from '../support/eventually';
 
 /** A clock the test moves: orders land on chosen days. */
 function movableClock(start: string) {
@@ -97,7 +98,7 @@ describe.each([
         expect(await ranking(30)).toEqual([]);
         expect((await t.http().post('/admin/projections/daily_sales/rebuild').set(bearer(admin))).status).toBe(202);
         await t.app.projector.catchUp('daily_sales');
-        await waitUntil(async () => JSON.stringify(await ranking(30)) === JSON.stringify(before));
+        await until(async () => JSON.stringify(await ranking(30)) === JSON.stringify(before), 'the ranking to be refilled', 5_000, 20);
         expect((await t.http().get('/admin/popular-products/check').set(bearer(admin))).body.consistent).toBe(true);
       } finally {
         redis.disconnect();
@@ -141,10 +142,3 @@ describe('popular products: cached between refreshes', () => {
   });
 });
 
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

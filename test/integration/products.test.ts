@@ -6,21 +6,12 @@ import { productDecider, productStream } from '../../src/write/product/decider';
 import { ProductEvent } from '../../src/write/product/events';
 import { DomainError } from '../../src/shared/domain/errors';
 import { REDIS_URL, startTestApp, TestApp, bearer } from '../support/app';
+import { eventually } from '../support/eventually';
 
 type Product = { id: string; name: string; price: number; stock: number; status: 'ON_SALE' | 'SOLD_OUT' };
 type Page<T> = { items: T[]; nextCursor: string | null };
 
 const consistentWith = (position: string | undefined) => (position ? { 'X-Consistent-With': position } : {});
-
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, deadlineMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}; last saw ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe.each([
   ['embedded', {}],

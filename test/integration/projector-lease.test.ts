@@ -6,6 +6,8 @@ import { SqliteDocumentStore } from '../../src/shared/documents/sqlite';
 import { SqliteEventStore } from '../../src/shared/eventstore/sqlite';
 import { InProcessLeaseService } from '../../src/shared/lease/memory';
 import { LeaseService } from '../../src/shared/lease/port';
+import { DocumentStore } from '../../src/shared/documents/port';
+import { until } from '../support/eventually';
 
 const logger = pino({ level: 'silent' });
 const TTL_MS = 600;
@@ -22,14 +24,6 @@ function counter(runner: string, appliedBy: string[]): Projection {
       view.upsert('charges', { id: 'all', count: (doc?.count ?? 0) + 1 });
     },
   };
-}
-
-async function waitFor(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe('projection leases', () => {
@@ -66,14 +60,14 @@ describe('projection leases', () => {
     a.start();
     b.start();
     await append(50);
-    await waitFor(async () => (await count()) === 50, 'the first 50');
+    await until(async () => (await count()) === 50, 'the first 50');
     const [leader] = appliedBy;
     expect(new Set(appliedBy)).toEqual(new Set([leader]));
 
     const started = Date.now();
     await (leader === 'a' ? a : b).stop();
     await append(50);
-    await waitFor(async () => (await count()) === 100, 'the next 50');
+    await until(async () => (await count()) === 100, 'the next 50');
     // Released, not lapsed: the follower's next attempt (every third of the TTL) takes it.
     expect(Date.now() - started).toBeLessThan(TTL_MS);
     expect(new Set(appliedBy.slice(50))).toEqual(new Set([leader === 'a' ? 'b' : 'a']));
@@ -84,7 +78,7 @@ describe('projection leases', () => {
     const a = await runner('a', leases);
     a.start();
     await append(10);
-    await waitFor(async () => (await count()) === 10, 'a to apply');
+    await until(async () => (await count()) === 10, 'a to apply');
     // a can no longer renew nor retake its lease, as if its process stalled past the TTL.
     const renew = leases.renew.bind(leases);
     const acquire = leases.acquire.bind(leases);
@@ -92,13 +86,13 @@ describe('projection leases', () => {
     jest.spyOn(leases, 'acquire').mockImplementation(async (name, owner, ttl) => (owner === 'a' ? null : acquire(name, owner, ttl)));
     const b = await runner('b', leases);
     b.start();
-    await waitFor(async () => {
+    await until(async () => {
       await append(1);
       return appliedBy.at(-1) === 'b';
     }, 'b to take over');
     const handedOver = appliedBy.lastIndexOf('a');
     expect(appliedBy.slice(handedOver + 1).every((r) => r === 'b')).toBe(true);
-    await waitFor(async () => (await count()) === (await events.readAll(null, 10_000)).length, 'b to catch up');
+    await until(async () => (await count()) === (await events.readAll(null, 10_000)).length, 'b to catch up');
   });
 
   it('keeps running, unfenced, while the lease backend cannot be reached', async () => {
@@ -109,7 +103,58 @@ describe('projection leases', () => {
     b.start();
     await append(200);
     // Both may apply; the checkpoint's compare-and-set still counts every event once.
-    await waitFor(async () => (await count()) === 200, 'all 200');
+    await until(async () => (await count()) === 200, 'all 200');
     expect(await count()).toBe(200);
+  });
+});
+
+describe('a restarted instance and its leases', () => {
+  let events: SqliteEventStore;
+  let documents: SqliteDocumentStore;
+  const runners: Projector[] = [];
+  afterEach(async () => {
+    await Promise.all(runners.splice(0).map((r) => r.stop()));
+    await events.close();
+    await documents.close();
+  });
+
+  it('takes its own lease back at start instead of waiting it out, and fences its earlier life out of the store', async () => {
+    events = new SqliteEventStore(':memory:');
+    documents = new SqliteDocumentStore(':memory:');
+    const appliedBy: string[] = [];
+    /** Which life stored each batch: a write the store refused is not counted. */
+    const committedBy: string[] = [];
+    const life = async (name: string) => {
+      const own: DocumentStore = Object.create(documents, {
+        write: { value: async (...args: Parameters<DocumentStore['write']>) => (await documents.write(...args), committedBy.push(name)) },
+      });
+      // A lease as long as a test: only a takeover can hand it on in time.
+      const lease = { service: leases, ttlMs: 60_000, owner: `instance-1|${name}`, takeOverFrom: 'instance-1|' };
+      const projector = new Projector(events, own, [counter(name, appliedBy)], logger, { pollMs: 20, lease });
+      await projector.init();
+      runners.push(projector);
+      projector.start();
+      return projector;
+    };
+    const leases = new InProcessLeaseService();
+    const append = (n: number) =>
+      Promise.all(Array.from({ length: n }, () => events.append([{ stream: `wallet-${randomUUID()}`, expectedRevision: 'no_stream', events: [{ id: randomUUID(), type: 'Charged', data: {} }] }])));
+    const count = async () => (await documents.get<{ id: string; count: number }>('charges', 'all'))?.count ?? 0;
+
+    await life('first');
+    await append(20);
+    await until(async () => (await count()) === 20, 'the first life to apply');
+    // The first life is still running (a crash would only stop it renewing); its restart starts beside it.
+    const startedAt = Date.now();
+    await life('second');
+    await until(async () => {
+      await append(1);
+      return committedBy.at(-1) === 'second';
+    }, 'the restart to take over', 2_000);
+    expect(Date.now() - startedAt).toBeLessThan(2_000);
+    await append(30);
+    await until(async () => (await count()) === (await events.readAll(null, 10_000)).length, 'the restart to apply everything');
+    const handedOver = committedBy.indexOf('second');
+    expect(committedBy.slice(handedOver)).not.toContain('first');
   });
 });

@@ -10,6 +10,7 @@ import { SqliteDocumentStore } from '../../src/shared/documents/sqlite';
 import { SqliteEventStore } from '../../src/shared/eventstore/sqlite';
 import { Doc, DocumentStore } from '../../src/shared/documents/port';
 import { walletStream } from '../../src/write/wallet/decider';
+import { until } from '../support/eventually';
 
 const logger = pino({ level: 'silent' });
 const allProjections = [balancesProjection, pointHistoryProjection];
@@ -92,7 +93,7 @@ describe('projector', () => {
     await seedCharges(events, 50);
     projector.start();
     await seedCharges(events, 50);
-    await waitFor(async () => (await projector.status()).every((s) => s.caughtUp));
+    await until(async () => (await projector.status()).every((s) => s.caughtUp), 'every projection to catch up', 5_000);
     const live = await dump(documents);
     for (const projection of allProjections) await projector.rebuild(projection.name);
     expect(await dump(documents)).toEqual(live);
@@ -143,7 +144,7 @@ describe('projector', () => {
     applied = 0;
     gate = new Promise<void>((resolve) => (release = resolve));
     const rebuilt = runner.rebuild('gated');
-    await waitFor(async () => held);
+    await until(async () => held, 'the gated projection to hold its batch', 5_000);
     expect((await runner.status())[0]).toMatchObject({ rebuilding: { done: 37, total: 100 }, caughtUp: false });
     release();
     await rebuilt;
@@ -153,14 +154,7 @@ describe('projector', () => {
   it('follows new appends live without being asked', async () => {
     projector.start();
     const balances = await seedCharges(events, 5);
-    await waitFor(async () => (await documents.get<{ id: string; balance: number }>(BALANCES, 'u4'))?.balance === balances.get('u4'));
+    await until(async () => (await documents.get<{ id: string; balance: number }>(BALANCES, 'u4'))?.balance === balances.get('u4'), "u4's balance to be projected", 5_000);
   });
 });
 
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

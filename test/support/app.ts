@@ -39,7 +39,11 @@ export async function startTestApp(options: { env?: Record<string, string>; data
     JWT_SECRET: TEST_JWT_SECRET,
     SQLITE_SYNCHRONOUS: 'NORMAL',
     PROJECTION_POLL_MS: '50',
+    // The Express-only jest project runs the integration suite again with FAST_LANE=false.
+    ...(process.env.FAST_LANE === undefined ? {} : { FAST_LANE: process.env.FAST_LANE }),
     REDIS_PREFIX: `eventmart-test:${process.pid}:${Date.now()}:${Math.random().toString(36).slice(2)}:`,
+    // Apps in one test process share a host and a PORT setting: each is its own instance unless a test says otherwise.
+    INSTANCE_ID: `test-app-${Math.random().toString(36).slice(2)}`,
     ...options.env,
   });
   const app = await createEventmart(config, options.overrides);

@@ -1,10 +1,20 @@
-import { ConfigError, loadConfig } from '../../src/shared/config';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { ConfigError, instanceIdOf, loadConfig } from '../../src/shared/config';
 
 describe('configuration', () => {
   it('runs embedded with nothing set', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({ embedded: true, PORT: 3000, DATA_DIR: './data', devTokens: true, RUN_PROJECTIONS: true });
     expect(config.REDIS_URL).toBeUndefined();
+  });
+
+  it('names an instance by INSTANCE_ID, or by what its restart on this host has again', () => {
+    expect(instanceIdOf(loadConfig({ INSTANCE_ID: 'api-0' }), 'api')).toBe('api-0');
+    expect(instanceIdOf(loadConfig({ PORT: '3001' }), 'api')).toBe(`${hostname()}:api:3001`);
+    expect(instanceIdOf(loadConfig({ PORT: '3001', DATA_DIR: 'here' }), 'projector')).toBe(`${hostname()}:projector:${resolve('here')}`);
+    // `|` separates the identity from the process in a lease's owner.
+    expect(() => loadConfig({ INSTANCE_ID: 'a|b' })).toThrow(/INSTANCE_ID/);
   });
 
   it('treats blank variables as unset', () => {

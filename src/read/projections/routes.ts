@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Projector } from '../../../projections/runtime';
+import { LAG_COUNT_LIMIT, Projector } from '../../../projections/runtime';
 import { DomainError } from '../../shared/domain/errors';
 import { defineRoute } from '../../shared/http/route';
 import { EXAMPLE } from '../../shared/http/schemas';
@@ -29,6 +29,13 @@ export const projectionAdminRoutes = (projector: Projector) => [
                 description:
                   'A rebuild this process is running: how far it has replayed, in log offsets (events in SQLite, bytes in KurrentDB), so done/total is the share; null otherwise',
               }),
+            lagEvents: z.number().int().min(0).openapi({ description: `Events in the log past the checkpoint (counted up to ${LAG_COUNT_LIMIT}); 0 when caught up`, example: 0 }),
+            lagMs: z
+              .number()
+              .int()
+              .min(0)
+              .nullable()
+              .openapi({ description: 'How old the oldest event past the checkpoint is, in ms (0 when caught up; null when none of those events carries a time)', example: 0 }),
           }),
         ),
       }),

@@ -19,7 +19,7 @@ import {
   Sort,
   sortOf,
 } from './query';
-import { Checkpoint, CheckpointMoved, CollectionSpec, Doc, DocumentStore, DocWrite, FindQuery, Page } from './port';
+import { Checkpoint, CheckpointMoved, LeaseFenced, CollectionSpec, Doc, DocumentStore, DocWrite, FindQuery, Page } from './port';
 
 interface Stored {
   _id: string;
@@ -29,6 +29,7 @@ interface Stored {
 interface StoredCheckpoint {
   _id: string;
   position: string | null;
+  fence?: number;
 }
 
 const NAMESPACE_NOT_FOUND = 26;
@@ -116,15 +117,19 @@ export class MongoDocumentStore implements DocumentStore {
     }
     if (batches.size === 0 && !checkpoint) return;
     await this.transaction(async (session) => {
-      if (checkpoint && checkpoint.previous !== undefined) {
-        const actual = (await this.checkpoints.findOne({ _id: checkpoint.projection }, { session }))?.position ?? null;
-        if (actual !== checkpoint.previous) throw new CheckpointMoved(checkpoint.projection, checkpoint.previous, actual);
+      if (checkpoint && (checkpoint.previous !== undefined || checkpoint.fence !== undefined)) {
+        const stored = await this.checkpoints.findOne({ _id: checkpoint.projection }, { session });
+        if (checkpoint.fence !== undefined && (stored?.fence ?? 0) > checkpoint.fence) {
+          throw new LeaseFenced(checkpoint.projection, checkpoint.fence, stored!.fence!);
+        }
+        const actual = stored?.position ?? null;
+        if (checkpoint.previous !== undefined && actual !== checkpoint.previous) throw new CheckpointMoved(checkpoint.projection, checkpoint.previous, actual);
       }
       for (const [collection, ops] of batches) await this.collection(collection).bulkWrite(ops, { session });
       if (checkpoint) {
         await this.checkpoints.updateOne(
           { _id: checkpoint.projection },
-          { $set: { position: checkpoint.position } },
+          { $set: { position: checkpoint.position }, ...(checkpoint.fence !== undefined ? { $max: { fence: checkpoint.fence } } : {}) },
           { upsert: true, session },
         );
       }
@@ -151,7 +156,7 @@ export class MongoDocumentStore implements DocumentStore {
         await collection.deleteMany({ _id: { $in: chunk.map((doc) => doc._id) } });
       }
     }
-    await this.checkpoints.deleteOne({ _id: projection });
+    await this.checkpoints.updateOne({ _id: projection }, { $set: { position: null } });
   }
 
   async ping(): Promise<void> {

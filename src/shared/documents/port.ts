@@ -51,6 +51,13 @@ export interface Checkpoint {
    * can then never both apply the same batch.
    */
   readonly previous?: string | null;
+  /**
+   * The writer's lease fencing token (LeaseGrant). When given, the write happens only if no
+   * larger one has been written for this projection (else nothing is written and LeaseFenced is
+   * thrown), and the largest one written is kept, across resets. A runner whose lease was taken
+   * over then writes nothing more once its successor has written.
+   */
+  readonly fence?: number;
 }
 
 export class CheckpointMoved extends Error {
@@ -61,6 +68,17 @@ export class CheckpointMoved extends Error {
   ) {
     super(`checkpoint of ${projection} is ${actual}, not ${expected}: another runner moved it`);
     this.name = 'CheckpointMoved';
+  }
+}
+
+export class LeaseFenced extends Error {
+  constructor(
+    readonly projection: string,
+    readonly fence: number,
+    readonly current: number,
+  ) {
+    super(`checkpoint of ${projection} is fenced at ${current}: a writer holding ${fence} has lost its lease`);
+    this.name = 'LeaseFenced';
   }
 }
 
@@ -81,7 +99,7 @@ export interface DocumentStore {
   /** Applies every write, and the checkpoint when given, atomically. */
   write(writes: readonly DocWrite[], checkpoint?: Checkpoint): Promise<void>;
   getCheckpoint(projection: string): Promise<string | null>;
-  /** Removes every document of the collections and resets the checkpoint (a rebuild starts here). */
+  /** Removes every document of the collections and resets the checkpoint, not its fence (a rebuild starts here). */
   reset(projection: string, collections: readonly string[]): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;

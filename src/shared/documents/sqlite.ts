@@ -12,7 +12,7 @@ import {
   Sort,
   sortOf,
 } from './query';
-import { Checkpoint, CheckpointMoved, CollectionSpec, Doc, DocumentStore, DocWrite, FindQuery, Page, Scalar } from './port';
+import { Checkpoint, CheckpointMoved, LeaseFenced, CollectionSpec, Doc, DocumentStore, DocWrite, FindQuery, Page, Scalar } from './port';
 
 interface PendingWrite {
   readonly writes: readonly DocWrite[];
@@ -69,6 +69,9 @@ export class SqliteDocumentStore implements DocumentStore {
         position TEXT
       );
     `);
+    // Files written before fencing have no fence column: none was written yet.
+    const columns = this.db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('checkpoints')").all();
+    if (!columns.some((c) => c.name === 'fence')) this.db.exec('ALTER TABLE checkpoints ADD COLUMN fence INTEGER');
     this.statements = {
       get: this.db
         .prepare<[string, string], string>('SELECT body FROM documents WHERE collection = ? AND id = ?')
@@ -87,11 +90,12 @@ export class SqliteDocumentStore implements DocumentStore {
       getCheckpoint: this.db
         .prepare<[string], string | null>('SELECT position FROM checkpoints WHERE projection = ?')
         .pluck(),
-      setCheckpoint: this.db.prepare<[string, string | null], void>(
-        `INSERT INTO checkpoints (projection, position) VALUES (?, ?)
-         ON CONFLICT (projection) DO UPDATE SET position = excluded.position`,
+      getFence: this.db.prepare<[string], number | null>('SELECT fence FROM checkpoints WHERE projection = ?').pluck(),
+      setCheckpoint: this.db.prepare<[string, string | null, number | null], void>(
+        `INSERT INTO checkpoints (projection, position, fence) VALUES (?, ?, ?)
+         ON CONFLICT (projection) DO UPDATE SET position = excluded.position, fence = max(coalesce(fence, 0), coalesce(excluded.fence, 0))`,
       ),
-      deleteCheckpoint: this.db.prepare<[string], void>('DELETE FROM checkpoints WHERE projection = ?'),
+      deleteCheckpoint: this.db.prepare<[string], void>('UPDATE checkpoints SET position = NULL WHERE projection = ?'),
       indexNames: this.db
         .prepare<[number, string], string>(
           `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'documents' AND substr(name, 1, ?) = ?`,
@@ -195,6 +199,10 @@ export class SqliteDocumentStore implements DocumentStore {
   }
 
   private writeNow(writes: readonly DocWrite[], checkpoint: Checkpoint | undefined): void {
+    if (checkpoint?.fence !== undefined) {
+      const current = this.statements.getFence.get(checkpoint.projection) ?? null;
+      if (current !== null && current > checkpoint.fence) throw new LeaseFenced(checkpoint.projection, checkpoint.fence, current);
+    }
     if (checkpoint && checkpoint.previous !== undefined) {
       const actual = this.statements.getCheckpoint.get(checkpoint.projection) ?? null;
       if (actual !== checkpoint.previous) throw new CheckpointMoved(checkpoint.projection, checkpoint.previous, actual);
@@ -203,7 +211,7 @@ export class SqliteDocumentStore implements DocumentStore {
       if (w.kind === 'upsert') this.statements.upsert.run(w.collection, w.doc.id, JSON.stringify(w.doc));
       else this.statements.delete.run(w.collection, w.id);
     }
-    if (checkpoint) this.statements.setCheckpoint.run(checkpoint.projection, checkpoint.position);
+    if (checkpoint) this.statements.setCheckpoint.run(checkpoint.projection, checkpoint.position, checkpoint.fence ?? null);
   }
 
   async getCheckpoint(projection: string): Promise<string | null> {

@@ -39,6 +39,11 @@ interface PendingAppend {
 
 /** Most appends one round trip carries. */
 const MAX_BATCH = 256;
+/**
+ * Batches on their way at once: the second waits at the server for the lock while the first
+ * commits, so the server never idles through our round trip and our answering of a batch.
+ */
+const MAX_IN_FLIGHT = 2;
 /** How soon a broken LISTEN connection is replaced; meanwhile followers poll. */
 const RELISTEN_MS = 1_000;
 
@@ -56,7 +61,8 @@ const wire = (writes: readonly StreamWrite[]) =>
   writes.map((write) => ({
     s: write.stream,
     x: typeof write.expectedRevision === 'bigint' ? write.expectedRevision.toString() : write.expectedRevision,
-    e: write.events.map((event) => ({ i: event.id, t: event.type, d: event.data, m: event.metadata ?? {} })),
+    // Data travels as text inside the batch so that the log keeps it byte for byte (see the migration).
+    e: write.events.map((event) => ({ i: event.id, t: event.type, d: JSON.stringify(event.data), m: JSON.stringify(event.metadata ?? {}) })),
   }));
 
 /**
@@ -74,7 +80,7 @@ const wire = (writes: readonly StreamWrite[]) =>
  * lock costs little, positions stay plain numbers, and no transaction anywhere on the server
  * (the watermark is cluster-wide) can hold every follower back while it runs.
  *
- * Group commit amortises the lock: appends queue while a batch is in flight and the next batch
+ * Group commit amortises the lock: appends queue while batches are in flight and the next batch
  * goes to the server as ONE call of append_batch, which takes the lock, checks and writes each
  * append in turn (one conflict fails only its own append) and commits once. One round trip and
  * one WAL flush for the batch, so an instance's throughput grows with its load.
@@ -93,7 +99,8 @@ export class PostgresEventStore implements EventStore {
   private readonly events: string;
   private readonly channel: string;
   private queue: PendingAppend[] = [];
-  private flushing: Promise<void> | null = null;
+  private scheduled = false;
+  private readonly inFlight = new Set<Promise<void>>();
   private listener: Client | null = null;
   private relisten: NodeJS.Timeout | null = null;
   private closed = false;
@@ -141,8 +148,7 @@ export class PostgresEventStore implements EventStore {
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ writes, resolve, reject });
-      // Appends made in the same turn of the event loop start out together.
-      this.flushing ??= new Promise<void>((started) => setImmediate(started)).then(() => this.flush());
+      this.schedule();
     });
   }
 
@@ -158,16 +164,27 @@ export class PostgresEventStore implements EventStore {
   /** Waits for appends in flight; the pool belongs to whoever made it. */
   async close(): Promise<void> {
     this.closed = true;
-    await this.flushing;
+    while (this.inFlight.size > 0 || this.scheduled) await Promise.all([...this.inFlight, new Promise((resolve) => setImmediate(resolve))]);
     if (this.relisten) clearTimeout(this.relisten);
     this.emitter.removeAllListeners();
     await this.listener?.end().catch(() => undefined);
     this.listener = null;
   }
 
-  private async flush(): Promise<void> {
-    while (this.queue.length > 0) await this.commit(this.queue.splice(0, MAX_BATCH));
-    this.flushing = null;
+  /** Appends made in the same turn of the event loop leave together, in the next one. */
+  private schedule(): void {
+    if (this.scheduled || this.queue.length === 0 || this.inFlight.size >= MAX_IN_FLIGHT) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      while (this.queue.length > 0 && this.inFlight.size < MAX_IN_FLIGHT) {
+        const sent: Promise<void> = this.commit(this.queue.splice(0, MAX_BATCH)).finally(() => {
+          this.inFlight.delete(sent);
+          this.schedule();
+        });
+        this.inFlight.add(sent);
+      }
+    });
   }
 
   /** Settles every append of the batch; never throws. */
@@ -199,7 +216,7 @@ export class PostgresEventStore implements EventStore {
 
   private async appendBatch(batch: readonly PendingAppend[]): Promise<Answer[]> {
     const payload = JSON.stringify(batch.map((pending) => wire(pending.writes)));
-    const [row] = await this.pg.query<{ answers: Answer[] }>(`SELECT ${this.pg.table('append_batch')}($1::json) AS answers`, [payload], false);
+    const [row] = await this.pg.query<{ answers: Answer[] }>(`SELECT ${this.pg.table('append_batch')}($1::jsonb) AS answers`, [payload], false);
     return row.answers;
   }
 
@@ -285,8 +302,9 @@ export class PostgresEventStore implements EventStore {
  * The log's table and append_batch. The function runs a whole batch in one transaction under
  * the schema's append lock: per append, the ids are looked for first (any present: 'recheck'),
  * then every write's expected revision, and only then are its events inserted, so an append
- * that fails writes nothing and needs no subtransaction. Event data stays json (not jsonb): the
- * log keeps what was written, byte for byte.
+ * that fails writes nothing and needs no subtransaction. The batch is jsonb (parsed once; json
+ * would be parsed again at every ->), but each event's data and metadata ride in it as text and
+ * are stored as json, not jsonb: the log keeps what was written, byte for byte.
  */
 function migrations(pg: Postgres): Migration[] {
   const events = pg.table('events');
@@ -304,10 +322,10 @@ function migrations(pg: Postgres): Migration[] {
           metadata json NOT NULL,
           UNIQUE (stream, revision)
         );
-        CREATE FUNCTION ${pg.table('append_batch')}(batch json) RETURNS json LANGUAGE plpgsql AS $fn$
+        CREATE FUNCTION ${pg.table('append_batch')}(batch jsonb) RETURNS json LANGUAGE plpgsql AS $fn$
         DECLARE
-          one json;
-          w json;
+          one jsonb;
+          w jsonb;
           answers json[] := '{}';
           cur bigint;
           expected text;
@@ -319,10 +337,10 @@ function migrations(pg: Postgres): Migration[] {
           wrote boolean := false;
         BEGIN
           PERFORM pg_advisory_xact_lock(${lockNamespace}, ${lockKey(pg.schema, 'append')});
-          FOR one IN SELECT value FROM json_array_elements(batch) LOOP
+          FOR one IN SELECT value FROM jsonb_array_elements(batch) LOOP
             IF EXISTS (
               SELECT 1 FROM ${events}
-              WHERE id IN (SELECT e->>'i' FROM json_array_elements(one) AS ws(w), json_array_elements(ws.w->'e') AS es(e))
+              WHERE id IN (SELECT e->>'i' FROM jsonb_array_elements(one) AS ws(w), jsonb_array_elements(ws.w->'e') AS es(e))
             ) THEN
               answers := answers || json_build_object('k', 'recheck');
               CONTINUE;
@@ -330,7 +348,7 @@ function migrations(pg: Postgres): Migration[] {
             conflict := NULL;
             revs := '{}';
             i := 0;
-            FOR w IN SELECT value FROM json_array_elements(one) LOOP
+            FOR w IN SELECT value FROM jsonb_array_elements(one) LOOP
               SELECT max(revision) INTO cur FROM ${events} WHERE stream = w->>'s';
               expected := w->>'x';
               IF (expected = 'no_stream' AND cur IS NOT NULL)
@@ -347,18 +365,18 @@ function migrations(pg: Postgres): Migration[] {
             END IF;
             i := 0;
             last_position := 0;
-            FOR w IN SELECT value FROM json_array_elements(one) LOOP
+            FOR w IN SELECT value FROM jsonb_array_elements(one) LOOP
               i := i + 1;
               WITH written AS (
                 INSERT INTO ${events} (id, stream, revision, type, data, metadata)
-                SELECT x.e->>'i', w->>'s', revs[i] + x.n, x.e->>'t', x.e->'d', x.e->'m'
-                FROM json_array_elements(w->'e') WITH ORDINALITY AS x(e, n)
+                SELECT x.e->>'i', w->>'s', revs[i] + x.n, x.e->>'t', (x.e->>'d')::json, (x.e->>'m')::json
+                FROM jsonb_array_elements(w->'e') WITH ORDINALITY AS x(e, n)
                 ORDER BY x.n
                 RETURNING position
               )
               SELECT max(position) INTO inserted FROM written;
               last_position := greatest(last_position, inserted);
-              revs[i] := revs[i] + json_array_length(w->'e');
+              revs[i] := revs[i] + jsonb_array_length(w->'e');
             END LOOP;
             answers := answers || json_build_object('k', 'ok', 'p', last_position::text, 'r', revs::text[]);
             wrote := true;

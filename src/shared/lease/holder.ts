@@ -22,9 +22,16 @@ const LOCAL_SHARE = 0.9;
  * knows by its own clock how long it may still act on it. A runner that cannot reach the
  * backend keeps working (unfenced) rather than stall: the lease only saves work, and what it
  * guards stays correct with two runners.
+ *
+ * Its first attempt takes the lease from an earlier life of the same instance (`takeOverFrom`,
+ * see LeaseService.acquire): a process restarted after a crash resumes at once instead of
+ * waiting out its own dead lease. The fencing token then keeps the earlier life, should it
+ * still be running, from writing again (see `fencingToken`).
  */
 export class LeaseHolder {
   private token: number | null = null;
+  /** The last token this runner held, kept while it works unfenced: a store refuses it once a successor wrote. */
+  private lastToken: number | null = null;
   private validUntil = 0;
   private nextAttemptAt = 0;
   private unfenced = false;
@@ -37,6 +44,7 @@ export class LeaseHolder {
     private readonly ttlMs: number,
     private readonly events: LeaseEvents,
     private readonly now: () => number = () => performance.now(),
+    private takeOverFrom?: string,
   ) {
     this.retryMs = Math.max(1, Math.floor(ttlMs / 3));
   }
@@ -54,9 +62,11 @@ export class LeaseHolder {
         this.events.lost();
       }
       if (this.token === null) {
-        const grant = await this.service.acquire(this.name, this.owner, this.ttlMs);
+        const grant = await this.service.acquire(this.name, this.owner, this.ttlMs, this.takeOverFrom);
+        // Only at start: a holder of the same instance seen later is a live twin, not a dead predecessor.
+        this.takeOverFrom = undefined;
         if (grant) {
-          this.token = grant.fencingToken;
+          this.token = this.lastToken = grant.fencingToken;
           this.events.taken(grant.fencingToken);
         }
       }
@@ -73,6 +83,21 @@ export class LeaseHolder {
   /** Still ours by the local clock (or running unfenced): checked again right before a write. */
   mayAct(): boolean {
     return this.unfenced || (this.token !== null && this.now() < this.validUntil);
+  }
+
+  /** What a write guarded by this lease carries, for the store to refuse once a later holder has written; null if never held. */
+  get fencingToken(): number | null {
+    return this.token ?? this.lastToken;
+  }
+
+  /** A store refused our token: a later holder has the lease, whatever our clock says. */
+  fenced(): void {
+    if (this.token === null && !this.unfenced) return;
+    this.token = null;
+    this.validUntil = 0;
+    this.unfenced = false;
+    this.nextAttemptAt = this.now() + this.retryMs;
+    this.events.lost();
   }
 
   /** Hands the lease over at once; a failure only means the successor waits out the TTL. */

@@ -18,13 +18,13 @@ export class InProcessLeaseService implements LeaseService {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  async acquire(name: string, owner: string, ttlMs: number): Promise<LeaseGrant | null> {
+  async acquire(name: string, owner: string, ttlMs: number, takeOverFrom?: string): Promise<LeaseGrant | null> {
     const held = this.current(name);
-    if (held && held.owner !== owner) return null;
-    if (held) {
+    if (held?.owner === owner) {
       held.expiresAt = this.now() + ttlMs;
       return { fencingToken: held.token };
     }
+    if (held && !(takeOverFrom !== undefined && held.owner.startsWith(takeOverFrom))) return null;
     const token = ++this.lastToken;
     this.leases.set(name, { owner, token, expiresAt: this.now() + ttlMs });
     return { fencingToken: token };

@@ -4,7 +4,8 @@
  * protects must stay correct when two runners overlap (a projection's checkpoint compare-and-set).
  *
  * A lease is held by an `owner` (a string unique to one runner) for `ttlMs` unless renewed. A
- * holder that dies simply stops renewing, and the lease is free again after at most `ttlMs`.
+ * holder that dies simply stops renewing, and the lease is free again after at most `ttlMs`,
+ * or at once for a runner that names the dead holder as an earlier life of its own (`takeOverFrom`).
  */
 export interface LeaseGrant {
   /** Strictly increasing per lease name across holders (while the backend keeps its data). */
@@ -13,8 +14,12 @@ export interface LeaseGrant {
 
 export interface LeaseService {
   readonly adapterName: string;
-  /** Takes the lease unless another owner holds it; the holder asking again renews it and keeps its token. */
-  acquire(name: string, owner: string, ttlMs: number): Promise<LeaseGrant | null>;
+  /**
+   * Takes the lease unless another owner holds it; the holder asking again renews it and keeps its
+   * token. A holder whose owner starts with `takeOverFrom` (this runner's instance, in an earlier
+   * life) is replaced at once, with a new, larger token that fences it out.
+   */
+  acquire(name: string, owner: string, ttlMs: number, takeOverFrom?: string): Promise<LeaseGrant | null>;
   /** Extends the lease to `ttlMs` from now, only if `owner` still holds it. */
   renew(name: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Frees the lease at once (a clean stop hands over without waiting), only if `owner` still holds it. */

@@ -2,14 +2,20 @@ import type { Redis } from 'ioredis';
 import { LeaseGrant, LeaseService } from './port';
 
 // Taking the lease and drawing its token in one step, so a later holder always draws a larger
-// token; the holder asking again keeps its token and gets a fresh expiry.
+// token; the holder asking again keeps its token and gets a fresh expiry. ARGV[3], when not
+// empty, is the owner prefix of this runner's earlier lives: their lease is taken at once.
 const ACQUIRE = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return redis.call('INCR', KEYS[2])
 end
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return tonumber(redis.call('GET', KEYS[2]))
+end
+if ARGV[3] ~= '' and holder and string.sub(holder, 1, string.len(ARGV[3])) == ARGV[3] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return redis.call('INCR', KEYS[2])
 end
 return false`;
 
@@ -41,8 +47,8 @@ export class RedisLeaseService implements LeaseService {
     private readonly prefix: string,
   ) {}
 
-  async acquire(name: string, owner: string, ttlMs: number): Promise<LeaseGrant | null> {
-    const token = (await this.redis.eval(ACQUIRE, 2, ...this.keys(name), owner, px(ttlMs))) as number | null;
+  async acquire(name: string, owner: string, ttlMs: number, takeOverFrom?: string): Promise<LeaseGrant | null> {
+    const token = (await this.redis.eval(ACQUIRE, 2, ...this.keys(name), owner, px(ttlMs), takeOverFrom ?? '')) as number | null;
     return token === null ? null : { fencingToken: token };
   }
 

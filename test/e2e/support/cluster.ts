@@ -137,7 +137,8 @@ export class Cluster {
     const n = ++this.started.api;
     const place = this.options.places?.api(n) ?? loopback;
     const port = await place.port(8080);
-    const api = node(`api-${n}`, 'src/main.js', { ...this.env, ...this.ownDataDir(`api-${n}`), HOST: place.address, PORT: String(port), ...env }, { port, place });
+    // Hosts of their own still share the host name and may share the port, hence a default identity: name each process.
+    const api = node(`api-${n}`, 'src/main.js', { ...this.env, ...this.ownDataDir(`api-${n}`), HOST: place.address, PORT: String(port), INSTANCE_ID: `api-${n}`, ...env }, { port, place });
     this.apis.push(api);
     await this.launch(api);
     return api;
@@ -146,7 +147,7 @@ export class Cluster {
   async addProjector(env: Record<string, string> = {}): Promise<Proc> {
     const n = ++this.started.projector;
     const place = this.options.places?.projector(n) ?? loopback;
-    const projector = node(`projector-${n}`, 'projections/main.js', { ...this.env, ...this.ownDataDir(`projector-${n}`), DELIVERY_WORKERS: '1', ...env }, { place });
+    const projector = node(`projector-${n}`, 'projections/main.js', { ...this.env, ...this.ownDataDir(`projector-${n}`), DELIVERY_WORKERS: '1', INSTANCE_ID: `projector-${n}`, ...env }, { place });
     this.projectors.push(projector);
     await this.launch(projector);
     return projector;

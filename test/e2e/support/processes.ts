@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { until as poll } from '../../support/eventually';
 import { Redis } from 'ioredis';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -21,14 +22,9 @@ export async function freePort(): Promise<number> {
 }
 
 /** Polls until `check` holds, failing with `what` after `timeoutMs`. */
-export async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000, everyMs = 50): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await Promise.resolve().then(check).catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
+export const until = (check: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000, everyMs = 50): Promise<void> =>
+  // A process that is not up yet refuses the connection: that only means not yet.
+  poll(() => Promise.resolve().then(check).catch(() => false), what, timeoutMs, everyMs);
 
 export interface Exit {
   readonly code: number | null;
