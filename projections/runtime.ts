@@ -353,8 +353,10 @@ export class Projector {
     if (!this.lease) return null;
     const { service, ttlMs, owner, takeOverFrom } = this.lease;
     const log = { projection: projection.name, owner };
+    // An in-process lease has no rival to take it from: news only where processes share one.
+    const level = service.adapterName === 'in-process' ? 'debug' : 'info';
     const events = {
-      taken: (fencingToken: number) => this.logger.info({ ...log, fencingToken }, 'took the projection lease'),
+      taken: (fencingToken: number) => this.logger[level]({ ...log, fencingToken }, 'took the projection lease'),
       lost: () => this.logger.warn(log, 'lost the projection lease'),
       unreachable: (error: unknown) => this.logger.warn({ ...log, err: error }, 'lease backend unreachable: running the projection without the lease'),
     };

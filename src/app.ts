@@ -176,7 +176,7 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
     next();
   });
   // Swagger UI ships inline bootstrapping, so it gets a looser policy than the API.
-  http.use('/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(openapi, { swaggerOptions: { persistAuthorization: true } }));
+  http.use('/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(openapi, { swaggerOptions: { persistAuthorization: true, displayOperationId: true } }));
   http.use((_req, res, next) => {
     res.setHeaders(securityHeaders);
     next();

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { Container } from 'inversify';
 import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
-import pino, { Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from '../shared/logging';
 import type { AppServices } from './services';
 import { InProcessCache } from '../shared/cache/memory';
 import { Cache } from '../shared/cache/port';
@@ -80,7 +81,7 @@ export const randomIds: IdGenerator = { newId: () => randomUUID() };
  */
 export async function compose(config: Config, overrides: Overrides = {}): Promise<Composed> {
   // Redaction is the application's rule, so it also covers a logger a caller supplies.
-  const logger = (overrides.logger ?? pino({ level: config.LOG_LEVEL })).child(
+  const logger = (overrides.logger ?? createLogger(config)).child(
     {},
     { redact: ['req.headers.authorization', 'req.headers.cookie', '*.payer', 'payer', '*.token', 'token'] },
   );

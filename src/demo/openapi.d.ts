@@ -2241,7 +2241,10 @@ export interface operations {
                         orderId: string;
                         /** @example NORMAL */
                         orderType: string;
-                        /** @enum {string} */
+                        /**
+                         * @example PAID
+                         * @enum {string}
+                         */
                         status: "PENDING" | "EXPIRED" | "PAID" | "CANCELLED";
                         items: {
                             /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */
@@ -2270,19 +2273,31 @@ export interface operations {
                          * @example 2026-12-03T18:42:40.512Z
                          */
                         expiresAt: string;
-                        /** @example 2026-12-03T18:12:40.512Z */
+                        /** @example 2026-12-03T18:14:31.870Z */
                         paidAt: string | null;
                         /** @example null */
                         cancelledAt: string | null;
+                        /**
+                         * @example [
+                         *       {
+                         *         "status": "PENDING",
+                         *         "at": "2026-12-03T18:12:40.512Z"
+                         *       },
+                         *       {
+                         *         "status": "PAYMENT_FAILED",
+                         *         "at": "2026-12-03T18:13:05.204Z",
+                         *         "reason": "POINTS_INSUFFICIENT"
+                         *       },
+                         *       {
+                         *         "status": "PAID",
+                         *         "at": "2026-12-03T18:14:31.870Z"
+                         *       }
+                         *     ]
+                         */
                         statusHistory: {
-                            /** @example PAID */
                             status: string;
-                            /** @example 2026-12-03T18:12:40.512Z */
                             at: string;
-                            /**
-                             * @description Why a payment was refused, as its error code
-                             * @example POINTS_INSUFFICIENT
-                             */
+                            /** @description Why a payment was refused, as its error code */
                             reason?: string;
                         }[];
                         /**
@@ -2405,7 +2420,10 @@ export interface operations {
                         orderId: string;
                         /** @example NORMAL */
                         orderType: string;
-                        /** @enum {string} */
+                        /**
+                         * @example PAID
+                         * @enum {string}
+                         */
                         status: "PENDING" | "EXPIRED" | "PAID" | "CANCELLED";
                         items: {
                             /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */
@@ -2434,19 +2452,31 @@ export interface operations {
                          * @example 2026-12-03T18:42:40.512Z
                          */
                         expiresAt: string;
-                        /** @example 2026-12-03T18:12:40.512Z */
+                        /** @example 2026-12-03T18:14:31.870Z */
                         paidAt: string | null;
                         /** @example null */
                         cancelledAt: string | null;
+                        /**
+                         * @example [
+                         *       {
+                         *         "status": "PENDING",
+                         *         "at": "2026-12-03T18:12:40.512Z"
+                         *       },
+                         *       {
+                         *         "status": "PAYMENT_FAILED",
+                         *         "at": "2026-12-03T18:13:05.204Z",
+                         *         "reason": "POINTS_INSUFFICIENT"
+                         *       },
+                         *       {
+                         *         "status": "PAID",
+                         *         "at": "2026-12-03T18:14:31.870Z"
+                         *       }
+                         *     ]
+                         */
                         statusHistory: {
-                            /** @example PAID */
                             status: string;
-                            /** @example 2026-12-03T18:12:40.512Z */
                             at: string;
-                            /**
-                             * @description Why a payment was refused, as its error code
-                             * @example POINTS_INSUFFICIENT
-                             */
+                            /** @description Why a payment was refused, as its error code */
                             reason?: string;
                         }[];
                         /**
@@ -2578,7 +2608,10 @@ export interface operations {
                         orderId: string;
                         /** @example NORMAL */
                         orderType: string;
-                        /** @enum {string} */
+                        /**
+                         * @example PAID
+                         * @enum {string}
+                         */
                         status: "PENDING" | "EXPIRED" | "PAID" | "CANCELLED";
                         items: {
                             /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */
@@ -2607,19 +2640,31 @@ export interface operations {
                          * @example 2026-12-03T18:42:40.512Z
                          */
                         expiresAt: string;
-                        /** @example 2026-12-03T18:12:40.512Z */
+                        /** @example 2026-12-03T18:14:31.870Z */
                         paidAt: string | null;
                         /** @example null */
                         cancelledAt: string | null;
+                        /**
+                         * @example [
+                         *       {
+                         *         "status": "PENDING",
+                         *         "at": "2026-12-03T18:12:40.512Z"
+                         *       },
+                         *       {
+                         *         "status": "PAYMENT_FAILED",
+                         *         "at": "2026-12-03T18:13:05.204Z",
+                         *         "reason": "POINTS_INSUFFICIENT"
+                         *       },
+                         *       {
+                         *         "status": "PAID",
+                         *         "at": "2026-12-03T18:14:31.870Z"
+                         *       }
+                         *     ]
+                         */
                         statusHistory: {
-                            /** @example PAID */
                             status: string;
-                            /** @example 2026-12-03T18:12:40.512Z */
                             at: string;
-                            /**
-                             * @description Why a payment was refused, as its error code
-                             * @example POINTS_INSUFFICIENT
-                             */
+                            /** @description Why a payment was refused, as its error code */
                             reason?: string;
                         }[];
                         /**
@@ -2723,7 +2768,10 @@ export interface operations {
                         orderId: string;
                         /** @example NORMAL */
                         orderType: string;
-                        /** @enum {string} */
+                        /**
+                         * @example PAID
+                         * @enum {string}
+                         */
                         status: "PENDING" | "EXPIRED" | "PAID" | "CANCELLED";
                         items: {
                             /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */
@@ -2752,19 +2800,31 @@ export interface operations {
                          * @example 2026-12-03T18:42:40.512Z
                          */
                         expiresAt: string;
-                        /** @example 2026-12-03T18:12:40.512Z */
+                        /** @example 2026-12-03T18:14:31.870Z */
                         paidAt: string | null;
                         /** @example null */
                         cancelledAt: string | null;
+                        /**
+                         * @example [
+                         *       {
+                         *         "status": "PENDING",
+                         *         "at": "2026-12-03T18:12:40.512Z"
+                         *       },
+                         *       {
+                         *         "status": "PAYMENT_FAILED",
+                         *         "at": "2026-12-03T18:13:05.204Z",
+                         *         "reason": "POINTS_INSUFFICIENT"
+                         *       },
+                         *       {
+                         *         "status": "PAID",
+                         *         "at": "2026-12-03T18:14:31.870Z"
+                         *       }
+                         *     ]
+                         */
                         statusHistory: {
-                            /** @example PAID */
                             status: string;
-                            /** @example 2026-12-03T18:12:40.512Z */
                             at: string;
-                            /**
-                             * @description Why a payment was refused, as its error code
-                             * @example POINTS_INSUFFICIENT
-                             */
+                            /** @description Why a payment was refused, as its error code */
                             reason?: string;
                         }[];
                         /**
@@ -2871,7 +2931,10 @@ export interface operations {
                             orderId: string;
                             /** @example NORMAL */
                             orderType: string;
-                            /** @enum {string} */
+                            /**
+                             * @example PAID
+                             * @enum {string}
+                             */
                             status: "PENDING" | "EXPIRED" | "PAID" | "CANCELLED";
                             items: {
                                 /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */
@@ -2900,19 +2963,31 @@ export interface operations {
                              * @example 2026-12-03T18:42:40.512Z
                              */
                             expiresAt: string;
-                            /** @example 2026-12-03T18:12:40.512Z */
+                            /** @example 2026-12-03T18:14:31.870Z */
                             paidAt: string | null;
                             /** @example null */
                             cancelledAt: string | null;
+                            /**
+                             * @example [
+                             *       {
+                             *         "status": "PENDING",
+                             *         "at": "2026-12-03T18:12:40.512Z"
+                             *       },
+                             *       {
+                             *         "status": "PAYMENT_FAILED",
+                             *         "at": "2026-12-03T18:13:05.204Z",
+                             *         "reason": "POINTS_INSUFFICIENT"
+                             *       },
+                             *       {
+                             *         "status": "PAID",
+                             *         "at": "2026-12-03T18:14:31.870Z"
+                             *       }
+                             *     ]
+                             */
                             statusHistory: {
-                                /** @example PAID */
                                 status: string;
-                                /** @example 2026-12-03T18:12:40.512Z */
                                 at: string;
-                                /**
-                                 * @description Why a payment was refused, as its error code
-                                 * @example POINTS_INSUFFICIENT
-                                 */
+                                /** @description Why a payment was refused, as its error code */
                                 reason?: string;
                             }[];
                             /** @example 1042 */
@@ -2999,7 +3074,10 @@ export interface operations {
                             orderId: string;
                             /** @example NORMAL */
                             orderType: string;
-                            /** @enum {string} */
+                            /**
+                             * @example PAID
+                             * @enum {string}
+                             */
                             status: "PENDING" | "EXPIRED" | "PAID" | "CANCELLED";
                             items: {
                                 /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */
@@ -3028,19 +3106,31 @@ export interface operations {
                              * @example 2026-12-03T18:42:40.512Z
                              */
                             expiresAt: string;
-                            /** @example 2026-12-03T18:12:40.512Z */
+                            /** @example 2026-12-03T18:14:31.870Z */
                             paidAt: string | null;
                             /** @example null */
                             cancelledAt: string | null;
+                            /**
+                             * @example [
+                             *       {
+                             *         "status": "PENDING",
+                             *         "at": "2026-12-03T18:12:40.512Z"
+                             *       },
+                             *       {
+                             *         "status": "PAYMENT_FAILED",
+                             *         "at": "2026-12-03T18:13:05.204Z",
+                             *         "reason": "POINTS_INSUFFICIENT"
+                             *       },
+                             *       {
+                             *         "status": "PAID",
+                             *         "at": "2026-12-03T18:14:31.870Z"
+                             *       }
+                             *     ]
+                             */
                             statusHistory: {
-                                /** @example PAID */
                                 status: string;
-                                /** @example 2026-12-03T18:12:40.512Z */
                                 at: string;
-                                /**
-                                 * @description Why a payment was refused, as its error code
-                                 * @example POINTS_INSUFFICIENT
-                                 */
+                                /** @description Why a payment was refused, as its error code */
                                 reason?: string;
                             }[];
                             /** @example 1042 */
@@ -3110,7 +3200,10 @@ export interface operations {
                         orderId: string;
                         /** @example NORMAL */
                         orderType: string;
-                        /** @enum {string} */
+                        /**
+                         * @example PAID
+                         * @enum {string}
+                         */
                         status: "PENDING" | "EXPIRED" | "PAID" | "CANCELLED";
                         items: {
                             /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */
@@ -3139,19 +3232,31 @@ export interface operations {
                          * @example 2026-12-03T18:42:40.512Z
                          */
                         expiresAt: string;
-                        /** @example 2026-12-03T18:12:40.512Z */
+                        /** @example 2026-12-03T18:14:31.870Z */
                         paidAt: string | null;
                         /** @example null */
                         cancelledAt: string | null;
+                        /**
+                         * @example [
+                         *       {
+                         *         "status": "PENDING",
+                         *         "at": "2026-12-03T18:12:40.512Z"
+                         *       },
+                         *       {
+                         *         "status": "PAYMENT_FAILED",
+                         *         "at": "2026-12-03T18:13:05.204Z",
+                         *         "reason": "POINTS_INSUFFICIENT"
+                         *       },
+                         *       {
+                         *         "status": "PAID",
+                         *         "at": "2026-12-03T18:14:31.870Z"
+                         *       }
+                         *     ]
+                         */
                         statusHistory: {
-                            /** @example PAID */
                             status: string;
-                            /** @example 2026-12-03T18:12:40.512Z */
                             at: string;
-                            /**
-                             * @description Why a payment was refused, as its error code
-                             * @example POINTS_INSUFFICIENT
-                             */
+                            /** @description Why a payment was refused, as its error code */
                             reason?: string;
                         }[];
                         /** @example 1042 */
@@ -3243,6 +3348,16 @@ export interface operations {
                                 /** @example 1042 */
                                 total: number;
                             } | null;
+                            /**
+                             * @description Events in the log past the checkpoint (counted up to 1000); 0 when caught up
+                             * @example 0
+                             */
+                            lagEvents: number;
+                            /**
+                             * @description How old the oldest event past the checkpoint is, in ms (0 when caught up; null when none of those events carries a time)
+                             * @example 0
+                             */
+                            lagMs: number | null;
                         }[];
                     };
                 };
