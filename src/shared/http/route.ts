@@ -398,6 +398,8 @@ function document(registry: OpenAPIRegistry, route: RouteDefinition): void {
   if (limitOf(route)) add(429, 'RATE_LIMITED');
   if (route.readsFrom) add(503, 'CONSISTENCY_TIMEOUT');
   if (route.method === 'get' || route.idempotent) add(503, 'REQUEST_TIMEOUT');
+  // Any route may meet a database that stopped answering (DATABASE_URL).
+  add(503, 'STORE_UNAVAILABLE');
   for (const [status, codes] of Object.entries(route.errors ?? {})) add(Number(status), ...codes);
 
   const headers: ZodType[] = [];
