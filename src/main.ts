@@ -11,7 +11,7 @@ async function main() {
   // `startup` holds the fields for machines; the messages say the same for a person (pretty logs leave it out).
   logger.info(
     { startup: { adapters, dataDir: config.embedded ? config.DATA_DIR : undefined, projections } },
-    `starting ${config.embedded ? `embedded (no EVENTSTORE_URL), data in ${config.DATA_DIR}` : 'against servers'}; projections run ${projections}`,
+    `starting ${config.embedded ? `embedded (no EVENTSTORE_URL or DATABASE_URL), data in ${config.DATA_DIR}` : 'against servers'}; projections run ${projections}`,
   );
   logger.info({ startup: { adapters } }, `ports served by: ${describeAdapters(adapters)}`);
   app.start();

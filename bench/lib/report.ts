@@ -283,7 +283,7 @@ export function scaleSvg(report: BenchReport): string {
   return parts.join('\n') + '\n';
 }
 
-/** `node dist/bench/lib/report.js`: draws latest.md and the charts again from bench/results/latest.json. */
+/** `node dist/bench/lib/report.js`: draws bench/results/latest.md and the charts again from bench/results/latest.json. */
 if (require.main === module) {
   const results = resolve(__dirname, '..', '..', '..', 'bench', 'results');
   const report = JSON.parse(readFileSync(join(results, 'latest.json'), 'utf8')) as BenchReport;

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { createLogger } from '../shared/logging';
 import type { AppServices } from './services';
 import { InProcessCache } from '../shared/cache/memory';
+import { InMemoryReader } from '../shared/cache/in-memory';
 import { Cache } from '../shared/cache/port';
 import { RedisCache } from '../shared/cache/redis';
 import { Config } from '../shared/config';
@@ -30,6 +31,10 @@ import { IdempotencyStore } from '../shared/idempotency/port';
 import { LockService } from '../shared/lock/port';
 import { KurrentDbEventStore } from '../shared/eventstore/kurrentdb';
 import { SqliteEventStore } from '../shared/eventstore/sqlite';
+import { PostgresEventStore } from '../shared/eventstore/postgres';
+import { PostgresDocumentStore } from '../shared/documents/postgres';
+import { PostgresDataKeyStore } from '../shared/keys/postgres';
+import { Postgres } from '../shared/postgres';
 import { MongoDocumentStore } from '../shared/documents/mongo';
 import { SqliteDocumentStore } from '../shared/documents/sqlite';
 import { InProcessLockService } from '../shared/lock/memory';
@@ -78,6 +83,9 @@ export const randomIds: IdGenerator = { newId: () => randomUUID() };
 /**
  * The composition root: the one place that reads the configuration to choose adapters. A URL
  * switches a port to its server; with none set everything is embedded under DATA_DIR.
+ * DATABASE_URL puts the log, the read models and the data keys on PostgreSQL, where
+ * EVENTSTORE_URL and MONGODB_URL do not claim them; idempotency stays on Redis (config.ts
+ * requires REDIS_URL beside DATABASE_URL), which every instance shares already.
  */
 export async function compose(config: Config, overrides: Overrides = {}): Promise<Composed> {
   // Redaction is the application's rule, so it also covers a logger a caller supplies.
@@ -88,6 +96,9 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
   const file = (name: string) => join(config.DATA_DIR, name);
   const sqlite = { synchronous: config.SQLITE_SYNCHRONOUS };
 
+  // One PostgreSQL pool per process, shared by the log, the read models and the data keys;
+  // first, so that an unreachable server stops start-up before anything else is open.
+  const pg = config.DATABASE_URL ? await connectPostgres(config, logger) : null;
   const redis = config.REDIS_URL
     ? new Redis(config.REDIS_URL, {
         maxRetriesPerRequest: 2,
@@ -101,15 +112,17 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
   redis?.on('error', (error) => logger.warn({ err: error }, 'redis connection problem'));
   if (redis) await connected(redis, logger);
 
-  const events = overrides.events ?? (await eventStore(config, file('events.db'), sqlite));
+  const events = overrides.events ?? (await eventStore(config, pg, file('events.db'), sqlite));
   // One MongoDB connection pool per process, shared by the read models and the data keys.
   const mongo = config.MONGODB_URL ? await MongoClient.connect(config.MONGODB_URL) : null;
-  const documents = overrides.documents ?? (mongo ? MongoDocumentStore.over(mongo) : new SqliteDocumentStore(file('readmodels.db'), sqlite));
+  const documents =
+    overrides.documents ??
+    (mongo ? MongoDocumentStore.over(mongo) : pg ? await PostgresDocumentStore.open(pg) : new SqliteDocumentStore(file('readmodels.db'), sqlite));
   const locks: LockService = redis ? new RedisLockService(redis, `${config.REDIS_PREFIX}lock:`) : new InProcessLockService();
   const idempotency: IdempotencyStore = redis
     ? new RedisIdempotencyStore(redis, `${config.REDIS_PREFIX}idem:`)
     : new SqliteIdempotencyStore(file('operations.db'), sqlite);
-  const cache: Cache = redis
+  const cache: Cache & InMemoryReader = redis
     ? new RedisCache(redis, `${config.REDIS_PREFIX}cache:`, (error, operation) =>
         logger.warn({ err: error, operation }, 'cache invalidation failed; the entry lasts until its TTL'),
       )
@@ -121,7 +134,11 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
     : new InProcessSessionPositions(config.SESSION_POSITION_TTL_MS);
   // Every instance must open what another sealed, so data keys follow the documents to MongoDB;
   // never to Redis, which holds only what can be rebuilt (a lost key is lost data).
-  const dataKeyStore: DataKeyStore = mongo ? MongoDataKeyStore.over(mongo) : new SqliteDataKeyStore(file('keys.db'), sqlite);
+  const dataKeyStore: DataKeyStore = mongo
+    ? MongoDataKeyStore.over(mongo)
+    : pg
+      ? await PostgresDataKeyStore.open(pg)
+      : new SqliteDataKeyStore(file('keys.db'), sqlite);
   const masterKeys = new MasterKeyRing(
     Buffer.from(config.PAYER_KEY ?? embeddedSecret(config.DATA_DIR, 'payer-key', 'PAYER_KEY', logger), 'base64'),
     config.PAYER_KEY_PREVIOUS.map((key) => Buffer.from(key, 'base64')),
@@ -161,6 +178,7 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
     events,
     documents,
     cache,
+    cacheInMemory: cache,
     ranking: redis ? new RedisSalesRanking(redis, `${config.REDIS_PREFIX}sales:`) : new DocumentSalesRanking(documents),
     payers: new PayerCipher(dataKeys),
     dataKeys,
@@ -178,6 +196,7 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
     { name: 'idempotency', check: () => idempotency.ping() },
     { name: 'dataKeys', check: () => dataKeyStore.ping() },
     ...(redis ? [{ name: 'redis', check: async () => void (await redis.ping()) }] : []),
+    ...(pg ? [{ name: 'postgres', check: () => pg.ping() }] : []),
   ];
 
   return {
@@ -204,6 +223,7 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
     async close() {
       await Promise.allSettled([events.close(), documents.close(), locks.close(), idempotency.close(), cache.close(), couponGate.close(), deliveryQueue.close(), dataKeyStore.close(), rateLimits.close(), snapshots?.close()]);
       await mongo?.close();
+      await pg?.close();
       redis?.disconnect();
     },
   };
@@ -226,9 +246,28 @@ async function connected(redis: Redis, logger: Logger, timeoutMs = 3000): Promis
   if (!ready) logger.warn({ timeoutMs }, 'redis is not reachable yet; starting degraded until it is');
 }
 
-async function eventStore(config: Config, file: string, options: { synchronous: 'FULL' | 'NORMAL' }): Promise<EventStore> {
+async function eventStore(config: Config, pg: Postgres | null, file: string, options: { synchronous: 'FULL' | 'NORMAL' }): Promise<EventStore> {
   if (config.EVENTSTORE_URL) return new KurrentDbEventStore(config.EVENTSTORE_URL);
+  if (pg) return PostgresEventStore.open(pg);
   return new SqliteEventStore(file, options);
+}
+
+/** The pool, once the server has answered: an unreachable one stops start-up naming DATABASE_URL. */
+async function connectPostgres(config: Config, logger: Logger): Promise<Postgres> {
+  const pg = new Postgres({
+    url: config.DATABASE_URL!,
+    schema: config.DATABASE_SCHEMA,
+    poolSize: config.DATABASE_POOL_SIZE,
+    statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    onError: (error) => logger.warn({ err: error }, 'postgres connection problem'),
+  });
+  try {
+    await pg.ping();
+  } catch (error) {
+    await pg.close().catch(() => undefined);
+    throw new Error(`DATABASE_URL: PostgreSQL does not answer (${error instanceof Error ? error.message : String(error)})`);
+  }
+  return pg;
 }
 
 /**

@@ -843,7 +843,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -900,7 +900,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -976,7 +976,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1091,7 +1091,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1212,7 +1212,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1328,7 +1328,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1390,7 +1390,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description REQUEST_TIMEOUT */
+            /** @description REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1466,7 +1466,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1519,7 +1519,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1573,7 +1573,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1666,7 +1666,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1767,7 +1767,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1903,7 +1903,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2009,7 +2009,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2093,7 +2093,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2190,7 +2190,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2364,7 +2364,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2543,7 +2543,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2731,7 +2731,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2891,7 +2891,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3030,7 +3030,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3162,7 +3162,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3303,7 +3303,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3389,7 +3389,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description REQUEST_TIMEOUT */
+            /** @description REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3465,6 +3465,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED */
             429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description STORE_UNAVAILABLE */
+            503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
@@ -3569,7 +3580,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description REQUEST_TIMEOUT */
+            /** @description REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3641,7 +3652,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3741,7 +3752,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3845,7 +3856,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3923,6 +3934,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description STORE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     mintDevToken: {
@@ -3975,6 +3997,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED */
             429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description STORE_UNAVAILABLE */
+            503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;

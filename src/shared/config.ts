@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 import { DEFAULT_MAX_TOKEN_AGE_HOURS } from './auth/tokens';
+import { SCHEMA_PATTERN } from './postgres';
 import { isTimeZone } from './time/window';
 
 /** Booleans from the environment: only these spellings, so a typo stops start-up instead of meaning false. */
@@ -48,6 +49,13 @@ const schema = z
     DATA_DIR: z.string().min(1).default('./data'),
     EVENTSTORE_URL: url('EVENTSTORE_URL', ['kurrentdb', 'kdb', 'esdb', 'kurrentdb+discover', 'esdb+discover']),
     MONGODB_URL: url('MONGODB_URL', ['mongodb', 'mongodb+srv']),
+    /** The event log, read models, data keys on PostgreSQL (EVENTSTORE_URL and MONGODB_URL win where set). */
+    DATABASE_URL: url('DATABASE_URL', ['postgres', 'postgresql']),
+    /** Every table lives in this schema, created at start-up, so tenants and tests can share one server. */
+    DATABASE_SCHEMA: z.string().regex(SCHEMA_PATTERN, 'DATABASE_SCHEMA must be a lower-case identifier of at most 40 characters').default('eventmart'),
+    DATABASE_POOL_SIZE: positiveInt(10),
+    /** The server cancels a statement still running after this. */
+    DATABASE_STATEMENT_TIMEOUT_MS: positiveInt(10_000),
     REDIS_URL: url('REDIS_URL', ['redis', 'rediss']),
     REDIS_PREFIX: z.string().min(1).default('eventmart:'),
     /** HS256 needs at least 256 bits of key. */
@@ -135,24 +143,36 @@ const schema = z
     }
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'NODE_ENV=production needs JWT_SECRET' });
-    } else if (env.EVENTSTORE_URL && !env.JWT_SECRET) {
+    } else if ((env.EVENTSTORE_URL || env.DATABASE_URL) && !env.JWT_SECRET) {
       // Instances sharing a server-backed store must accept each other's tokens.
-      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'EVENTSTORE_URL (several instances) needs a shared JWT_SECRET' });
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: `${sharedBy(env)} (several instances) needs a shared JWT_SECRET` });
+    }
+    if (env.DATABASE_URL && !env.REDIS_URL) {
+      // Locks, leases, the coupon gate, rate limits, the queue and cache invalidation must be
+      // shared by every instance, and only Redis serves them across processes.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_URL'],
+        message: 'DATABASE_URL (several instances) needs REDIS_URL too: locks, leases, the coupon gate, rate limits, the delivery queue and cache invalidation are shared through Redis',
+      });
     }
     if (env.QUEUE_LEASE_MS < 3 * env.DATA_PLATFORM_TIMEOUT_MS) {
       // A delivery may wait out the breaker's trial request, then make its own: a lease that ran
       // out meanwhile would hand the job to a second worker.
       ctx.addIssue({ code: 'custom', path: ['QUEUE_LEASE_MS'], message: 'QUEUE_LEASE_MS must be at least 3 x DATA_PLATFORM_TIMEOUT_MS' });
     }
-    if ((env.NODE_ENV === 'production' || env.EVENTSTORE_URL) && !env.PAYER_KEY) {
+    if ((env.NODE_ENV === 'production' || env.EVENTSTORE_URL || env.DATABASE_URL) && !env.PAYER_KEY) {
       ctx.addIssue({ code: 'custom', path: ['PAYER_KEY'], message: 'production and shared stores need PAYER_KEY (every instance must open what another sealed)' });
     }
   });
 
+/** The setting that makes the stores shared, for messages. */
+const sharedBy = (env: { EVENTSTORE_URL?: string }) => (env.EVENTSTORE_URL ? 'EVENTSTORE_URL' : 'DATABASE_URL');
+
 export type Config = ReturnType<typeof toConfig>;
 
 function toConfig(env: z.infer<typeof schema>) {
-  const embedded = !env.EVENTSTORE_URL;
+  const embedded = !env.EVENTSTORE_URL && !env.DATABASE_URL;
   return {
     ...env,
     HOST: env.HOST ?? (embedded ? '127.0.0.1' : '0.0.0.0'),

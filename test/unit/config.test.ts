@@ -2,6 +2,8 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigError, instanceIdOf, loadConfig } from '../../src/shared/config';
 
+const SHARED = { JWT_SECRET: 'x'.repeat(32), PAYER_KEY: Buffer.alloc(32).toString('base64') };
+
 describe('configuration', () => {
   it('runs embedded with nothing set', () => {
     const config = loadConfig({});
@@ -25,6 +27,13 @@ describe('configuration', () => {
     expect(
       loadConfig({ EVENTSTORE_URL: 'kurrentdb://localhost:2113?tls=false', JWT_SECRET: 'x'.repeat(32), PAYER_KEY: Buffer.alloc(32).toString('base64') }).devTokens,
     ).toBe(false);
+  });
+
+  it('shares its stores, like EVENTSTORE_URL, once DATABASE_URL is set (postgres:// or postgresql://)', () => {
+    for (const DATABASE_URL of ['postgres://localhost/db', 'postgresql://u@db:5432/eventmart']) {
+      const config = loadConfig({ ...SHARED, DATABASE_URL, REDIS_URL: 'redis://localhost' });
+      expect(config).toMatchObject({ embedded: false, devTokens: false, HOST: '0.0.0.0', DATABASE_SCHEMA: 'eventmart', DATABASE_POOL_SIZE: 10 });
+    }
   });
 
   it('listens on loopback only when embedded, on every interface against servers, or where HOST says', () => {
@@ -56,6 +65,12 @@ describe('configuration', () => {
     [{ EVENTSTORE_URL: 'kurrentdb://localhost:2113' }, 'JWT_SECRET'],
     [{ EVENTSTORE_URL: 'kurrentdb://localhost:2113', JWT_SECRET: 'x'.repeat(32) }, 'PAYER_KEY'],
     [{ PAYER_KEY: 'c2hvcnQ=' }, 'PAYER_KEY'],
+    [{ ...SHARED, DATABASE_URL: 'mysql://localhost/db', REDIS_URL: 'redis://localhost' }, 'DATABASE_URL'],
+    [{ ...SHARED, DATABASE_URL: 'postgres://localhost/db' }, 'REDIS_URL'],
+    [{ DATABASE_URL: 'postgres://localhost/db', REDIS_URL: 'redis://localhost' }, 'JWT_SECRET'],
+    [{ DATABASE_URL: 'postgres://localhost/db', REDIS_URL: 'redis://localhost', JWT_SECRET: 'x'.repeat(32) }, 'PAYER_KEY'],
+    [{ DATABASE_SCHEMA: 'Event-Mart' }, 'DATABASE_SCHEMA'],
+    [{ DATABASE_POOL_SIZE: '0' }, 'DATABASE_POOL_SIZE'],
   ])('stops on %p naming %s', (environment, variable) => {
     let thrown: unknown;
     try {

@@ -1,5 +1,5 @@
 /**
- * The one kind of error business rules throw. `code` is stable and public (API.md lists them);
+ * The one kind of error business rules throw. `code` is stable and public (docs/API.md lists them);
  * `kind` says what sort of refusal it is, and the HTTP layer alone turns that into a status.
  */
 export type ErrorKind = 'invalid' | 'not_found' | 'conflict' | 'forbidden' | 'unavailable';

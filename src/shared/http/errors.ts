@@ -2,6 +2,7 @@ import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { DomainError } from '../domain/errors';
 import { InvalidCursor } from '../documents/port';
+import { DatabaseUnavailable } from '../postgres';
 import { HttpProblem, problem, ProblemBody, statusOfKind } from './problem';
 
 interface Mapped {
@@ -18,6 +19,10 @@ export function errorToProblem(error: unknown): Mapped {
   }
   if (error instanceof HttpProblem) {
     return { status: error.status, body: problem(error.status, error.code, error.message, { ...error.extra }), headers: error.headers };
+  }
+  if (error instanceof DatabaseUnavailable) {
+    // A write's statement either committed whole or not at all; a retry with the same Idempotency-Key tells which.
+    return { status: 503, body: problem(503, 'STORE_UNAVAILABLE', 'the database could not be reached; retry shortly'), headers: { 'Retry-After': '1' } };
   }
   if (error instanceof InvalidCursor) return { status: 400, body: problem(400, 'VALIDATION_FAILED', error.message, { errors: [{ in: 'query', path: 'cursor', message: error.message }] }) };
   const bodyParserType = (error as { type?: string } | null)?.type;

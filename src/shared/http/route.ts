@@ -298,7 +298,7 @@ function positionOf(result: RouteResult): string | undefined {
 }
 
 /**
- * API.md's Idempotency-Key: replay the first response, refuse another body (422) or a key
+ * docs/API.md's Idempotency-Key: replay the first response, refuse another body (422) or a key
  * whose first request is still running (409). Failures that wrote nothing (5xx, a lost race
  * the client should retry) free the key instead of being replayed forever.
  */
@@ -398,6 +398,8 @@ function document(registry: OpenAPIRegistry, route: RouteDefinition): void {
   if (limitOf(route)) add(429, 'RATE_LIMITED');
   if (route.readsFrom) add(503, 'CONSISTENCY_TIMEOUT');
   if (route.method === 'get' || route.idempotent) add(503, 'REQUEST_TIMEOUT');
+  // Any route may meet a database that stopped answering (DATABASE_URL).
+  add(503, 'STORE_UNAVAILABLE');
   for (const [status, codes] of Object.entries(route.errors ?? {})) add(Number(status), ...codes);
 
   const headers: ZodType[] = [];
