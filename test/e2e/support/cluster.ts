@@ -200,9 +200,14 @@ export class Cluster {
     }
   }
 
-  /** A call that must succeed (set-up steps). */
+  /**
+   * A call that must succeed (set-up steps). An undecided answer to a call with an
+   * Idempotency-Key is sent again with the same key, as any client would: a keep-alive socket
+   * the server closed just as it was reused resets, before any process was killed.
+   */
   async must(call: Call): Promise<any> {
-    const outcome = await this.call(call);
+    let outcome = await this.call(call);
+    for (let resend = 0; resend < 3 && call.idempotencyKey !== undefined && undecided(outcome); resend++) outcome = await this.call(call);
     if (!ok(outcome)) throw new Error(`${call.method} ${call.path} failed: ${JSON.stringify(outcome)}`);
     return (outcome as { body: unknown }).body;
   }
