@@ -325,8 +325,10 @@ export class Projector {
     const projection = this.projections.find((p) => p.name === name);
     if (!projection) return false;
     const events = await this.events.readAll(after, IGNORED_SCAN_LIMIT);
-    const complete = events.length < IGNORED_SCAN_LIMIT || events[events.length - 1].position >= upTo;
-    return complete && events.every((event) => event.position > upTo || !projection.eventTypes.has(event.type));
+    // Only a read that reaches `upTo` tells what lies before it: a log that ends short of it has
+    // not shown this process the write yet, so nothing can count as past it.
+    const reachesUpTo = events.length > 0 && events[events.length - 1].position >= upTo;
+    return reachesUpTo && events.every((event) => event.position > upTo || !projection.eventTypes.has(event.type));
   }
 
   /** Called with the projection's name each time its checkpoint moves, stored or not. */

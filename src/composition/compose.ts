@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { createLogger } from '../shared/logging';
 import type { AppServices } from './services';
 import { InProcessCache } from '../shared/cache/memory';
+import { InMemoryReader } from '../shared/cache/in-memory';
 import { Cache } from '../shared/cache/port';
 import { RedisCache } from '../shared/cache/redis';
 import { Config } from '../shared/config';
@@ -121,7 +122,7 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
   const idempotency: IdempotencyStore = redis
     ? new RedisIdempotencyStore(redis, `${config.REDIS_PREFIX}idem:`)
     : new SqliteIdempotencyStore(file('operations.db'), sqlite);
-  const cache: Cache = redis
+  const cache: Cache & InMemoryReader = redis
     ? new RedisCache(redis, `${config.REDIS_PREFIX}cache:`, (error, operation) =>
         logger.warn({ err: error, operation }, 'cache invalidation failed; the entry lasts until its TTL'),
       )
@@ -177,6 +178,7 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
     events,
     documents,
     cache,
+    cacheInMemory: cache,
     ranking: redis ? new RedisSalesRanking(redis, `${config.REDIS_PREFIX}sales:`) : new DocumentSalesRanking(documents),
     payers: new PayerCipher(dataKeys),
     dataKeys,

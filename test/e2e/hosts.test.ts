@@ -18,7 +18,8 @@ const ours = (what: string[]) => execFileSync('ip', what).toString().split('\n')
  * the bridge only, servers on a database host, a partition that really cuts a host off, kill -9
  * and restart, and nothing left behind.
  */
-describeOnSeparateHosts('separate hosts on a bridge (the cluster harness)', (hosts) => {
+describeOnSeparateHosts('separate hosts on a bridge (the cluster harness)', { loopbackToo: false }, (machines) => {
+  const hosts = () => ({ ...machines(), ...machines().hosts! });
   let cluster: Cluster;
   beforeAll(async () => {
     const { apis, projector, redis } = hosts();

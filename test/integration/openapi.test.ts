@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { startTestApp, TestApp, bearer } from '../support/app';
+import { sender } from './security.support';
 
 const root = join(__dirname, '..', '..');
 /** Where the lint and the generator read the document: .redocly.lint-ignore.yaml names its problems by this path. */
@@ -118,7 +119,7 @@ describe('OpenAPI document', () => {
     for (const [path, operations] of Object.entries(paths)) {
       for (const method of Object.keys(operations)) {
         const url = path.replace(/\{[^}]+\}/g, 'example');
-        const res = await (t.http() as unknown as Record<string, (u: string) => import('supertest').Test>)[method](url).set(bearer(token)).send({});
+        const res = await sender(t)(method, url).set(bearer(token)).send({});
         if (res.status >= 500 || res.body?.code === 'ROUTE_NOT_FOUND') failures.push(`${method} ${path} -> ${res.status}`);
       }
     }

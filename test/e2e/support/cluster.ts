@@ -30,7 +30,7 @@ export interface Call {
 }
 
 export const ok = (o: Outcome) => o.kind === 'answered' && o.status >= 200 && o.status < 300;
-export const refusedWith = (o: Outcome, code: string) => o.kind === 'answered' && o.status >= 400 && o.status < 500 && o.body?.code === code;
+export const refusedWith = (o: Outcome, ...codes: string[]) => o.kind === 'answered' && o.status >= 400 && o.status < 500 && codes.includes(o.body?.code);
 /** No definite answer: a 5xx, a broken connection; such a request may or may not be in the log. */
 export const undecided = (o: Outcome) => o.kind === 'lost' || (o.kind === 'answered' && o.status >= 500);
 
@@ -93,6 +93,13 @@ export class Cluster {
   readonly projectors: Proc[] = [];
   private readonly tokens = new TokenService(JWT_SECRET);
   private adminToken?: Promise<string>;
+  /**
+   * Resend a keyed request that got no definite answer (a 5xx, a broken connection, its first
+   * send still running), as API.md tells a client to, until it gets one: a rush then ends with
+   * every request decided, while `resent` says how often that took.
+   */
+  resendUndecided = false;
+  resent = 0;
   /** Counted when a process is asked for, not when it is up: processes start concurrently. */
   private readonly started = { api: 0, projector: 0 };
 
@@ -186,14 +193,21 @@ export class Cluster {
       const candidates = this.apis.filter((api) => api.running);
       const api = candidates[Math.floor(Math.random() * candidates.length)] ?? this.apis[0];
       const outcome = await send(this.agent, api.port!, call, api.address);
-      if (outcome.kind !== 'refused' || attempt >= 50) return outcome;
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      const again = outcome.kind === 'refused' || (this.resendUndecided && call.idempotencyKey !== undefined && (undecided(outcome) || refusedWith(outcome, 'IDEMPOTENCY_KEY_IN_USE')));
+      if (!again || attempt >= 50) return outcome;
+      if (outcome.kind !== 'refused') this.resent++;
+      await new Promise((resolve) => setTimeout(resolve, outcome.kind === 'refused' ? 20 : 250));
     }
   }
 
-  /** A call that must succeed (set-up steps). */
+  /**
+   * A call that must succeed (set-up steps). An undecided answer to a call with an
+   * Idempotency-Key is sent again with the same key, as any client would: a keep-alive socket
+   * the server closed just as it was reused resets, before any process was killed.
+   */
   async must(call: Call): Promise<any> {
-    const outcome = await this.call(call);
+    let outcome = await this.call(call);
+    for (let resend = 0; resend < 3 && call.idempotencyKey !== undefined && undecided(outcome); resend++) outcome = await this.call(call);
     if (!ok(outcome)) throw new Error(`${call.method} ${call.path} failed: ${JSON.stringify(outcome)}`);
     return (outcome as { body: unknown }).body;
   }

@@ -16,7 +16,14 @@ export interface Rush {
   tally(): Record<string, number>;
 }
 
-const label = (o: Outcome) => (o.kind !== 'answered' ? o.kind : o.status < 300 ? String(o.status) : `${o.status} ${o.body?.code ?? ''}`);
+/**
+ * The documented answer to a write that lost COMMAND_MAX_ATTEMPTS races in a row (API.md): it
+ * wrote nothing, which each rush checks against the log like its other refusals. A store with
+ * slower appends (PostgreSQL across a network) meets it on the hottest streams.
+ */
+const CONFLICT = 'CONCURRENCY_CONFLICT';
+
+const label = (o: Outcome) => (o.kind === 'lost' ? `lost ${o.error}` : o.kind !== 'answered' ? o.kind : o.status < 300 ? String(o.status) : `${o.status} ${o.body?.code ?? ''}`);
 const tally = (outcomes: readonly Outcome[]) => outcomes.reduce<Record<string, number>>((t, o) => ({ ...t, [label(o)]: (t[label(o)] ?? 0) + 1 }), {});
 const keyed = (call: Omit<Call, 'idempotencyKey'>): Call => ({ ...call, idempotencyKey: randomUUID() });
 
@@ -59,8 +66,8 @@ export async function couponRush(cluster: Cluster, tag: string, userCount: numbe
       outcomes.forEach((o, i) => {
         const { userId } = people[i];
         if (ok(o) && !(holders.has(userId) && (o as { body: { userCouponId: string } }).body.userCouponId === `${couponId}:${userId}`)) out.push(`${userId} got ${label(o)} but holds no coupon`);
-        else if (refusedWith(o, 'COUPON_SOLD_OUT') && holders.has(userId)) out.push(`${userId} was told sold out but holds a coupon`);
-        else if (!ok(o) && !undecided(o) && !refusedWith(o, 'COUPON_SOLD_OUT')) out.push(`${userId}: unexpected answer ${JSON.stringify(o)}`);
+        else if (refusedWith(o, 'COUPON_SOLD_OUT', CONFLICT) && holders.has(userId)) out.push(`${userId} was refused ${label(o)} but holds a coupon`);
+        else if (!ok(o) && !undecided(o) && !refusedWith(o, 'COUPON_SOLD_OUT', CONFLICT)) out.push(`${userId}: unexpected answer ${JSON.stringify(o)}`);
       });
       if (strict && (holders.size !== quantity || outcomes.filter(ok).length !== quantity)) out.push(`expected exactly ${quantity} issued: ${JSON.stringify(tally(outcomes))}, log ${holders.size}`);
       return out;
@@ -94,8 +101,8 @@ export async function stockRush(cluster: Cluster, tag: string, userCount: number
         const orderId = orders[i];
         const isPaid = log.orders.get(orderId)?.paid === true;
         if (ok(o) && !isPaid) out.push(`order ${orderId} got ${label(o)} but is not paid`);
-        else if (refusedWith(o, 'OUT_OF_STOCK') && isPaid) out.push(`order ${orderId} was refused OUT_OF_STOCK but is paid`);
-        else if (!ok(o) && !undecided(o) && !refusedWith(o, 'OUT_OF_STOCK')) out.push(`order ${orderId}: unexpected answer ${JSON.stringify(o)}`);
+        else if (refusedWith(o, 'OUT_OF_STOCK', CONFLICT) && isPaid) out.push(`order ${orderId} was refused ${label(o)} but is paid`);
+        else if (!ok(o) && !undecided(o) && !refusedWith(o, 'OUT_OF_STOCK', CONFLICT)) out.push(`order ${orderId}: unexpected answer ${JSON.stringify(o)}`);
       });
       if (strict && (paid.length !== stock || outcomes.filter(ok).length !== stock)) out.push(`expected exactly ${stock} paid: ${JSON.stringify(tally(outcomes))}, log ${paid.length}`);
       return out;
@@ -142,7 +149,8 @@ export async function walletRush(cluster: Cluster, tag: string, walletCount: num
         const mine = sent.filter((s) => s.userId === userId);
         for (const s of mine.filter((m) => m.kind === 'charge')) {
           if (ok(s.outcome!) && !landed.includes(s.amount)) out.push(`${userId}: charge of ${s.amount} got ${label(s.outcome!)} but is not in the log`);
-          else if (!ok(s.outcome!) && !undecided(s.outcome!)) out.push(`${userId}: charge of ${s.amount} refused: ${JSON.stringify(s.outcome)}`);
+          else if (refusedWith(s.outcome!, CONFLICT) && landed.includes(s.amount)) out.push(`${userId}: charge of ${s.amount} got ${label(s.outcome!)} but is in the log`);
+          else if (!ok(s.outcome!) && !undecided(s.outcome!) && !refusedWith(s.outcome!, CONFLICT)) out.push(`${userId}: charge of ${s.amount} refused: ${JSON.stringify(s.outcome)}`);
         }
         const checkouts = mine.filter((m) => m.kind === 'checkout');
         const paidInLog = [...log.orders.values()].filter((o) => o.userId === userId && o.paid).length;
@@ -150,7 +158,7 @@ export async function walletRush(cluster: Cluster, tag: string, walletCount: num
         for (const c of answeredPaid) if (!log.orders.get((c.outcome as { body: { orderId: string } }).body.orderId)?.paid) out.push(`${userId}: checkout got 201 but its order is not paid`);
         const maybe = checkouts.filter((c) => undecided(c.outcome!)).length;
         if (paidInLog < answeredPaid.length || paidInLog > answeredPaid.length + maybe) out.push(`${userId}: ${paidInLog} paid orders in the log for ${answeredPaid.length} answered 201 and ${maybe} undecided`);
-        for (const c of checkouts) if (!ok(c.outcome!) && !undecided(c.outcome!) && !refusedWith(c.outcome!, 'POINTS_INSUFFICIENT')) out.push(`${userId}: checkout: unexpected answer ${JSON.stringify(c.outcome)}`);
+        for (const c of checkouts) if (!ok(c.outcome!) && !undecided(c.outcome!) && !refusedWith(c.outcome!, 'POINTS_INSUFFICIENT', CONFLICT)) out.push(`${userId}: checkout: unexpected answer ${JSON.stringify(c.outcome)}`);
       }
       return out;
     },
@@ -186,8 +194,10 @@ export async function payCancelRush(cluster: Cluster, tag: string, orderCount: n
         if (refusedWith(o.pay!, 'ORDER_NOT_PAYABLE') && (facts.paid || !facts.cancelled)) out.push(`order ${o.orderId}: payment refused as not payable, yet paid=${facts.paid} cancelled=${facts.cancelled}`);
         if (ok(o.cancel!) && !facts.cancelled) out.push(`order ${o.orderId}: cancellation got 200 but it is not cancelled`);
         if (refusedWith(o.cancel!, 'ORDER_NOT_CANCELLABLE') && facts.cancelled) out.push(`order ${o.orderId}: cancellation refused, yet cancelled`);
+        if (refusedWith(o.pay!, CONFLICT) && facts.paid) out.push(`order ${o.orderId}: payment got ${label(o.pay!)}, yet paid`);
+        if (refusedWith(o.cancel!, CONFLICT) && facts.cancelled) out.push(`order ${o.orderId}: cancellation got ${label(o.cancel!)}, yet cancelled`);
         for (const [what, outcome, allowed] of [['payment', o.pay!, 'ORDER_NOT_PAYABLE'], ['cancellation', o.cancel!, 'ORDER_NOT_CANCELLABLE']] as const) {
-          if (!ok(outcome) && !undecided(outcome) && !refusedWith(outcome, allowed)) out.push(`order ${o.orderId}: ${what}: unexpected answer ${JSON.stringify(outcome)}`);
+          if (!ok(outcome) && !undecided(outcome) && !refusedWith(outcome, allowed, CONFLICT)) out.push(`order ${o.orderId}: ${what}: unexpected answer ${JSON.stringify(outcome)}`);
         }
         if (strict && !ok(o.pay!) && !ok(o.cancel!)) out.push(`order ${o.orderId}: neither payment nor cancellation went through`);
       }

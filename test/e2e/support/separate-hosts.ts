@@ -2,17 +2,17 @@ import { execFileSync } from 'node:child_process';
 import { describeCannotRun } from '../../support/external';
 import { Host, hostsUnavailable, Lan, LOCK_WAIT_MS } from './hosts';
 import { postgresUnavailable, ThrowAwayPostgres } from './postgres';
-import { Proc, throwAwayRedis } from './processes';
+import { loopback, Place, Proc, throwAwayRedis } from './processes';
 
 /**
  * The machines of a cluster, made on this one: a database host running a throw-away PostgreSQL
- * and a throw-away Redis, three API hosts and a projector host, all on one bridge.
+ * and a throw-away Redis, three API hosts and a projector host, all on one bridge. Where
+ * namespaces cannot be made, every place is this machine's loopback and `hosts` is null.
  */
 export interface SeparateHosts {
-  readonly lan: Lan;
-  readonly db: Host;
-  readonly apis: readonly Host[];
-  readonly projector: Host;
+  readonly hosts: { readonly lan: Lan; readonly apis: readonly Host[] } | null;
+  readonly apis: readonly Place[];
+  readonly projector: Place;
   readonly postgres: ThrowAwayPostgres;
   readonly redis: { readonly url: string; readonly server: Proc; restart(): Promise<void> };
 }
@@ -26,39 +26,58 @@ function redisUnavailable(): string | undefined {
   }
 }
 
+/** On hosts of their own, or on loopback (said loudly) where namespaces cannot be made. */
+export type Network = { readonly kind: 'hosts' } | { readonly kind: 'loopback'; readonly why: string };
+
+async function make(network: Network): Promise<SeparateHosts> {
+  if (network.kind === 'loopback') {
+    const postgres = await ThrowAwayPostgres.create(loopback);
+    return { hosts: null, apis: [loopback, loopback, loopback], projector: loopback, postgres, redis: await throwAwayRedis(loopback) };
+  }
+  const lan = await Lan.create();
+  try {
+    const db = await lan.host('db', 2);
+    const apis = [await lan.host('api1', 11), await lan.host('api2', 12), await lan.host('api3', 13)];
+    const projector = await lan.host('proj', 21);
+    const postgres = await ThrowAwayPostgres.create(db);
+    return { hosts: { lan, apis }, apis, projector, postgres, redis: await throwAwayRedis(db) };
+  } catch (error) {
+    // Removing the hosts kills whatever started on them (the servers too).
+    lan.remove();
+    throw error;
+  }
+}
+
 /**
- * Declares `body` with the hosts made before its tests and removed after them (and after a
- * failed run: see Lan). Where they cannot be made (not root, no `ip netns`, no PostgreSQL
- * binaries) the suite is skipped loudly, or fails with REQUIRE_EXTERNAL=true.
+ * Declares `body` with the machines made before its tests and removed after them (and after a
+ * failed run: see Lan). Without `ip netns` the suite runs on loopback when `loopbackToo` says
+ * it means something there, else it is skipped loudly; without root, the PostgreSQL binaries
+ * or redis-server it is skipped loudly, or fails with REQUIRE_EXTERNAL=true.
  */
-export function describeOnSeparateHosts(name: string, body: (hosts: () => SeparateHosts) => void): void {
-  const why = hostsUnavailable() ?? postgresUnavailable() ?? redisUnavailable();
+export function describeOnSeparateHosts(name: string, options: { loopbackToo: boolean }, body: (machines: () => SeparateHosts, network: Network) => void): void {
+  const noHosts = hostsUnavailable();
+  const why = (noHosts && (!options.loopbackToo || process.getuid?.() !== 0) ? noHosts : undefined) ?? postgresUnavailable() ?? redisUnavailable();
   if (why) {
     const required = process.env.REQUIRE_EXTERNAL === 'true';
     describeCannotRun(name, { kind: required ? 'fail' : 'skip', reason: `${name}: suite ${required ? 'cannot run (REQUIRE_EXTERNAL=true)' : 'SKIPPED'}: ${why}` });
     return;
   }
-  describe(name, () => {
-    let hosts: SeparateHosts | undefined;
-    let lan: Lan | undefined;
-    let postgres: ThrowAwayPostgres | undefined;
+  const network: Network = noHosts ? { kind: 'loopback', why: noHosts } : { kind: 'hosts' };
+  // eslint-disable-next-line no-console
+  if (network.kind === 'loopback') console.warn(`\n*** ${name}: NOT on separate hosts (${noHosts}): every instance runs on this machine's loopback ***\n`);
+  describe(network.kind === 'hosts' ? name : `${name} (on loopback: ${noHosts})`, () => {
+    let machines: SeparateHosts | undefined;
     beforeAll(async () => {
-      lan = await Lan.create();
-      const db = await lan.host('db', 2);
-      const apis = [await lan.host('api1', 11), await lan.host('api2', 12), await lan.host('api3', 13)];
-      const projector = await lan.host('proj', 21);
-      postgres = await ThrowAwayPostgres.create(db);
-      const redis = await throwAwayRedis(db);
-      hosts = { lan, db, apis, projector, postgres, redis };
+      machines = await make(network);
     }, LOCK_WAIT_MS + 60_000);
     afterAll(async () => {
-      await hosts?.redis.server.stop('SIGKILL');
-      await postgres?.destroy();
-      lan?.remove();
+      await machines?.redis.server.stop('SIGKILL');
+      await machines?.postgres.destroy();
+      machines?.hosts?.lan.remove();
     });
     body(() => {
-      if (!hosts) throw new Error(`the hosts of ${name} were not made`);
-      return hosts;
-    });
+      if (!machines) throw new Error(`the machines of ${name} were not made`);
+      return machines;
+    }, network);
   });
 }
