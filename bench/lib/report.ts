@@ -52,6 +52,10 @@ export interface ScenarioResult {
   readonly goal?: Goal;
   readonly met?: boolean;
   readonly serverCpuUsPerRequest: number;
+  /** Where the app kept its log and read models; absent in reports from before --store. */
+  readonly store?: 'sqlite' | 'postgres';
+  /** CPU of the database server per request, over the same window as serverCpuUsPerRequest (PostgreSQL only). */
+  readonly databaseCpuUsPerRequest?: number;
   /** While the measured load ran: the whole machine (every core) and the app's main thread, busy %. */
   readonly busy?: { readonly machinePercent: number; readonly mainThreadPercent: number };
   readonly serverPeakRssMiB: number;
