@@ -11,6 +11,8 @@
  *   --only id,id        run only these scenarios (charge, products, product, popular, coupon-rush, checkout, checkout-hot, my-orders)
  *   --profile           run the app under `node --cpu-prof`; profiles and their summaries go to bench/results/profiles/
  *   --keep              keep the temporary data directories
+ *   --store S,S         the stores the main scenarios run on, in turn (sqlite, postgres; default sqlite); postgres is a cluster
+ *                       of the bench's own (initdb + pg_ctl on a free port), its server CPU counted beside the app's
  *   --peers DIR         also measure Emmett's SQLite event store, installed in DIR (not a dependency of this repository)
  *   --coupons N         coupon campaigns the checkout buyers' coupons come from (default 1000)
  *   --app-env K=V,K=V   extra configuration for the app (experiments; recorded in the report)
@@ -18,7 +20,7 @@
  *   --projector-process the projections in a process of their own (`npm run projector`), the app with RUN_PROJECTIONS=false
  *   --pause-projections with --projector-process: the projector is stopped (SIGSTOP) while checkout's full load runs, so the
  *                       figure is the write path alone; it resumes and catches up before anything is checked
- * A run with --only, --profile, --app-env, --app-root, --projector-process or --pause-projections writes bench/results/partial-<run>.* instead of latest.*.
+ * A run with --only, --store other than sqlite, --profile, --app-env, --app-root, --projector-process or --pause-projections writes bench/results/partial-<run>.* instead of latest.*.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
