@@ -202,9 +202,16 @@ export class Cluster {
 
   /** A call that must succeed (set-up steps). */
   async must(call: Call): Promise<any> {
-    const outcome = await this.call(call);
-    if (!ok(outcome)) throw new Error(`${call.method} ${call.path} failed: ${JSON.stringify(outcome)}`);
-    return (outcome as { body: unknown }).body;
+    // Sent as a careful client does: keyed, and resent until decided. A keep-alive connection the
+    // server closes just as a request goes out on it (ECONNRESET) must not fail a set-up step.
+    const careful: Call = call.method === 'POST' ? { ...call, idempotencyKey: call.idempotencyKey ?? randomUUID() } : call;
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await this.call(careful);
+      if (ok(outcome)) return (outcome as { body: unknown }).body;
+      const again = undecided(outcome) || refusedWith(outcome, 'IDEMPOTENCY_KEY_IN_USE');
+      if (!again || attempt >= 20) throw new Error(`${call.method} ${call.path} failed: ${JSON.stringify(outcome)}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
 
   /** Waits until every projection has applied the whole log. */
