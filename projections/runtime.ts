@@ -325,8 +325,10 @@ export class Projector {
     const projection = this.projections.find((p) => p.name === name);
     if (!projection) return false;
     const events = await this.events.readAll(after, IGNORED_SCAN_LIMIT);
-    const complete = events.length < IGNORED_SCAN_LIMIT || events[events.length - 1].position >= upTo;
-    return complete && events.every((event) => event.position > upTo || !projection.eventTypes.has(event.type));
+    // Only a read that reaches `upTo` tells what lies before it: a log that ends short of it has
+    // not shown this process the write yet, so nothing can count as past it.
+    const reachesUpTo = events.length > 0 && events[events.length - 1].position >= upTo;
+    return reachesUpTo && events.every((event) => event.position > upTo || !projection.eventTypes.has(event.type));
   }
 
   /** Called with the projection's name each time its checkpoint moves, stored or not. */
@@ -353,8 +355,10 @@ export class Projector {
     if (!this.lease) return null;
     const { service, ttlMs, owner, takeOverFrom } = this.lease;
     const log = { projection: projection.name, owner };
+    // An in-process lease has no rival to take it from: news only where processes share one.
+    const level = service.adapterName === 'in-process' ? 'debug' : 'info';
     const events = {
-      taken: (fencingToken: number) => this.logger.info({ ...log, fencingToken }, 'took the projection lease'),
+      taken: (fencingToken: number) => this.logger[level]({ ...log, fencingToken }, 'took the projection lease'),
       lost: () => this.logger.warn(log, 'lost the projection lease'),
       unreachable: (error: unknown) => this.logger.warn({ ...log, err: error }, 'lease backend unreachable: running the projection without the lease'),
     };

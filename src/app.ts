@@ -149,7 +149,7 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
     ? pinoHttp({
         logger,
         autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
-        // pino-http makes up an error with a stack for every 5xx; the failure itself is logged where it is answered (errors.ts).
+        // pino-http makes up an error with a stack for every 5xx; the failure itself is logged where it is answered (src/shared/http/errors.ts).
         customErrorObject: (_req, _res, _error, { err: _made, ...line }: Record<string, unknown>) => line,
       })
     : undefined;
@@ -176,7 +176,7 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
     next();
   });
   // Swagger UI ships inline bootstrapping, so it gets a looser policy than the API.
-  http.use('/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(openapi, { swaggerOptions: { persistAuthorization: true } }));
+  http.use('/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(openapi, { swaggerOptions: { persistAuthorization: true, displayOperationId: true } }));
   http.use((_req, res, next) => {
     res.setHeaders(securityHeaders);
     next();

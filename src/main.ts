@@ -6,18 +6,25 @@ import { configOrExit, onShutdown } from './shared/process';
 async function main() {
   const config = configOrExit();
   const app = await createEventmart(config);
-  const { logger } = app.composed;
+  const { logger, adapters } = app.composed;
+  const projections = config.RUN_PROJECTIONS ? 'in this process' : 'elsewhere';
+  // `startup` holds the fields for machines; the messages say the same for a person (pretty logs leave it out).
   logger.info(
-    { adapters: app.composed.adapters, dataDir: config.embedded ? config.DATA_DIR : undefined, projections: config.RUN_PROJECTIONS ? 'in this process' : 'elsewhere' },
-    config.embedded ? 'starting embedded (no EVENTSTORE_URL or DATABASE_URL)' : 'starting against servers',
+    { startup: { adapters, dataDir: config.embedded ? config.DATA_DIR : undefined, projections } },
+    `starting ${config.embedded ? `embedded (no EVENTSTORE_URL or DATABASE_URL), data in ${config.DATA_DIR}` : 'against servers'}; projections run ${projections}`,
   );
+  logger.info({ startup: { adapters } }, `ports served by: ${describeAdapters(adapters)}`);
   app.start();
   const server = createServer(app.http).listen(config.PORT, config.HOST, LISTEN_BACKLOG, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
     // A wildcard address is reached as localhost from this machine; any other is reached by itself.
     const host = ['0.0.0.0', '::'].includes(config.HOST) ? 'localhost' : config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
-    logger.info({ host: config.HOST, url: `http://${host}:${port}`, docs: `http://${host}:${port}/docs` }, 'listening');
+    const url = `http://${host}:${port}`;
+    logger.info(
+      { startup: { host: config.HOST, url, docs: `${url}/docs`, console: `${url}/console` } },
+      `listening on ${url}: API docs and try-it at ${url}/docs, operator's console at ${url}/console`,
+    );
   });
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
@@ -38,6 +45,13 @@ async function main() {
     },
     server.requestTimeout + 5_000,
   );
+}
+
+/** "sqlite: eventStore, documents; redis: locks" - each adapter with the ports it serves. */
+function describeAdapters(adapters: Readonly<Record<string, string>>): string {
+  const ports = new Map<string, string[]>();
+  for (const [port, adapter] of Object.entries(adapters)) ports.set(adapter, [...(ports.get(adapter) ?? []), port]);
+  return [...ports].map(([adapter, served]) => `${adapter}: ${served.join(', ')}`).join('; ');
 }
 
 main().catch((error) => {

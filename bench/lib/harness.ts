@@ -34,6 +34,8 @@ export const settings = {
   only: option('only') ? new Set(option('only')!.split(',')) : null,
   profile: option('profile') === 'true',
   keep: option('keep') === 'true',
+  /** A directory where `@event-driven-io/emmett-sqlite` is installed: its event store is measured beside ours (bench/scenarios/peers.ts). */
+  peers: option('peers') ?? null,
   /** Where the app's dist/ is (experiments with a patched build; default this repository). */
   appRoot: resolve(option('app-root') ?? ROOT),
   /** Extra app configuration for experiments (recorded in the report), e.g. --app-env SQLITE_SYNCHRONOUS=NORMAL. */
@@ -234,3 +236,12 @@ export interface MainContext {
 }
 
 export type Measured = Omit<ScenarioResult, 'ratio' | 'met'>;
+
+/** A scenario's result: what it says about itself, with the figures every scenario reports the same way. */
+export function measured(
+  ctx: MainContext,
+  run: { readonly stats: LoadStats; readonly cpuUsPerRequest: number; readonly unexpected: number },
+  about: Omit<Measured, 'stats' | 'unexpected' | 'serverCpuUsPerRequest' | 'serverPeakRssMiB'>,
+): Measured {
+  return { ...about, stats: run.stats, unexpected: run.unexpected, serverCpuUsPerRequest: run.cpuUsPerRequest, serverPeakRssMiB: ctx.server.memory().peakMiB };
+}

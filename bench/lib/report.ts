@@ -9,10 +9,32 @@ export interface Check {
 }
 
 export interface Goal {
-  /** Minimum ratio to the Express hello-world. */
-  readonly ratio: number;
+  /** Minimum ratio to the Express hello-world's requests/s. */
+  readonly ratio?: number;
+  /** Maximum CPU per request as a multiple of the Express hello-world's, measured just before. */
+  readonly cpuTimesExpress?: number;
   /** Checkout only: p99 at half the measured load must stay under this. */
   readonly halfLoadP99Ms?: number;
+}
+
+/** A goal in words: `× Express` after ratios for the goals table, nothing for the scenario table's column. */
+export function goalText(goal: Goal, unit: string): string {
+  return [
+    goal.ratio === undefined ? null : `≥ ${goal.ratio}${unit}`,
+    goal.cpuTimesExpress === undefined ? null : `CPU ≤ ${goal.cpuTimesExpress} × Express's`,
+    goal.halfLoadP99Ms === undefined ? null : `p99 < ${goal.halfLoadP99Ms} ms at ½ load`,
+  ]
+    .filter((part) => part !== null)
+    .join(', ');
+}
+
+/** Whether a scenario met its goal, given its ratio to Express and its CPU per request over Express's. */
+export function goalMet(goal: Goal, ratio: number, cpuTimesExpress: number, halfLoadP99Ms: number | undefined): boolean {
+  return (
+    (goal.ratio === undefined || ratio >= goal.ratio) &&
+    (goal.cpuTimesExpress === undefined || cpuTimesExpress <= goal.cpuTimesExpress) &&
+    (goal.halfLoadP99Ms === undefined || (halfLoadP99Ms ?? Infinity) < goal.halfLoadP99Ms)
+  );
 }
 
 export interface ScenarioResult {
@@ -63,6 +85,8 @@ export interface BenchReport {
   };
   readonly scenarios: ScenarioResult[];
   readonly scale: ScaleResult[];
+  /** With --peers: our event store beside Emmett's, in one process (bench/scenarios/peers.ts). */
+  readonly peers?: ReadonlyArray<{ readonly measurement: string; readonly store: string; readonly perSecond: number; readonly cpuUsPerOperation: number; readonly error?: string }>;
   readonly streams: ReadonlyArray<{ readonly aggregate: string; readonly priorOrders: number; readonly foldAllMs: number; readonly coldLoadMs: number; readonly coldLoadCpuMs: number; readonly tail: number; readonly usPerCommand: number }>;
   readonly goals: Array<{ readonly goal: string; readonly met: boolean; readonly measured: string }>;
 }
@@ -93,7 +117,7 @@ export function markdown(report: BenchReport): string {
   lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|:-:|---:|---:|---:|:-:|');
   for (const s of report.scenarios) {
     const checks = s.checks.every((c) => c.ok) ? `${s.checks.length}/${s.checks.length} ok` : `**${s.checks.filter((c) => !c.ok).length} FAILED**`;
-    const goal = s.goal ? `≥ ${s.goal.ratio}${s.goal.halfLoadP99Ms ? `, p99 < ${s.goal.halfLoadP99Ms} ms at ½ load` : ''}` : '';
+    const goal = s.goal ? goalText(s.goal, '') : '';
     lines.push(
       `| ${s.title} | ${n0(s.stats.rps)} | ${n2(s.stats.latencyMs.p50)} | ${n2(s.stats.latencyMs.p99)} | ${s.stats.errors} | ${n0(s.stats.non2xx)} (${s.unexpected}) | ${s.besideExpressRps === undefined ? '' : n0(s.besideExpressRps)} | ${
         s.ratio === null ? '' : n2(s.ratio)
@@ -133,6 +157,10 @@ export function markdown(report: BenchReport): string {
       lines.push(`| ${r.aggregate} | ${n0(r.priorOrders)} | ${n2(r.foldAllMs)} | ${n2(r.coldLoadMs)} | ${n2(r.coldLoadCpuMs)} | ${n0(r.tail)} | ${n0(r.usPerCommand)} |`);
     }
   }
+  if (report.peers && report.peers.length > 0) {
+    lines.push('', '## Event stores side by side (in process, same disk)', '', '| measurement | store | per second | CPU µs per operation |', '|---|---|---:|---:|');
+    for (const r of report.peers) lines.push(`| ${r.measurement} | ${r.store} | ${r.error ? `failed: ${r.error}` : n0(r.perSecond)} | ${r.error ? '' : n0(r.cpuUsPerOperation)} |`);
+  }
   lines.push('', '## Goals', '', '| goal | measured | met |', '|---|---|:-:|');
   for (const g of report.goals) lines.push(`| ${g.goal} | ${g.measured} | ${g.met ? 'yes' : '**no**'} |`);
   lines.push('', '## Correctness checks', '');
@@ -156,7 +184,7 @@ export function throughputSvg(report: BenchReport): string {
       label: s.title,
       rps: s.stats.rps,
       kind: 'app' as const,
-      goalRps: s.goal ? s.goal.ratio * (s.besideExpressRps ?? report.reference.expressRps) : undefined,
+      goalRps: s.goal?.ratio === undefined ? undefined : s.goal.ratio * (s.besideExpressRps ?? report.reference.expressRps),
       note: s.ratio === null ? '' : `${n2(s.ratio)}× Express${s.met === undefined ? '' : s.met ? ' — goal met' : ' — goal missed'}`,
     })),
   ];
@@ -255,7 +283,7 @@ export function scaleSvg(report: BenchReport): string {
   return parts.join('\n') + '\n';
 }
 
-/** `node dist/bench/lib/report.js`: draws latest.md and the charts again from bench/results/latest.json. */
+/** `node dist/bench/lib/report.js`: draws bench/results/latest.md and the charts again from bench/results/latest.json. */
 if (require.main === module) {
   const results = resolve(__dirname, '..', '..', '..', 'bench', 'results');
   const report = JSON.parse(readFileSync(join(results, 'latest.json'), 'utf8')) as BenchReport;

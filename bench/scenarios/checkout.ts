@@ -3,7 +3,7 @@ import { call, inParallel, LogReader, position } from '../lib/api';
 import { cannon, LoadStats, paced, RequestSpec } from '../lib/load';
 import { Check } from '../lib/report';
 import { Buyer, Fixtures } from '../lib/seed';
-import { settings, log, withoutProjections, caughtUp, withCpu, jsonHeaders, check, amountFor, settled, MainContext, Measured } from '../lib/harness';
+import { settings, log, withoutProjections, caughtUp, withCpu, jsonHeaders, check, amountFor, settled, MainContext, Measured, measured } from '../lib/harness';
 
 /** The 3 products the i-th checkout buys. */
 /** Buyers of one checkout scenario, each used for one request. */
@@ -144,28 +144,20 @@ export async function checkout(ctx: MainContext, pool: Pool, variant: 'spread' |
   checks.push(check('orders and balance read models agree (20 buyers, X-Consistent-With)', wrong.length === 0, `${wrong.length} differ`));
   const unexpected = Object.entries(measuredStatuses).reduce((sum, [code, n]) => (code === '201' ? sum : sum + n), 0);
   return variant === 'spread'
-    ? {
+    ? measured(ctx, { stats, cpuUsPerRequest, unexpected }, {
         id: 'checkout',
         title: 'POST /checkout (3 products + coupon)',
         description: `place and pay in one atomic write; every request a distinct buyer with points and a coupon (${settings.checkoutCoupons} campaigns), 3 of ${settings.products} products`,
         load: 'closed loop, fixed request count ≈ warm-up rate × duration; then an open-loop run at half that rate',
-        stats,
-        unexpected,
-        goal: { ratio: 0.25, halfLoadP99Ms: 50 },
-        serverCpuUsPerRequest: cpuUsPerRequest,
-        serverPeakRssMiB: ctx.server.memory().peakMiB,
+        goal: { cpuTimesExpress: 8, halfLoadP99Ms: 25 },
         checks,
         halfLoad: half,
-      }
-    : {
+      })
+    : measured(ctx, { stats, cpuUsPerRequest, unexpected }, {
         id: 'checkout-hot',
         title: 'POST /checkout, one coupon campaign for all',
         description: 'as checkout, but every buyer’s coupon is of the same campaign: every order also writes that coupon’s stream',
         load: 'closed loop, fixed request count ≈ warm-up rate × duration',
-        stats,
-        unexpected,
-        serverCpuUsPerRequest: cpuUsPerRequest,
-        serverPeakRssMiB: ctx.server.memory().peakMiB,
         checks,
-      };
+      });
 }

@@ -1,7 +1,7 @@
 /** POST /coupons/{id}/issue: 20,000 distinct users for 1,000 coupons; exactly 1,000 must win. */
 import { call, position } from '../lib/api';
 import { cannon } from '../lib/load';
-import { settings, tokens, withCpu, check, MainContext, Measured } from '../lib/harness';
+import { settings, tokens, withCpu, check, MainContext, Measured, measured } from '../lib/harness';
 
 export async function couponRush(ctx: MainContext): Promise<Measured> {
   const created = await call(ctx.server.url, 'POST', '/admin/coupons', {
@@ -50,16 +50,12 @@ export async function couponRush(ctx: MainContext): Promise<Measured> {
   const view = await call(ctx.server.url, 'GET', `/coupons/${couponId}`, { headers: { 'X-Consistent-With': position(ctx.reader.head()) } });
   const expectedOutcomes = { '201': settings.rushQuantity, '409 COUPON_SOLD_OUT': settings.rushRequests - settings.rushQuantity };
   const unexpected = Object.entries(outcomes).reduce((sum, [key, count]) => (key in expectedOutcomes ? sum : sum + count), 0);
-  return {
+  return measured(ctx, { stats, cpuUsPerRequest, unexpected }, {
     id: 'coupon-rush',
     title: 'POST /coupons/{id}/issue (rush)',
     description: `${settings.rushRequests.toLocaleString('en-US')} distinct users, ${settings.rushQuantity.toLocaleString('en-US')} coupons`,
     load: `closed loop, exactly ${settings.rushRequests} requests`,
-    stats,
-    unexpected,
     goal: { ratio: 0.5 },
-    serverCpuUsPerRequest: cpuUsPerRequest,
-    serverPeakRssMiB: ctx.server.memory().peakMiB,
     checks: [
       check(
         `exactly ${settings.rushQuantity} × 201 and ${settings.rushRequests - settings.rushQuantity} × 409 COUPON_SOLD_OUT`,
@@ -74,5 +70,5 @@ export async function couponRush(ctx: MainContext): Promise<Measured> {
         JSON.stringify({ issued: view.body.issuedQuantity, remaining: view.body.remainingQuantity }),
       ),
     ],
-  };
+  });
 }

@@ -1,7 +1,7 @@
 /** GET /me/orders for a user with 1,000 orders, and placing those orders over HTTP. */
 import { call, inParallel } from '../lib/api';
 import { settings, check, MainContext, Measured } from '../lib/harness';
-import { readScenario } from './reads';
+import { readMeasured, readScenario } from './reads';
 
 export async function myOrders(ctx: MainContext): Promise<Measured> {
   const { stats, cpuUsPerRequest, unexpected } = await readScenario(ctx, { method: 'GET', path: '/me/orders', headers: { authorization: `Bearer ${ctx.ordersUser.token}` } });
@@ -15,20 +15,15 @@ export async function myOrders(ctx: MainContext): Promise<Measured> {
   } while (cursor);
   const newestFirst = seen.every((o, i) => i === 0 || seen[i - 1].createdAt >= o.createdAt);
   const inLog = ctx.reader.since(0, ['OrderPaid']).filter((e) => e.data.userId === ctx.ordersUser.userId).length;
-  return {
+  return readMeasured(ctx, { stats, cpuUsPerRequest, unexpected }, {
     id: 'my-orders',
     title: 'GET /me/orders (user with 1,000 orders)',
     description: 'first page (20) of one user’s orders, newest first',
-    load: 'closed loop, fixed duration',
-    stats,
-    unexpected,
-    serverCpuUsPerRequest: cpuUsPerRequest,
-    serverPeakRssMiB: ctx.server.memory().peakMiB,
     checks: [
       check(`paging lists all ${settings.userOrders} orders, all PAID, newest first`, seen.length === settings.userOrders && seen.every((o) => o.status === 'PAID') && newestFirst, `${seen.length} listed`),
       check('the log holds the same number of paid orders for the user', inLog === seen.length, `${inLog} OrderPaid`),
     ],
-  };
+  });
 }
 
 /** The user with many orders: `userOrders` checkouts over HTTP, weighted so the popular ranking is clear. */

@@ -1,8 +1,12 @@
 /** The cached reads: the catalogue's first page, one product, the popular products. */
 import { call, inParallel, position } from '../lib/api';
 import { cannon, LoadStats, RequestSpec } from '../lib/load';
-import { settings, withCpu, check, MainContext, Measured } from '../lib/harness';
+import { settings, withCpu, check, MainContext, Measured, measured } from '../lib/harness';
 import { latestStock } from './charge';
+
+/** A read scenario's result: a fixed-duration load, judged against 0.7 × Express unless it says otherwise. */
+export const readMeasured = (ctx: MainContext, run: Parameters<typeof measured>[1], about: Omit<Parameters<typeof measured>[2], 'load'>): Measured =>
+  measured(ctx, run, { goal: { ratio: 0.7 }, ...about, load: 'closed loop, fixed duration' });
 
 /** Duration-based read load with a warm-up; every non-200 is unexpected. */
 export async function readScenario(ctx: MainContext, request: RequestSpec): Promise<{ stats: LoadStats; cpuUsPerRequest: number; unexpected: number }> {
@@ -26,21 +30,15 @@ export async function productsList(ctx: MainContext): Promise<Measured> {
     const truth = latestStock(ctx.reader, item.id);
     return truth.stock !== item.stock || truth.name !== item.name || truth.price !== item.price;
   });
-  return {
+  return readMeasured(ctx, { stats, cpuUsPerRequest, unexpected }, {
     id: 'products',
     title: 'GET /products?limit=20',
     description: 'first catalogue page (cached)',
-    load: 'closed loop, fixed duration',
-    stats,
-    unexpected,
-    goal: { ratio: 0.7 },
-    serverCpuUsPerRequest: cpuUsPerRequest,
-    serverPeakRssMiB: ctx.server.memory().peakMiB,
     checks: [
       check('the page lists the first 20 registered products in order', JSON.stringify(items.map((i) => i.id)) === JSON.stringify(expectedIds), `${items.length} items`),
       check('each product on the page = the log (name, price, stock)', items.length === 20 && wrong.length === 0, `${wrong.length} differ`),
     ],
-  };
+  });
 }
 
 export async function productDetail(ctx: MainContext): Promise<Measured> {
@@ -59,18 +57,12 @@ export async function productDetail(ctx: MainContext): Promise<Measured> {
       wrong.push(id);
     }
   });
-  return {
+  return readMeasured(ctx, { stats, cpuUsPerRequest, unexpected }, {
     id: 'product',
     title: 'GET /products/{id}',
     description: `one product (cached), ${ids.length} products in turn`,
-    load: 'closed loop, fixed duration',
-    stats,
-    unexpected,
-    goal: { ratio: 0.7 },
-    serverCpuUsPerRequest: cpuUsPerRequest,
-    serverPeakRssMiB: ctx.server.memory().peakMiB,
     checks: [check(`each of the ${ids.length} products = the log`, wrong.length === 0, `${wrong.length} differ`)],
-  };
+  });
 }
 
 export async function popular(ctx: MainContext, expected: Array<[string, number]>): Promise<Measured> {
@@ -78,19 +70,13 @@ export async function popular(ctx: MainContext, expected: Array<[string, number]
   const res = await call(ctx.server.url, 'GET', '/products/popular');
   const got = (res.body.items ?? []).map((i: { productId: string; soldQuantity: number }) => [i.productId, i.soldQuantity]);
   const verify = await call(ctx.server.url, 'GET', '/admin/popular-products/check?days=3', { token: ctx.admin, headers: { 'X-Consistent-With': position(ctx.reader.head()) } });
-  return {
+  return readMeasured(ctx, { stats, cpuUsPerRequest, unexpected }, {
     id: 'popular',
     title: 'GET /products/popular',
     description: 'top 5 by quantity sold over 3 days (cached between refreshes)',
-    load: 'closed loop, fixed duration',
-    stats,
-    unexpected,
-    goal: { ratio: 0.7 },
-    serverCpuUsPerRequest: cpuUsPerRequest,
-    serverPeakRssMiB: ctx.server.memory().peakMiB,
     checks: [
       check('ranking = the set-up orders (product, quantity sold)', JSON.stringify(got) === JSON.stringify(expected), JSON.stringify(got)),
       check('live ranking = brute-force recount over the log (/admin/popular-products/check)', verify.status === 200 && verify.body.consistent === true, JSON.stringify(verify.body).slice(0, 200)),
     ],
-  };
+  });
 }

@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { Container } from 'inversify';
 import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
-import pino, { Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from '../shared/logging';
 import type { AppServices } from './services';
 import { InProcessCache } from '../shared/cache/memory';
+import { InMemoryReader } from '../shared/cache/in-memory';
 import { Cache } from '../shared/cache/port';
 import { RedisCache } from '../shared/cache/redis';
 import { Config } from '../shared/config';
@@ -87,7 +89,7 @@ export const randomIds: IdGenerator = { newId: () => randomUUID() };
  */
 export async function compose(config: Config, overrides: Overrides = {}): Promise<Composed> {
   // Redaction is the application's rule, so it also covers a logger a caller supplies.
-  const logger = (overrides.logger ?? pino({ level: config.LOG_LEVEL })).child(
+  const logger = (overrides.logger ?? createLogger(config)).child(
     {},
     { redact: ['req.headers.authorization', 'req.headers.cookie', '*.payer', 'payer', '*.token', 'token'] },
   );
@@ -120,7 +122,7 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
   const idempotency: IdempotencyStore = redis
     ? new RedisIdempotencyStore(redis, `${config.REDIS_PREFIX}idem:`)
     : new SqliteIdempotencyStore(file('operations.db'), sqlite);
-  const cache: Cache = redis
+  const cache: Cache & InMemoryReader = redis
     ? new RedisCache(redis, `${config.REDIS_PREFIX}cache:`, (error, operation) =>
         logger.warn({ err: error, operation }, 'cache invalidation failed; the entry lasts until its TTL'),
       )
@@ -176,6 +178,7 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
     events,
     documents,
     cache,
+    cacheInMemory: cache,
     ranking: redis ? new RedisSalesRanking(redis, `${config.REDIS_PREFIX}sales:`) : new DocumentSalesRanking(documents),
     payers: new PayerCipher(dataKeys),
     dataKeys,

@@ -1,3 +1,4 @@
+import { InMemoryReader } from '../shared/cache/in-memory';
 import { Cache } from '../shared/cache/port';
 import { Config } from '../shared/config';
 import { SalesRanking } from '../../projections/ranking/port';
@@ -24,6 +25,8 @@ export interface AppServices {
   readonly documents: DocumentStore;
   /** Read-side cache, invalidated by projections after they commit. */
   readonly cache: Cache;
+  /** The same cache's copies in this process, read without I/O. */
+  readonly cacheInMemory: InMemoryReader;
   /** Top products by quantity sold per day window (Redis sorted sets, or the read model itself). */
   readonly ranking: SalesRanking;
   readonly payers: PayerCipher;

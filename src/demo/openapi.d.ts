@@ -843,7 +843,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -900,7 +900,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -976,7 +976,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1091,7 +1091,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1212,7 +1212,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1328,7 +1328,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1390,7 +1390,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description REQUEST_TIMEOUT */
+            /** @description REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1466,7 +1466,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1519,7 +1519,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1573,7 +1573,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1666,7 +1666,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1767,7 +1767,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1903,7 +1903,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2009,7 +2009,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2093,7 +2093,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2190,7 +2190,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2241,7 +2241,10 @@ export interface operations {
                         orderId: string;
                         /** @example NORMAL */
                         orderType: string;
-                        /** @enum {string} */
+                        /**
+                         * @example PAID
+                         * @enum {string}
+                         */
                         status: "PENDING" | "EXPIRED" | "PAID" | "CANCELLED";
                         items: {
                             /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */
@@ -2270,19 +2273,31 @@ export interface operations {
                          * @example 2026-12-03T18:42:40.512Z
                          */
                         expiresAt: string;
-                        /** @example 2026-12-03T18:12:40.512Z */
+                        /** @example 2026-12-03T18:14:31.870Z */
                         paidAt: string | null;
                         /** @example null */
                         cancelledAt: string | null;
+                        /**
+                         * @example [
+                         *       {
+                         *         "status": "PENDING",
+                         *         "at": "2026-12-03T18:12:40.512Z"
+                         *       },
+                         *       {
+                         *         "status": "PAYMENT_FAILED",
+                         *         "at": "2026-12-03T18:13:05.204Z",
+                         *         "reason": "POINTS_INSUFFICIENT"
+                         *       },
+                         *       {
+                         *         "status": "PAID",
+                         *         "at": "2026-12-03T18:14:31.870Z"
+                         *       }
+                         *     ]
+                         */
                         statusHistory: {
-                            /** @example PAID */
                             status: string;
-                            /** @example 2026-12-03T18:12:40.512Z */
                             at: string;
-                            /**
-                             * @description Why a payment was refused, as its error code
-                             * @example POINTS_INSUFFICIENT
-                             */
+                            /** @description Why a payment was refused, as its error code */
                             reason?: string;
                         }[];
                         /**
@@ -2349,7 +2364,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2405,7 +2420,10 @@ export interface operations {
                         orderId: string;
                         /** @example NORMAL */
                         orderType: string;
-                        /** @enum {string} */
+                        /**
+                         * @example PAID
+                         * @enum {string}
+                         */
                         status: "PENDING" | "EXPIRED" | "PAID" | "CANCELLED";
                         items: {
                             /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */
@@ -2434,19 +2452,31 @@ export interface operations {
                          * @example 2026-12-03T18:42:40.512Z
                          */
                         expiresAt: string;
-                        /** @example 2026-12-03T18:12:40.512Z */
+                        /** @example 2026-12-03T18:14:31.870Z */
                         paidAt: string | null;
                         /** @example null */
                         cancelledAt: string | null;
+                        /**
+                         * @example [
+                         *       {
+                         *         "status": "PENDING",
+                         *         "at": "2026-12-03T18:12:40.512Z"
+                         *       },
+                         *       {
+                         *         "status": "PAYMENT_FAILED",
+                         *         "at": "2026-12-03T18:13:05.204Z",
+                         *         "reason": "POINTS_INSUFFICIENT"
+                         *       },
+                         *       {
+                         *         "status": "PAID",
+                         *         "at": "2026-12-03T18:14:31.870Z"
+                         *       }
+                         *     ]
+                         */
                         statusHistory: {
-                            /** @example PAID */
                             status: string;
-                            /** @example 2026-12-03T18:12:40.512Z */
                             at: string;
-                            /**
-                             * @description Why a payment was refused, as its error code
-                             * @example POINTS_INSUFFICIENT
-                             */
+                            /** @description Why a payment was refused, as its error code */
                             reason?: string;
                         }[];
                         /**
@@ -2513,7 +2543,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2578,7 +2608,10 @@ export interface operations {
                         orderId: string;
                         /** @example NORMAL */
                         orderType: string;
-                        /** @enum {string} */
+                        /**
+                         * @example PAID
+                         * @enum {string}
+                         */
                         status: "PENDING" | "EXPIRED" | "PAID" | "CANCELLED";
                         items: {
                             /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */
@@ -2607,19 +2640,31 @@ export interface operations {
                          * @example 2026-12-03T18:42:40.512Z
                          */
                         expiresAt: string;
-                        /** @example 2026-12-03T18:12:40.512Z */
+                        /** @example 2026-12-03T18:14:31.870Z */
                         paidAt: string | null;
                         /** @example null */
                         cancelledAt: string | null;
+                        /**
+                         * @example [
+                         *       {
+                         *         "status": "PENDING",
+                         *         "at": "2026-12-03T18:12:40.512Z"
+                         *       },
+                         *       {
+                         *         "status": "PAYMENT_FAILED",
+                         *         "at": "2026-12-03T18:13:05.204Z",
+                         *         "reason": "POINTS_INSUFFICIENT"
+                         *       },
+                         *       {
+                         *         "status": "PAID",
+                         *         "at": "2026-12-03T18:14:31.870Z"
+                         *       }
+                         *     ]
+                         */
                         statusHistory: {
-                            /** @example PAID */
                             status: string;
-                            /** @example 2026-12-03T18:12:40.512Z */
                             at: string;
-                            /**
-                             * @description Why a payment was refused, as its error code
-                             * @example POINTS_INSUFFICIENT
-                             */
+                            /** @description Why a payment was refused, as its error code */
                             reason?: string;
                         }[];
                         /**
@@ -2686,7 +2731,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2723,7 +2768,10 @@ export interface operations {
                         orderId: string;
                         /** @example NORMAL */
                         orderType: string;
-                        /** @enum {string} */
+                        /**
+                         * @example PAID
+                         * @enum {string}
+                         */
                         status: "PENDING" | "EXPIRED" | "PAID" | "CANCELLED";
                         items: {
                             /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */
@@ -2752,19 +2800,31 @@ export interface operations {
                          * @example 2026-12-03T18:42:40.512Z
                          */
                         expiresAt: string;
-                        /** @example 2026-12-03T18:12:40.512Z */
+                        /** @example 2026-12-03T18:14:31.870Z */
                         paidAt: string | null;
                         /** @example null */
                         cancelledAt: string | null;
+                        /**
+                         * @example [
+                         *       {
+                         *         "status": "PENDING",
+                         *         "at": "2026-12-03T18:12:40.512Z"
+                         *       },
+                         *       {
+                         *         "status": "PAYMENT_FAILED",
+                         *         "at": "2026-12-03T18:13:05.204Z",
+                         *         "reason": "POINTS_INSUFFICIENT"
+                         *       },
+                         *       {
+                         *         "status": "PAID",
+                         *         "at": "2026-12-03T18:14:31.870Z"
+                         *       }
+                         *     ]
+                         */
                         statusHistory: {
-                            /** @example PAID */
                             status: string;
-                            /** @example 2026-12-03T18:12:40.512Z */
                             at: string;
-                            /**
-                             * @description Why a payment was refused, as its error code
-                             * @example POINTS_INSUFFICIENT
-                             */
+                            /** @description Why a payment was refused, as its error code */
                             reason?: string;
                         }[];
                         /**
@@ -2831,7 +2891,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2871,7 +2931,10 @@ export interface operations {
                             orderId: string;
                             /** @example NORMAL */
                             orderType: string;
-                            /** @enum {string} */
+                            /**
+                             * @example PAID
+                             * @enum {string}
+                             */
                             status: "PENDING" | "EXPIRED" | "PAID" | "CANCELLED";
                             items: {
                                 /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */
@@ -2900,19 +2963,31 @@ export interface operations {
                              * @example 2026-12-03T18:42:40.512Z
                              */
                             expiresAt: string;
-                            /** @example 2026-12-03T18:12:40.512Z */
+                            /** @example 2026-12-03T18:14:31.870Z */
                             paidAt: string | null;
                             /** @example null */
                             cancelledAt: string | null;
+                            /**
+                             * @example [
+                             *       {
+                             *         "status": "PENDING",
+                             *         "at": "2026-12-03T18:12:40.512Z"
+                             *       },
+                             *       {
+                             *         "status": "PAYMENT_FAILED",
+                             *         "at": "2026-12-03T18:13:05.204Z",
+                             *         "reason": "POINTS_INSUFFICIENT"
+                             *       },
+                             *       {
+                             *         "status": "PAID",
+                             *         "at": "2026-12-03T18:14:31.870Z"
+                             *       }
+                             *     ]
+                             */
                             statusHistory: {
-                                /** @example PAID */
                                 status: string;
-                                /** @example 2026-12-03T18:12:40.512Z */
                                 at: string;
-                                /**
-                                 * @description Why a payment was refused, as its error code
-                                 * @example POINTS_INSUFFICIENT
-                                 */
+                                /** @description Why a payment was refused, as its error code */
                                 reason?: string;
                             }[];
                             /** @example 1042 */
@@ -2955,7 +3030,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2999,7 +3074,10 @@ export interface operations {
                             orderId: string;
                             /** @example NORMAL */
                             orderType: string;
-                            /** @enum {string} */
+                            /**
+                             * @example PAID
+                             * @enum {string}
+                             */
                             status: "PENDING" | "EXPIRED" | "PAID" | "CANCELLED";
                             items: {
                                 /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */
@@ -3028,19 +3106,31 @@ export interface operations {
                              * @example 2026-12-03T18:42:40.512Z
                              */
                             expiresAt: string;
-                            /** @example 2026-12-03T18:12:40.512Z */
+                            /** @example 2026-12-03T18:14:31.870Z */
                             paidAt: string | null;
                             /** @example null */
                             cancelledAt: string | null;
+                            /**
+                             * @example [
+                             *       {
+                             *         "status": "PENDING",
+                             *         "at": "2026-12-03T18:12:40.512Z"
+                             *       },
+                             *       {
+                             *         "status": "PAYMENT_FAILED",
+                             *         "at": "2026-12-03T18:13:05.204Z",
+                             *         "reason": "POINTS_INSUFFICIENT"
+                             *       },
+                             *       {
+                             *         "status": "PAID",
+                             *         "at": "2026-12-03T18:14:31.870Z"
+                             *       }
+                             *     ]
+                             */
                             statusHistory: {
-                                /** @example PAID */
                                 status: string;
-                                /** @example 2026-12-03T18:12:40.512Z */
                                 at: string;
-                                /**
-                                 * @description Why a payment was refused, as its error code
-                                 * @example POINTS_INSUFFICIENT
-                                 */
+                                /** @description Why a payment was refused, as its error code */
                                 reason?: string;
                             }[];
                             /** @example 1042 */
@@ -3072,7 +3162,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3110,7 +3200,10 @@ export interface operations {
                         orderId: string;
                         /** @example NORMAL */
                         orderType: string;
-                        /** @enum {string} */
+                        /**
+                         * @example PAID
+                         * @enum {string}
+                         */
                         status: "PENDING" | "EXPIRED" | "PAID" | "CANCELLED";
                         items: {
                             /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */
@@ -3139,19 +3232,31 @@ export interface operations {
                          * @example 2026-12-03T18:42:40.512Z
                          */
                         expiresAt: string;
-                        /** @example 2026-12-03T18:12:40.512Z */
+                        /** @example 2026-12-03T18:14:31.870Z */
                         paidAt: string | null;
                         /** @example null */
                         cancelledAt: string | null;
+                        /**
+                         * @example [
+                         *       {
+                         *         "status": "PENDING",
+                         *         "at": "2026-12-03T18:12:40.512Z"
+                         *       },
+                         *       {
+                         *         "status": "PAYMENT_FAILED",
+                         *         "at": "2026-12-03T18:13:05.204Z",
+                         *         "reason": "POINTS_INSUFFICIENT"
+                         *       },
+                         *       {
+                         *         "status": "PAID",
+                         *         "at": "2026-12-03T18:14:31.870Z"
+                         *       }
+                         *     ]
+                         */
                         statusHistory: {
-                            /** @example PAID */
                             status: string;
-                            /** @example 2026-12-03T18:12:40.512Z */
                             at: string;
-                            /**
-                             * @description Why a payment was refused, as its error code
-                             * @example POINTS_INSUFFICIENT
-                             */
+                            /** @description Why a payment was refused, as its error code */
                             reason?: string;
                         }[];
                         /** @example 1042 */
@@ -3198,7 +3303,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3243,6 +3348,16 @@ export interface operations {
                                 /** @example 1042 */
                                 total: number;
                             } | null;
+                            /**
+                             * @description Events in the log past the checkpoint (counted up to 1000); 0 when caught up
+                             * @example 0
+                             */
+                            lagEvents: number;
+                            /**
+                             * @description How old the oldest event past the checkpoint is, in ms (0 when caught up; null when none of those events carries a time)
+                             * @example 0
+                             */
+                            lagMs: number | null;
                         }[];
                     };
                 };
@@ -3274,7 +3389,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description REQUEST_TIMEOUT */
+            /** @description REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3350,6 +3465,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED */
             429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description STORE_UNAVAILABLE */
+            503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
@@ -3454,7 +3580,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description REQUEST_TIMEOUT */
+            /** @description REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3526,7 +3652,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT */
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3626,7 +3752,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3730,7 +3856,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT */
+            /** @description IDEMPOTENCY_UNAVAILABLE, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3808,6 +3934,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description STORE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     mintDevToken: {
@@ -3860,6 +3997,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED */
             429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description STORE_UNAVAILABLE */
+            503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;

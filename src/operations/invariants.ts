@@ -7,7 +7,7 @@ import { WalletEvent } from '../write/wallet/events';
 
 /**
  * The business invariants recomputed from the event log alone, independently of the deciders
- * that enforced them (ARCHITECTURE.md principle 1): if a decider or an append had let something
+ * that enforced them (docs/ARCHITECTURE.md, principle 1): if a decider or an append had let something
  * through, this is where it shows.
  */
 export interface LogCheck {

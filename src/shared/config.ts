@@ -78,6 +78,8 @@ const schema = z
     FAST_LANE: flag.default(true),
     SQLITE_SYNCHRONOUS: z.enum(['FULL', 'NORMAL']).default('FULL'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** auto: pretty, coloured lines on a terminal outside production (when pino-pretty is installed), JSON otherwise. */
+    LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
     BODY_LIMIT_BYTES: positiveInt(64 * 1024),
     POINTS_MAX_CHARGE: positiveInt(1_000_000),
     POINTS_BALANCE_CAP: positiveInt(10_000_000),

@@ -4,6 +4,7 @@
  * other's loads. Keys carry a random suffix so a shared server can be reused.
  */
 import { randomUUID } from 'node:crypto';
+import { InMemoryReader } from '../../src/shared/cache/in-memory';
 import { Cache } from '../../src/shared/cache/port';
 import { until } from '../support/eventually';
 
@@ -39,10 +40,13 @@ function gatedLoad<T>() {
 
 const LONG = 60_000;
 
-export function cacheContract(make: () => Promise<readonly Cache[]>): void {
-  let caches: readonly Cache[];
-  let first: Cache;
-  let last: Cache;
+/** Both adapters also read their copies in memory (InMemoryReader): the contract holds them to it. */
+type Adapter = Cache & InMemoryReader;
+
+export function cacheContract(make: () => Promise<readonly Adapter[]>): void {
+  let caches: readonly Adapter[];
+  let first: Adapter;
+  let last: Adapter;
   let key: string;
 
   beforeEach(async () => {
@@ -156,7 +160,7 @@ export function cacheContract(make: () => Promise<readonly Cache[]>): void {
   });
 
   it('peek answers from memory only what get would answer: nothing deleted, nothing stale', async () => {
-    const agrees = async (cache: Cache) => {
+    const agrees = async (cache: Adapter) => {
       const peeked = cache.peek(key);
       if (peeked) expect(peeked.value).toEqual(await cache.get(key));
       const version = cache.peekVersion(key);

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ConcurrencyConflict, EventStore, InvalidAppend, JsonObject, NewEvent, StreamWrite } from '../../src/shared/eventstore/port';
+import { until } from '../support/eventually';
 
 const event = (type: string, data: Record<string, unknown> = {}): NewEvent => ({ id: randomUUID(), type, data });
 
@@ -286,7 +287,7 @@ export function eventStoreContract(makeStore: () => Promise<EventStore>): void {
       calls += 1;
     });
     await store.append([{ stream: s('w'), expectedRevision: 'any', events: [event('W')] }]);
-    await waitUntil(() => calls > 0);
+    await until(() => calls > 0, 'the listener to be called', 5_000, 0);
     stop();
     expect(calls).toBeGreaterThan(0);
   });
@@ -300,13 +301,5 @@ async function readAllFrom(store: EventStore, after: string | null) {
     if (page.length === 0) return out;
     out.push(...page);
     cursor = page[page.length - 1].position;
-  }
-}
-
-async function waitUntil(predicate: () => boolean, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setImmediate(resolve));
   }
 }

@@ -40,6 +40,59 @@ describePostgres('PostgreSQL event store', (pg) => {
     }
   });
 
+  it('survives its connections being cut: reads are retried, LISTEN comes back, appends go on', async () => {
+    const own = new Postgres({ url: TEST_POSTGRES_URL, schema: pg().schema, poolSize: 2 });
+    const follower = await PostgresEventStore.open(own);
+    const writer = await PostgresEventStore.open(pg());
+    try {
+      const stream = `cut-${randomUUID()}`;
+      await writer.append([{ stream, expectedRevision: 'no_stream', events: [event('Before')] }]);
+      expect(await follower.readStream(stream)).toHaveLength(1);
+      // Every connection of ours on this schema (the pools and the LISTEN one) but this one.
+      const cut = await pg().query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND application_name LIKE 'eventmart%' AND query LIKE $1 AND pg_terminate_backend(pid)`,
+        [`%${pg().schema}%`],
+      );
+      // At least the two pools and the LISTEN connection of the follower.
+      expect(cut.length).toBeGreaterThanOrEqual(3);
+      expect(await follower.readStream(stream)).toHaveLength(1);
+      let woken = 0;
+      follower.onAppended(() => (woken += 1));
+      // The listener is back within about a second; until then followers only poll.
+      const deadline = Date.now() + 8000;
+      for (let revision = 0n; woken === 0 && Date.now() < deadline; revision += 1n) {
+        await writer.append([{ stream, expectedRevision: revision, events: [event('After')] }]).catch(() => undefined);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(woken).toBeGreaterThan(0);
+      expect((await follower.readStream(stream)).length).toBeGreaterThan(1);
+    } finally {
+      await follower.close();
+      await writer.close();
+      await own.close();
+    }
+  });
+
+  it('answers followers asking for the same page in one turn with one query, and later ones with a new one', async () => {
+    const store = await PostgresEventStore.open(pg());
+    try {
+      const stream = `shared-${randomUUID()}`;
+      const before = await store.headPosition();
+      await store.append([{ stream, expectedRevision: 'no_stream', events: [event('One')] }]);
+      const queries = jest.spyOn(pg(), 'query');
+      const pages = await Promise.all(Array.from({ length: 9 }, () => store.readAll(before, 100)));
+      expect(queries.mock.calls.filter(([sql]) => sql.includes('position >'))).toHaveLength(1);
+      for (const page of pages) expect(page.map((e) => e.stream)).toEqual([stream]);
+      expect(Object.isFrozen(pages[0][0].data)).toBe(true);
+      await store.append([{ stream, expectedRevision: 0n, events: [event('Two')] }]);
+      expect((await store.readAll(before, 100)).map((e) => e.type)).toEqual(['One', 'Two']);
+      expect(queries.mock.calls.filter(([sql]) => sql.includes('position >'))).toHaveLength(2);
+      queries.mockRestore();
+    } finally {
+      await store.close();
+    }
+  });
+
   it('never lets a follower skip an event that commits after a higher position is visible', async () => {
     // Many writers on several pools (as several instances would be) race; a follower polling
     // "after P" must end up with every event exactly once, in position order.

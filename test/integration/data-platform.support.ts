@@ -1,6 +1,6 @@
 /**
  * For the data-platform tests: order histories written straight into the log, as the order
- * flows would (events.ts is the contract), the mock platform's HTTP API, and polling.
+ * flows would (src/write/order/events.ts is the contract), the mock platform's HTTP API, and polling.
  */
 import { randomUUID } from 'node:crypto';
 import { MockMode, MockState } from '../../src/data-platform/mock-server';

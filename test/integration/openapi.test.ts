@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { startTestApp, TestApp, bearer } from '../support/app';
+import { sender } from './security.support';
 
 const root = join(__dirname, '..', '..');
 /** Where the lint and the generator read the document: .redocly.lint-ignore.yaml names its problems by this path. */
@@ -51,6 +52,16 @@ function fieldsWithoutExample(doc: OpenApiDoc, schema: JsonSchema, at: string): 
   return parts.length === 0 ? [at] : parts.flatMap(([step, part]) => fieldsWithoutExample(doc, part, `${at}${step}`));
 }
 
+/**
+ * Replaces a file whole: jest's projects run this file in parallel (through the fast lane and
+ * through Express alone), and a reader must never see half of the other's write.
+ */
+function writeWhole(file: string, text: string): void {
+  const partial = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  writeFileSync(partial, text);
+  renameSync(partial, file);
+}
+
 /** Redocly CLI (the devDependency, pinned) on a document file, with the repository's redocly.yaml. */
 async function redoclyLint(file: string): Promise<LintReport> {
   const cli = require.resolve('@redocly/cli/bin/cli.js');
@@ -79,7 +90,7 @@ describe('OpenAPI document', () => {
     t = await startTestApp();
     // The document as `npm start` serves it (embedded, dev tokens on), for the tools that read files.
     mkdirSync(join(root, 'dist'), { recursive: true });
-    writeFileSync(join(root, DOCUMENT), JSON.stringify((await t.http().get('/openapi.json')).body, null, 2));
+    writeWhole(join(root, DOCUMENT), JSON.stringify((await t.http().get('/openapi.json')).body, null, 2));
   });
   afterAll(async () => t.close());
 
@@ -108,7 +119,7 @@ describe('OpenAPI document', () => {
     for (const [path, operations] of Object.entries(paths)) {
       for (const method of Object.keys(operations)) {
         const url = path.replace(/\{[^}]+\}/g, 'example');
-        const res = await (t.http() as unknown as Record<string, (u: string) => import('supertest').Test>)[method](url).set(bearer(token)).send({});
+        const res = await sender(t)(method, url).set(bearer(token)).send({});
         if (res.status >= 500 || res.body?.code === 'ROUTE_NOT_FOUND') failures.push(`${method} ${path} -> ${res.status}`);
       }
     }
@@ -126,7 +137,7 @@ describe('OpenAPI document', () => {
 
   it('keeps the client types generated from this document (npm run openapi:types rewrites them)', async () => {
     const fresh = await generateClientTypes(DOCUMENT);
-    if (process.env.UPDATE_CLIENT_TYPES === 'true') writeFileSync(join(root, CLIENT_TYPES), fresh);
+    if (process.env.UPDATE_CLIENT_TYPES === 'true') writeWhole(join(root, CLIENT_TYPES), fresh);
     const committed = readFileSync(join(root, CLIENT_TYPES), 'utf8');
     // A plain comparison: a 4,000-line diff helps nobody; the command to run does.
     if (committed !== fresh) throw new Error(`${CLIENT_TYPES} is not what the document generates: run \`npm run openapi:types\` and commit it`);

@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { SignJWT } from 'jose';
 import { REDIS_URL, startTestApp, TEST_JWT_SECRET, TestApp, bearer } from '../support/app';
+import { as, httpSpec } from '../support/http-spec';
 
 const secretKey = new TextEncoder().encode(TEST_JWT_SECRET);
 
@@ -34,21 +35,20 @@ describe.each([
   afterAll(async () => t.close());
 
   it('charges, shows the balance and the history, newest first', async () => {
-    const token = await t.tokenFor('alice');
-    const first = await t.http().post('/me/points/charge').set(bearer(token)).send({ amount: 1000 });
-    expect(first.status).toBe(200);
-    expect(first.body).toEqual({ userId: 'alice', balance: 1000, charged: 1000, position: expect.any(String) });
-    const second = await t.http().post('/me/points/charge').set(bearer(token)).send({ amount: 250 });
-    expect(second.body.balance).toBe(1250);
+    const charged = await httpSpec(t)
+      .given(as('alice').post('/me/points/charge', { amount: 1000 }))
+      .when(as('alice').post('/me/points/charge', { amount: 250 }))
+      .then(200, { userId: 'alice', balance: 1250, charged: 250, position: expect.any(String) }, [
+        { type: 'PointsCharged', stream: 'wallet-alice', data: { userId: 'alice', amount: 250, balanceAfter: 1250 } },
+      ]);
+    const consistent = { 'X-Consistent-With': charged.body.position };
 
-    expect(await balanceOf(t, token, second.body.position)).toBe(1250);
-    const history = await t.http().get('/me/points/history').set(bearer(token)).set('X-Consistent-With', second.body.position);
-    expect(history.status).toBe(200);
+    await httpSpec(t).given().when(as('alice').get('/me/points', undefined, consistent)).then(200, { balance: 1250 }, []);
+    const history = await httpSpec(t).given().when(as('alice').get('/me/points/history', undefined, consistent)).then(200, { nextCursor: null });
     expect(history.body.items).toEqual([
       { type: 'CHARGE', amount: 250, balanceAfter: 1250, occurredAt: expect.any(String) },
       { type: 'CHARGE', amount: 1000, balanceAfter: 1000, occurredAt: expect.any(String) },
     ]);
-    expect(history.body.nextCursor).toBeNull();
   });
 
   it('shows 0 for a user who never charged', async () => {
@@ -79,14 +79,12 @@ describe.each([
   });
 
   it('refuses a charge past the balance cap and changes nothing', async () => {
-    const token = await t.tokenFor('rich');
-    for (let i = 0; i < 10; i += 1) {
-      expect((await t.http().post('/me/points/charge').set(bearer(token)).send({ amount: 1_000_000 })).status).toBe(200);
-    }
-    const res = await t.http().post('/me/points/charge').set(bearer(token)).send({ amount: 1 });
-    expect(res.status).toBe(409);
+    const charge = (amount: number) => as('rich').post('/me/points/charge', { amount });
+    const res = await httpSpec(t)
+      .given(...Array.from({ length: 10 }, () => charge(1_000_000)))
+      .when(charge(1))
+      .then(409, { status: 409, code: 'POINTS_BALANCE_LIMIT' }, []);
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
-    expect(res.body).toMatchObject({ status: 409, code: 'POINTS_BALANCE_LIMIT' });
     expect(await balanceFromLog(t, 'rich')).toBe(10_000_000);
   });
 

@@ -7,6 +7,7 @@ import { ProductEvent } from '../../src/write/product/events';
 import { DomainError } from '../../src/shared/domain/errors';
 import { REDIS_URL, startTestApp, TestApp, bearer } from '../support/app';
 import { eventually } from '../support/eventually';
+import { recorded } from '../../src/shared/eventstore/recorded';
 
 type Product = { id: string; name: string; price: number; stock: number; status: 'ON_SALE' | 'SOLD_OUT' };
 type Page<T> = { items: T[]; nextCursor: string | null };
@@ -450,7 +451,7 @@ describe.each([
         cursor = res.body.nextCursor;
       } while (cursor);
 
-      const stream = (await t.app.services.events.readStream(productStream(id))) as unknown as Array<ProductEvent & { position: string }>;
+      const stream = (await t.app.services.events.readStream(productStream(id))).map((event) => recorded<ProductEvent>(event));
       const fromStream = stream
         .flatMap((event) => {
           switch (event.type) {

@@ -88,7 +88,8 @@ export function validBody(route: Pick<RouteDefinition, 'method' | 'path'>, shop:
 }
 
 export type Send = (method: string, url: string) => import('supertest').Test;
-export const sender = (t: TestApp): Send => (method, url) => (t.http() as unknown as Record<string, (u: string) => import('supertest').Test>)[method](url);
+/** The OpenAPI document and the route list name methods in lower case, as supertest's agent does. */
+export const sender = (t: TestApp): Send => (method, url) => t.http()[method as RouteDefinition['method']](url);
 
 const secret = new TextEncoder().encode(TEST_JWT_SECRET);
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');

@@ -1,5 +1,5 @@
 /**
- * MongoDB's reset without a server: a fake of the three collection calls it makes, to pin the
+ * MongoDB's reset without a server: a fake of the collection calls it makes, to pin the
  * order (documents in chunks, no transaction, the checkpoint last). The contract suite covers
  * its outcome against a real server.
  */
@@ -17,7 +17,8 @@ function fakeMongo(sizes: Record<string, number>) {
       calls.push(`delete ${name} ${filter._id.$in.length}${options?.session ? ' in a transaction' : ''}`);
       docs.set(name, (docs.get(name) ?? []).filter((id) => !filter._id.$in.includes(id)));
     },
-    deleteOne: async (filter: { _id: string }) => calls.push(`clear ${name} ${filter._id}`),
+    // The checkpoint's position is cleared but its lease fence kept, so a fenced-out runner stays out after a rebuild.
+    updateOne: async (filter: { _id: string }, update: { $set: { position: null } }) => calls.push(`clear ${name} ${filter._id} position ${update.$set.position}`),
   });
   const client = {
     db: () => ({ collection }),
@@ -37,7 +38,7 @@ describe('MongoDB document store reset', () => {
       `delete orders ${RESET_CHUNK}`,
       'delete orders 5',
       'delete lines 3',
-      'clear checkpoints orders',
+      'clear checkpoints orders position null',
     ]);
     expect(docs.get('orders')).toEqual([]);
   });

@@ -24,7 +24,7 @@ const popularSchema = z.object({
 
 const rankingKey = ({ days, limit }: { days: number; limit: number }) => `popular:${days}:${limit}`;
 
-export const popularRoutes = ({ config, clock, cache, ranking, documents, events }: AppServices) => {
+export const popularRoutes = ({ config, clock, cache, cacheInMemory, ranking, documents, events }: AppServices) => {
   /** Computed from the pre-aggregated daily counts at most once per refresh period per (days, limit), then served from the cache. */
   const compute = async (days: number, limit: number) => {
     const now = clock.now();
@@ -59,7 +59,7 @@ export const popularRoutes = ({ config, clock, cache, ranking, documents, events
         return { status: 200, body };
       },
       fromMemory({ query }) {
-        const ranking = cache.peek(rankingKey(query));
+        const ranking = cacheInMemory.peek(rankingKey(query));
         return ranking && { status: 200, body: ranking.value };
       },
     }),

@@ -1,4 +1,5 @@
 import { PRODUCTS, ProductDoc, productCacheKeys } from '../../../projections/products';
+import { InMemoryReader } from '../../shared/cache/in-memory';
 import { Cache } from '../../shared/cache/port';
 import { DocumentStore, Page } from '../../shared/documents/port';
 import { Product, toProduct } from '../../write/product/view';
@@ -20,6 +21,7 @@ export class ProductCatalog {
   constructor(
     private readonly documents: DocumentStore,
     private readonly cache: Cache,
+    private readonly memory: InMemoryReader,
   ) {}
 
   /** `fresh`: straight from the read model, for a reader of its own writes (see RouteInput). */
@@ -33,13 +35,13 @@ export class ProductCatalog {
 
   /** The product as this process already holds it, without I/O; undefined when it must be loaded. */
   productInMemory(id: string): Product | undefined {
-    return this.cache.peek<Product>(productCacheKeys.product(id))?.value;
+    return this.memory.peek<Product>(productCacheKeys.product(id))?.value;
   }
 
   /** The page as this process already holds it, without I/O; undefined when it must be loaded. */
   pageInMemory(limit: number, cursor: string | undefined): Page<Product> | undefined {
-    const version = this.cache.peekVersion(productCacheKeys.listVersion);
-    return version === undefined ? undefined : this.cache.peek<Page<Product>>(productCacheKeys.page(version, limit, cursor))?.value;
+    const version = this.memory.peekVersion(productCacheKeys.listVersion);
+    return version === undefined ? undefined : this.memory.peek<Page<Product>>(productCacheKeys.page(version, limit, cursor))?.value;
   }
 
   async page(limit: number, cursor: string | undefined, fresh = false): Promise<Page<Product>> {

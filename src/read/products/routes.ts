@@ -18,8 +18,8 @@ const stockChangeSchema = z.object({
 
 const notFound = (id: string) => new DomainError('PRODUCT_NOT_FOUND', 'not_found', `no product ${id}`, { productId: id });
 
-export const productQueryRoutes = ({ documents, cache }: AppServices) => {
-  const catalog = new ProductCatalog(documents, cache);
+export const productQueryRoutes = ({ documents, cache, cacheInMemory }: AppServices) => {
+  const catalog = new ProductCatalog(documents, cache, cacheInMemory);
   return [
     defineRoute({
       method: 'get',

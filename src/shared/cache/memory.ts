@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { Cache } from './port';
+import { InMemoryReader } from './in-memory';
 import { SingleFlight } from './single-flight';
 
 /**
@@ -9,7 +10,7 @@ import { SingleFlight } from './single-flight';
  * Only the process whose projections invalidate it can keep it fresh; with the projections in
  * another process (RUN_PROJECTIONS=false) and no Redis, entries are only bounded by their TTL.
  */
-export class InProcessCache implements Cache {
+export class InProcessCache implements Cache, InMemoryReader {
   readonly adapterName = 'in-process';
   /** Boxed because the LRU refuses undefined and null values. */
   private readonly entries: LRUCache<string, { readonly value: unknown }>;

@@ -21,14 +21,6 @@ export interface Cache {
   version(name: string): Promise<number | null>;
   bumpVersion(name: string): Promise<void>;
   /**
-   * What `get` would answer from this process's memory alone, without I/O: undefined when the
-   * answer would need the backend (or the layer that holds copies here is off). Lets a read be
-   * answered in the same turn it arrived.
-   */
-  peek<T>(key: string): { readonly value: T } | undefined;
-  /** `version` from this process's memory alone; undefined when it would need the backend. */
-  peekVersion(name: string): number | undefined;
-  /**
    * The cached value, or else what `load` returns, kept for `ttlMs` (undefined is returned but not
    * kept). Concurrent calls for one key in one process share one lookup and one load, so a cold
    * hot key costs the read model a single query (single flight).

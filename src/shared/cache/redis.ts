@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { NearCache } from './near';
 import { Cache } from './port';
+import { InMemoryReader } from './in-memory';
 import { SingleFlight } from './single-flight';
 
 /** Stored strings start with a tag: a value (JSON follows) or a tombstone (a random id follows). */
@@ -49,7 +50,7 @@ const decode = (raw: string | null | undefined): unknown => (raw?.startsWith(VAL
  * bump is reported to `onError` and otherwise left to the entries' TTL.
  * The client belongs to the caller: `close` leaves it open, and closes only the subscriber.
  */
-export class RedisCache implements Cache {
+export class RedisCache implements Cache, InMemoryReader {
   readonly adapterName = 'redis';
   private readonly flights = new SingleFlight();
   private readonly near = new NearCache();

@@ -12,7 +12,7 @@ import type { AggregateSnapshots } from '../snapshots/snapshots';
 import { eventIds, uuidFromHash } from './event-ids';
 
 export interface CommandContext {
-  /** Makes event ids deterministic (see event-ids.ts); absent means random ids. */
+  /** Makes event ids deterministic (see ./event-ids.ts); absent means random ids. */
   readonly idSeed?: string;
   /** Who asked, and why: kept on every event for audit. */
   readonly metadata: JsonObject;
@@ -129,7 +129,7 @@ export class CommandHandler {
   }
 
   /**
-   * Decisions over several aggregates that land together or not at all (ARCHITECTURE.md
+   * Decisions over several aggregates that land together or not at all (docs/ARCHITECTURE.md
    * principle 2): `work` loads and decides through the unit, then every stream that got events
    * is appended in one atomic write, each with the revision it was decided on. A conflict on
    * any of them discards the whole attempt and runs `work` again on fresh state.

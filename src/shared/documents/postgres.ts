@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { lockKey, lockNamespace, Migration, Postgres } from '../postgres';
 import { After, checkName, checkWrite, conditions, decodeCursor, encodeCursor, IndexCatalog, Sort, sortOf } from './query';
-import { Checkpoint, CheckpointMoved, CollectionSpec, Doc, DocumentStore, DocWrite, FindQuery, Page } from './port';
+import { Checkpoint, CheckpointMoved, LeaseFenced, CollectionSpec, Doc, DocumentStore, DocWrite, FindQuery, Page } from './port';
 
 const SQL_OPS = { eq: '=', gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 
@@ -15,11 +15,8 @@ const column = (field: string) => (field === 'id' ? 'id' : `nullif(body -> '${fi
 const indexName = (collection: string, fields: readonly string[]) =>
   `doc_${createHash('sha256').update(`${collection}(${fields.join(',')})`).digest('hex').slice(0, 24)}`;
 
-/** A stored checkpoint moved: what write_documents answers instead of writing. */
-interface Written {
-  readonly moved: boolean;
-  readonly actual: string | null;
-}
+/** What write_documents answers: written, or refused because the checkpoint moved or a newer lease holder wrote. */
+type Written = { readonly moved?: true; readonly actual?: string | null; readonly fenced?: true; readonly current?: string };
 
 /**
  * Read-model documents as jsonb rows in PostgreSQL, queried through per-collection partial
@@ -113,11 +110,13 @@ export class PostgresDocumentStore implements DocumentStore {
     // Not retried on a lost connection: the write may have committed, and the CAS would then
     // call our own batch a moved checkpoint. The runner starts over from the stored checkpoint.
     const [row] = await this.pg.query<{ written: Written }>(
-      `SELECT ${this.pg.table('write_documents')}($1::jsonb, $2, $3, $4, $5) AS written`,
-      [payload, checkpoint?.projection ?? null, checkpoint?.position ?? null, cas, cas ? checkpoint.previous : null],
+      `SELECT ${this.pg.table('write_documents')}($1::jsonb, $2, $3, $4, $5, $6) AS written`,
+      [payload, checkpoint?.projection ?? null, checkpoint?.position ?? null, cas, cas ? checkpoint.previous : null, checkpoint?.fence ?? null],
       false,
     );
-    if (row.written.moved) throw new CheckpointMoved(checkpoint!.projection, checkpoint!.previous ?? null, row.written.actual);
+    const { written } = row;
+    if (written.fenced) throw new LeaseFenced(checkpoint!.projection, checkpoint!.fence!, Number(written.current));
+    if (written.moved) throw new CheckpointMoved(checkpoint!.projection, checkpoint!.previous ?? null, written.actual ?? null);
   }
 
   async getCheckpoint(projection: string): Promise<string | null> {
@@ -125,13 +124,13 @@ export class PostgresDocumentStore implements DocumentStore {
     return row?.position ?? null;
   }
 
-  /** One transaction, without the statement timeout: a large read model may take a while to delete. */
+  /** One transaction, without the statement timeout: a large read model may take a while to delete. The fence stays. */
   async reset(projection: string, collections: readonly string[]): Promise<void> {
     collections.forEach((c) => checkName('collection', c));
     await this.pg.transaction(async (client) => {
       await client.query('SET LOCAL statement_timeout = 0');
       await client.query(`DELETE FROM ${this.documents} WHERE collection = ANY($1::text[])`, [collections]);
-      await client.query(`DELETE FROM ${this.pg.table('checkpoints')} WHERE projection = $1`, [projection]);
+      await client.query(`UPDATE ${this.pg.table('checkpoints')} SET position = NULL WHERE projection = $1`, [projection]);
     });
   }
 
@@ -190,8 +189,8 @@ function runs(sort: Sort, after: After | null, sortFieldFiltered: boolean): Run[
 
 /**
  * Ids compare bytewise (COLLATE "C"), as in SQLite and MongoDB. write_documents applies one
- * write whole or not at all (it is one statement): the checkpoint's compare-and-set first, then
- * the documents in order, then the new checkpoint.
+ * write whole or not at all (it is one statement): the lease fence and the checkpoint's
+ * compare-and-set first, then the documents in order, then the new checkpoint.
  */
 function migrations(pg: Postgres): Migration[] {
   const documents = pg.table('documents');
@@ -234,6 +233,45 @@ function migrations(pg: Postgres): Migration[] {
             ON CONFLICT (projection) DO UPDATE SET position = excluded.position;
           END IF;
           RETURN json_build_object('moved', false);
+        END
+        $fn$;
+      `,
+    },
+    {
+      // Lease fencing: the largest token written is kept, and a smaller one is refused before anything is written.
+      name: 'documents-2-fence',
+      sql: `
+        ALTER TABLE ${checkpoints} ADD COLUMN fence bigint;
+        DROP FUNCTION ${pg.table('write_documents')}(jsonb, text, text, boolean, text);
+        CREATE FUNCTION ${pg.table('write_documents')}(writes jsonb, p_projection text, p_position text, p_check boolean, p_previous text, p_fence bigint)
+        RETURNS json LANGUAGE plpgsql AS $fn$
+        DECLARE
+          w jsonb;
+          stored ${checkpoints}%ROWTYPE;
+        BEGIN
+          IF p_check OR p_fence IS NOT NULL THEN
+            INSERT INTO ${checkpoints} (projection, position) VALUES (p_projection, NULL) ON CONFLICT DO NOTHING;
+            SELECT * INTO stored FROM ${checkpoints} WHERE projection = p_projection FOR UPDATE;
+            IF p_fence IS NOT NULL AND coalesce(stored.fence, 0) > p_fence THEN
+              RETURN json_build_object('fenced', true, 'current', stored.fence::text);
+            END IF;
+            IF p_check AND stored.position IS DISTINCT FROM p_previous THEN
+              RETURN json_build_object('moved', true, 'actual', stored.position);
+            END IF;
+          END IF;
+          FOR w IN SELECT value FROM jsonb_array_elements(writes) LOOP
+            IF w ? 'b' THEN
+              INSERT INTO ${documents} (collection, id, body) VALUES (w->>'c', w->>'i', w->'b')
+              ON CONFLICT (collection, id) DO UPDATE SET body = excluded.body;
+            ELSE
+              DELETE FROM ${documents} WHERE collection = w->>'c' AND id = w->>'i';
+            END IF;
+          END LOOP;
+          IF p_projection IS NOT NULL THEN
+            INSERT INTO ${checkpoints} AS c (projection, position, fence) VALUES (p_projection, p_position, p_fence)
+            ON CONFLICT (projection) DO UPDATE SET position = excluded.position, fence = greatest(c.fence, excluded.fence);
+          END IF;
+          RETURN json_build_object();
         END
         $fn$;
       `,

@@ -27,7 +27,7 @@ import {
   StreamWrite,
 } from './port';
 
-/** The client's methods this adapter uses: a test can hand in a fake (see kurrentdb-replay.test.ts). */
+/** The client's methods this adapter uses: a test can hand in a fake (see test/unit/kurrentdb.test.ts). */
 export type KurrentClient = Pick<KurrentDBClient, 'readStream' | 'readAll' | 'appendToStream' | 'multiStreamAppend' | 'subscribeToAll' | 'dispose'>;
 
 /** The fields we use of the client's recorded event (stream and $all reads share them). */
@@ -69,7 +69,7 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
 
 /**
- * The production event store (ARCHITECTURE.md, ports and adapters) over KurrentDB >= 25.1.
+ * The production event store (docs/ARCHITECTURE.md, ports and adapters) over KurrentDB >= 25.1.
  *
  * Duplicates (the port's rule): KurrentDB answers a replayed append with success and writes
  * nothing, but the reply looks exactly like a fresh write; and when one stream of a

@@ -1,5 +1,5 @@
 /**
- * The event log: the only source of truth (ARCHITECTURE.md principle 1).
+ * The event log: the only source of truth (docs/ARCHITECTURE.md, principle 1).
  *
  * Revisions count events in one stream from 0. Positions order the whole log; they are opaque
  * strings that compare correctly as plain strings (adapters zero-pad their numbers), so a
@@ -12,7 +12,7 @@ export type JsonObject = { readonly [key: string]: unknown };
 export interface NewEvent {
   /**
    * A UUID, unique in the whole log. Deterministic where a retry could repeat the write, so the
-   * store can recognise the repeat (see the duplicate rule on `append`); event-ids.ts hashes the
+   * store can recognise the repeat (see the duplicate rule on `append`); src/shared/command/event-ids.ts hashes the
    * stream name in, so such an id belongs to one stream and one place in it.
    */
   readonly id: string;

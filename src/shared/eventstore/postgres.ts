@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Client } from 'pg';
 import { lockKey, lockNamespace, Migration, Postgres } from '../postgres';
+import { deepFreeze } from './frozen';
 import {
   AppendResult,
   checkAppend,
@@ -104,6 +105,8 @@ export class PostgresEventStore implements EventStore {
   private listener: Client | null = null;
   private relisten: NodeJS.Timeout | null = null;
   private closed = false;
+  /** readAll queries started in this turn of the event loop, by (after, limit): see readAll. */
+  private readonly reads = new Map<string, Promise<readonly StoredEvent[]>>();
 
   private constructor(private readonly pg: Postgres) {
     this.events = pg.table('events');
@@ -127,12 +130,29 @@ export class PostgresEventStore implements EventStore {
     return rows.map(toStored);
   }
 
+  /**
+   * Every projection follows the log on its own, and one append wakes them all in the same turn
+   * of the event loop, at the same position: they share one query then (its events frozen, as
+   * they are shared). Only within that turn: a caller arriving later might have been woken by
+   * an event the running query cannot see yet.
+   */
   async readAll(after: string | null, limit: number): Promise<StoredEvent[]> {
-    const rows = await this.pg.query<EventRow>(
-      `SELECT position, id, stream, revision, type, data, metadata FROM ${this.events} WHERE position > $1 ORDER BY position LIMIT $2`,
-      [after === null ? '0' : BigInt(after).toString(), limit],
-    );
-    return rows.map(toStored);
+    const key = `${after}|${limit}`;
+    let read = this.reads.get(key);
+    if (!read) {
+      read = this.pg
+        .query<EventRow>(
+          `SELECT position, id, stream, revision, type, data, metadata FROM ${this.events} WHERE position > $1 ORDER BY position LIMIT $2`,
+          [after === null ? '0' : BigInt(after).toString(), limit],
+        )
+        .then((rows) => rows.map((row) => deepFreeze(toStored(row))));
+      const started = read;
+      this.reads.set(key, started);
+      setImmediate(() => {
+        if (this.reads.get(key) === started) this.reads.delete(key);
+      });
+    }
+    return [...(await read)];
   }
 
   async headPosition(): Promise<string | null> {

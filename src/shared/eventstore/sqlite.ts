@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { fsync, openSync, closeSync } from 'node:fs';
 import { BackgroundCheckpoints, checkpointInBackground, immediate, openSqlite, SqliteDatabase, SqliteOptions } from '../sqlite';
+import { deepFreeze } from './frozen';
 import {
   AppendResult,
   checkAppend,
@@ -38,14 +39,6 @@ interface Committed {
 
 /** Most recent own events kept for followers of the log; a follower further behind reads SQLite. */
 const RECENT_MAX = 4096;
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const inner of Object.values(value)) deepFreeze(inner);
-  }
-  return value;
-}
 
 const toStored = (row: EventRow): StoredEvent => ({
   id: row.id,

@@ -1,27 +1,28 @@
 import { DomainErrorCode, ErrorKind } from '../domain/errors';
 
 /** The codes the HTTP layer itself answers with, whatever the route (docs/API.md). */
-export type HttpErrorCode =
-  | 'CONSISTENCY_TIMEOUT'
-  | 'DEV_TOKENS_LOCAL_ONLY'
-  | 'FORBIDDEN'
-  | 'IDEMPOTENCY_KEY_IN_USE'
-  | 'IDEMPOTENCY_KEY_REUSED'
-  | 'IDEMPOTENCY_UNAVAILABLE'
-  | 'INTERNAL'
-  | 'MALFORMED_BODY'
-  | 'MALFORMED_JSON'
-  | 'MALFORMED_PATH'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'RATE_LIMITED'
-  | 'STORE_UNAVAILABLE'
-  | 'REQUEST_TIMEOUT'
-  | 'ROUTE_NOT_FOUND'
-  | 'UNAUTHENTICATED'
-  | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'VALIDATION_FAILED'
-  /** Another 4xx a library answered before any route ran. */
-  | `HTTP_${number}`;
+export const HTTP_ERROR_CODES = [
+  'CONSISTENCY_TIMEOUT',
+  'DEV_TOKENS_LOCAL_ONLY',
+  'FORBIDDEN',
+  'IDEMPOTENCY_KEY_IN_USE',
+  'IDEMPOTENCY_KEY_REUSED',
+  'IDEMPOTENCY_UNAVAILABLE',
+  'INTERNAL',
+  'MALFORMED_BODY',
+  'MALFORMED_JSON',
+  'MALFORMED_PATH',
+  'PAYLOAD_TOO_LARGE',
+  'RATE_LIMITED',
+  'STORE_UNAVAILABLE',
+  'REQUEST_TIMEOUT',
+  'ROUTE_NOT_FOUND',
+  'UNAUTHENTICATED',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'VALIDATION_FAILED',
+] as const;
+/** Another 4xx a library answered before any route ran, by its status. */
+export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number] | `HTTP_${number}`;
 
 /** Every `code` a problem+json answer can carry. */
 export type ErrorCode = DomainErrorCode | HttpErrorCode;

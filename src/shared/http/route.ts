@@ -298,7 +298,7 @@ function positionOf(result: RouteResult): string | undefined {
 }
 
 /**
- * API.md's Idempotency-Key: replay the first response, refuse another body (422) or a key
+ * docs/API.md's Idempotency-Key: replay the first response, refuse another body (422) or a key
  * whose first request is still running (409). Failures that wrote nothing (5xx, a lost race
  * the client should retry) free the key instead of being replayed forever.
  */

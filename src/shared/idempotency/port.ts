@@ -1,5 +1,5 @@
 /**
- * Idempotency-Key records (API.md): the first response is kept and replayed; the same key with
+ * Idempotency-Key records (docs/API.md): the first response is kept and replayed; the same key with
  * another body is refused; a key whose first request is still running is refused too. A claim
  * that is never completed (its process died) expires after `inFlightMs` so the key is usable again.
  */
@@ -19,7 +19,7 @@ export interface IdempotencyStore {
   /** `scope` is the user (keys are per user); `fingerprint` identifies the request body and route. */
   claim(scope: string, key: string, fingerprint: string, inFlightMs: number): Promise<Claim>;
   /**
-   * Keeps the response for `ttlMs` (at least 24 h per API.md). `fingerprint` is the one the key
+   * Keeps the response for `ttlMs` (at least 24 h per docs/API.md). `fingerprint` is the one the key
    * was claimed with: the response is kept only if the record is gone (the claim expired) or is
    * still that body's running claim; another body's claim, or a response already kept, stays.
    */

@@ -1,14 +1,7 @@
 import { Migration, Postgres } from '../postgres';
 import { DataKeyStore, WrappedDataKey } from './port';
+import { KeyRow as Row, toKey } from './row';
 
-interface Row {
-  user_id: string;
-  key_id: string;
-  master_key_id: string;
-  wrapped: string;
-}
-
-const toKey = (row: Row): WrappedDataKey => ({ userId: row.user_id, keyId: row.key_id, masterKeyId: row.master_key_id, wrapped: row.wrapped });
 const COLUMNS = 'user_id, key_id, master_key_id, wrapped';
 
 /**

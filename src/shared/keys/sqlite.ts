@@ -1,14 +1,7 @@
 import { immediate, openSqlite, SqliteDatabase, SqliteOptions } from '../sqlite';
 import { DataKeyStore, WrappedDataKey } from './port';
+import { KeyRow as Row, toKey } from './row';
 
-interface Row {
-  user_id: string;
-  key_id: string;
-  master_key_id: string;
-  wrapped: string;
-}
-
-const toKey = (row: Row): WrappedDataKey => ({ userId: row.user_id, keyId: row.key_id, masterKeyId: row.master_key_id, wrapped: row.wrapped });
 
 /**
  * Data keys in their own SQLite file under DATA_DIR. A deleted row would otherwise linger in

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { SessionPositions } from './port';
 
-// Positions compare as plain strings (eventstore/port.ts): keep the later one, and restart the
+// Positions compare as plain strings (src/shared/eventstore/port.ts): keep the later one, and restart the
 // TTL either way, since the user has just written.
 const RECORD = `
 local current = redis.call('GET', KEYS[1])

@@ -1,4 +1,4 @@
-/** API.md's discount policies; amounts are whole KRW. */
+/** docs/API.md's discount policies; amounts are whole KRW. */
 export type DiscountPolicy =
   | { readonly type: 'FIXED'; readonly amount: number }
   | { readonly type: 'PERCENT'; readonly percent: number; readonly maxDiscount?: number };

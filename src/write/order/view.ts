@@ -4,7 +4,7 @@ import { EXAMPLE, instantOutSchema } from '../../shared/http/schemas';
 import { isExpired, PlacedOrder } from './decider';
 
 /** EXPIRED is not stored: it is a PENDING order read after its expiresAt (see isExpired). */
-export const orderStatusSchema = z.enum(['PENDING', 'EXPIRED', 'PAID', 'CANCELLED']);
+export const orderStatusSchema = z.enum(['PENDING', 'EXPIRED', 'PAID', 'CANCELLED']).openapi({ example: 'PAID' });
 
 export const orderItemSchema = z.object({
   productId: z.string().openapi({ example: EXAMPLE.productId }),
@@ -31,15 +31,23 @@ export const orderSchema = z.object({
   total: z.number().int().openapi({ example: 160_200 }),
   createdAt: instantOutSchema,
   expiresAt: instantOutSchema.openapi({ description: 'The last moment it may be paid', example: '2026-12-03T18:42:40.512Z' }),
-  paidAt: instantOutSchema.nullable(),
+  paidAt: instantOutSchema.nullable().openapi({ example: '2026-12-03T18:14:31.870Z' }),
   cancelledAt: instantOutSchema.nullable().openapi({ example: null }),
-  statusHistory: z.array(
-    z.object({
-      status: z.string().openapi({ example: 'PAID' }),
-      at: instantOutSchema,
-      reason: z.string().optional().openapi({ description: 'Why a payment was refused, as its error code', example: 'POINTS_INSUFFICIENT' }),
+  statusHistory: z
+    .array(
+      z.object({
+        status: z.string(),
+        at: z.string(),
+        reason: z.string().optional().openapi({ description: 'Why a payment was refused, as its error code' }),
+      }),
+    )
+    .openapi({
+      example: [
+        { status: 'PENDING', at: EXAMPLE.instant },
+        { status: 'PAYMENT_FAILED', at: '2026-12-03T18:13:05.204Z', reason: 'POINTS_INSUFFICIENT' },
+        { status: 'PAID', at: '2026-12-03T18:14:31.870Z' },
+      ],
     }),
-  ),
   position: z.string().nullable().openapi({ example: EXAMPLE.position }),
 });
 

@@ -200,10 +200,13 @@ export class Cluster {
     }
   }
 
-  /** A call that must succeed (set-up steps). */
+  /**
+   * A call that must succeed (set-up steps), sent as a careful client sends: a POST with an
+   * Idempotency-Key (its own unless given), and an undecided answer sent again with the same key
+   * until decided: a keep-alive socket the server closed just as it was reused resets, before
+   * any process was killed.
+   */
   async must(call: Call): Promise<any> {
-    // Sent as a careful client does: keyed, and resent until decided. A keep-alive connection the
-    // server closes just as a request goes out on it (ECONNRESET) must not fail a set-up step.
     const careful: Call = call.method === 'POST' ? { ...call, idempotencyKey: call.idempotencyKey ?? randomUUID() } : call;
     for (let attempt = 0; ; attempt++) {
       const outcome = await this.call(careful);

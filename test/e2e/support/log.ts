@@ -1,4 +1,5 @@
 import { EventStore } from '../../../src/shared/eventstore/port';
+import { recorded } from '../../../src/shared/eventstore/recorded';
 import { CouponEvent } from '../../../src/write/coupon/events';
 import { OrderEvent } from '../../../src/write/order/events';
 import { ProductEvent } from '../../../src/write/product/events';
@@ -31,7 +32,7 @@ export async function readLog(events: EventStore): Promise<LogFacts> {
       const page = await events.readAll(after, 5_000);
       if (page.length === 0) break;
       for (const stored of page) {
-        const event = stored as unknown as CouponEvent | OrderEvent | WalletEvent | ProductEvent;
+        const event = recorded<CouponEvent | OrderEvent | WalletEvent | ProductEvent>(stored);
         if (event.type === 'CouponIssued') {
           if (!holders.has(event.data.couponId)) holders.set(event.data.couponId, new Set());
           holders.get(event.data.couponId)!.add(event.data.userId);

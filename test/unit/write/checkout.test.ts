@@ -4,12 +4,13 @@ import { couponDecider, userCouponIdOf } from '../../../src/write/coupon/decider
 import { CouponEvent } from '../../../src/write/coupon/events';
 import { decidePayment, decidePlacement, OrderEffects, OrderWorld, PayInput, PlaceInput } from '../../../src/write/order/checkout';
 import { orderDecider } from '../../../src/write/order/decider';
-import { OrderEvent, OrderLine, OrderPlaced } from '../../../src/write/order/events';
+import { OrderEvent, OrderPlaced } from '../../../src/write/order/events';
 import { productDecider } from '../../../src/write/product/decider';
 import { ProductEvent } from '../../../src/write/product/events';
 import { walletDecider } from '../../../src/write/wallet/decider';
 import { WalletEvent } from '../../../src/write/wallet/events';
 import { decisionSpec } from '../../support/decider-spec';
+import { productLine as line } from '../../support/orders';
 
 /** What each aggregate has recorded before the step. */
 interface Given {
@@ -59,14 +60,6 @@ const couponIssued = (userId = 'u1'): CouponEvent => ({
 const couponUsed = (orderId: string): CouponEvent => ({ type: 'CouponUsed', data: { couponId: 'c1', userCouponId, userId: 'u1', orderId, occurredAt: before } });
 
 const shop = { p1: [registered('p1', 1000, 5)], p2: [registered('p2', 500, 1)] };
-const line = (productId: string, unitPrice: number, quantity: number): OrderLine => ({
-  kind: 'PRODUCT',
-  productId,
-  name: `Product ${productId}`,
-  unitPrice,
-  quantity,
-  amount: unitPrice * quantity,
-});
 
 const place = (overrides: Partial<PlaceInput> = {}): PlaceInput => ({
   orderId: 'o1',

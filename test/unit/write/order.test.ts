@@ -1,20 +1,14 @@
 import { orderDecider } from '../../../src/write/order/decider';
 import { OrderCommand } from '../../../src/write/order/commands';
-import { OrderEvent, OrderLine } from '../../../src/write/order/events';
+import { OrderEvent } from '../../../src/write/order/events';
 import { specFor } from '../../support/decider-spec';
+import { productLine as line } from '../../support/orders';
 
 const given = specFor(orderDecider);
 const now = '2026-11-25T01:00:00.000Z';
 const later = '2026-11-25T02:00:00.000Z';
 const expiresAt = '2026-11-25T03:00:00.000Z';
-const line = (productId: string, unitPrice: number, quantity: number): OrderLine => ({
-  kind: 'PRODUCT',
-  productId,
-  name: `Product ${productId}`,
-  unitPrice,
-  quantity,
-  amount: unitPrice * quantity,
-});
+
 const lines = [line('p1', 1000, 2), line('p2', 500, 1)];
 const coupon = { userCouponId: 'uc1', couponId: 'c1', discount: 300 };
 

@@ -3,7 +3,7 @@
  * sure to be refused (none left, or the user already holds one), so a rush of thousands on one
  * coupon sends only about as many requests to the store as there are coupons.
  *
- * An optimisation only (ARCHITECTURE.md principle 1): the decider and the expected revision
+ * An optimisation only (docs/ARCHITECTURE.md, principle 1): the decider and the expected revision
  * decide every issue. The gate may be lost (Redis flushed or restarted, a new process) and is
  * then seeded again from the coupon's stream; it may be unreachable, and callers then go
  * straight to the store. Its errors therefore lean one way: after a loss it can let a few too
