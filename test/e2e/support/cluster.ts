@@ -220,15 +220,19 @@ export class Cluster {
   /** Waits until every projection has applied the whole log. */
   async caughtUp(timeoutMs = 60_000): Promise<void> {
     const token = await this.admin();
+    let last: Outcome | undefined;
     await until(
       async () => {
-        const outcome = await this.call({ method: 'GET', path: '/admin/projections', token });
-        return ok(outcome) && (outcome as { body: { items: { caughtUp: boolean }[] } }).body.items.every((p) => p.caughtUp);
+        last = await this.call({ method: 'GET', path: '/admin/projections', token });
+        return ok(last) && (last as { body: { items: { caughtUp: boolean }[] } }).body.items.every((p) => p.caughtUp);
       },
       'the projections to catch up',
       timeoutMs,
       100,
-    );
+    ).catch((error: Error) => {
+      // Which projection lags, and the projectors' last words.
+      throw new Error(`${error.message}: ${JSON.stringify(last)}\n${this.projectors.map((p) => `${p.name}: ${p.output.slice(-3_000)}`).join('\n')}`);
+    });
   }
 
   /** Runs `npm run verify`'s program against this cluster's stores. */
