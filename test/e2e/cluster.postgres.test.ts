@@ -138,14 +138,11 @@ describeOnSeparateHosts('a cluster on PostgreSQL and Redis, its instances on sep
   });
 
   /**
-   * KNOWN BUG, recorded so that it cannot be forgotten: the projection lease's fencing token is an
-   * INCR on a Redis key (src/shared/lease/redis.ts) while the checkpoints keep the largest token
-   * written (src/shared/documents/*). Once a projector has been replaced (the kill -9 round),
-   * Redis restarted empty hands out tokens below that fence, every batch is refused with
-   * LeaseFenced ("lost the projection lease" in a loop) and the read models stop for good.
-   * `it.failing` passes while the bug is there; when it is fixed this turns red: make it `it`.
+   * Redis restarted empty counts lease tokens from 1 again, below the fence the checkpoints keep
+   * after a projector was replaced (the kill -9 round): the runner refused by that fence draws
+   * its next token above it (LeaseHolder.fenced), so projections resume instead of stopping.
    */
-  it.failing('KNOWN BUG: after a projector was replaced, Redis restarted empty leaves every projection fenced and stopped', async () => {
+  it('resumes projecting after a projector was replaced and Redis restarted empty, below the stored lease fence', async () => {
     const { redis } = hosts();
     const rushes = await rushesFor(cluster, 'redis', 0.3);
     const running = Promise.all(rushes.map((rush) => rush.run()));
