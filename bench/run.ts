@@ -11,6 +11,8 @@
  *   --only id,id        run only these scenarios (charge, products, product, popular, coupon-rush, checkout, checkout-hot, my-orders)
  *   --profile           run the app under `node --cpu-prof`; profiles and their summaries go to bench/results/profiles/
  *   --keep              keep the temporary data directories
+ *   --store S,S         the stores the main scenarios run on, in turn (sqlite, postgres; default sqlite); postgres is a cluster
+ *                       of the bench's own (initdb + pg_ctl on a free port), its server CPU counted beside the app's
  *   --peers DIR         also measure Emmett's SQLite event store, installed in DIR (not a dependency of this repository)
  *   --coupons N         coupon campaigns the checkout buyers' coupons come from (default 1000)
  *   --app-env K=V,K=V   extra configuration for the app (experiments; recorded in the report)
@@ -18,18 +20,21 @@
  *   --projector-process the projections in a process of their own (`npm run projector`), the app with RUN_PROJECTIONS=false
  *   --pause-projections with --projector-process: the projector is stopped (SIGSTOP) while checkout's full load runs, so the
  *                       figure is the write path alone; it resumes and catches up before anything is checked
- * A run with --only, --profile, --app-env, --app-root, --projector-process or --pause-projections writes bench/results/partial-<run>.* instead of latest.*.
+ * A run with --only, --store other than sqlite, --profile, --app-env, --app-root, --projector-process or --pause-projections writes bench/results/partial-<run>.* instead of latest.*.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
-import { LogReader } from './lib/api';
+import { LogReader, LogView, PortLogReader } from './lib/api';
+import { BenchPostgres } from './lib/postgres';
+import { Postgres } from '../src/shared/postgres';
+import { PostgresEventStore } from '../src/shared/eventstore/postgres';
 import { LoadStats } from './lib/load';
 import { summariseProfile } from './lib/profile';
 import { BenchReport, goalMet, goalText, markdown, ScaleResult, ScenarioResult, scaleSvg, throughputSvg } from './lib/report';
-import { LogSeeder, seedShop } from './lib/seed';
-import { ROOT, RESULTS, PROFILES, settings, wants, runId, redisPrefix, tokens, started, tempDirs, log, tempDir, start, stop, startApp, caughtUp, takeLoadBusy, amountFor, settled, measureReference, MainContext, Measured } from './lib/harness';
+import { Fixtures, LogSeeder, PortSeeder, seedShop } from './lib/seed';
+import { ROOT, RESULTS, PROFILES, settings, wants, runId, redisPrefix, tokens, started, tempDirs, log, tempDir, start, stop, startApp, caughtUp, takeLoadBusy, takeDatabaseCpu, AppDatabase, amountFor, settled, measureReference, MainContext, Measured } from './lib/harness';
 import { chargeMain } from './scenarios/charge';
 import { productsList, productDetail, popular } from './scenarios/reads';
 import { couponRush } from './scenarios/coupon-rush';
@@ -39,27 +44,60 @@ import { myOrders, placeUserOrders } from './scenarios/my-orders';
 import { streamLength } from './lib/stream-length';
 import { peers } from './scenarios/peers';
 
-/** The scenarios on one app over one seeded data directory, each beside an Express run of its own. */
-async function mainRun(dataPlatformUrl: string, scenarios: ScenarioResult[]): Promise<{ chargeRps: number; checkoutRps: number }> {
-  const dataDir = tempDir('main');
+/** A pool on the bench's PostgreSQL, in the app's schema (seeding and checks go through the ports over it). */
+const benchPool = (database: AppDatabase) => new Postgres({ url: database.url, schema: database.schema, poolSize: 8, statementTimeoutMs: 120_000 });
+
+/**
+ * The shop's events, in the store the app will find them in: rows written into events.db
+ * directly for SQLite, appends through PostgresEventStore for PostgreSQL (the app's schema,
+ * created by the same migrations the app runs at start-up).
+ */
+async function seedMain(dataDir: string, database: AppDatabase | undefined, fill: (seeder: LogSeeder | PortSeeder) => Fixtures): Promise<Fixtures> {
+  if (!database) {
+    const seeder = new LogSeeder(join(dataDir, 'events.db'));
+    const fixtures = fill(seeder);
+    seeder.close();
+    return fixtures;
+  }
+  const seeder = new PortSeeder();
+  const fixtures = fill(seeder);
+  const pool = benchPool(database);
+  const store = await PostgresEventStore.open(pool);
+  try {
+    await seeder.flush(store);
+  } finally {
+    await store.close();
+    await pool.close();
+  }
+  return fixtures;
+}
+
+async function portReader(database: AppDatabase): Promise<LogView> {
+  const pool = benchPool(database);
+  return new PortLogReader(await PostgresEventStore.open(pool), () => pool.close());
+}
+
+/** The scenarios on one app over one seeded store, each beside an Express run of its own. */
+async function mainRun(dataPlatformUrl: string, scenarios: ScenarioResult[], store: 'sqlite' | 'postgres', database?: AppDatabase): Promise<{ chargeRps: number; checkoutRps: number }> {
+  const dataDir = tempDir(`main-${store}`);
   const t0 = Date.now();
-  const seeder = new LogSeeder(join(dataDir, 'events.db'));
   const ordersUserId = 'orders-user';
-  const fixtures = seedShop(seeder, {
-    tag: 'main',
-    products: settings.products,
-    stock: 1_000_000,
-    coupons: settings.checkoutCoupons,
-    buyers: wants('checkout') ? settings.checkoutBuyers : 0,
-    hotBuyers: wants('checkout-hot') ? settings.hotBuyers : 0,
-    points: 1_000_000,
-    extraWallets: [{ userId: ordersUserId, points: 5_000_000 }],
-  });
-  seeder.close();
-  log(`main: seeded ${fixtures.products.length} products, ${fixtures.buyers.length} buyers with points and a coupon in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  const server = await startApp('eventmart-main', dataDir, 'main', dataPlatformUrl, settings.profile);
+  const fixtures = await seedMain(dataDir, database, (seeder) =>
+    seedShop(seeder, {
+      tag: 'main',
+      products: settings.products,
+      stock: 1_000_000,
+      coupons: settings.checkoutCoupons,
+      buyers: wants('checkout') ? settings.checkoutBuyers : 0,
+      hotBuyers: wants('checkout-hot') ? settings.hotBuyers : 0,
+      points: 1_000_000,
+      extraWallets: [{ userId: ordersUserId, points: 5_000_000 }],
+    }),
+  );
+  log(`main (${store}): seeded ${fixtures.products.length} products, ${fixtures.buyers.length} buyers with points and a coupon in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const server = await startApp(`eventmart-main-${store}`, dataDir, `main-${store}`, dataPlatformUrl, settings.profile, database);
   const admin = await tokens.mint('bench-admin', 'admin');
-  const reader = new LogReader(join(dataDir, 'events.db'));
+  const reader: LogView = database ? await portReader(database) : new LogReader(join(dataDir, 'events.db'));
   try {
     log(`main: projections caught up in ${(await caughtUp(server, admin)).toFixed(1)} s`);
     const ctx: MainContext = { server, admin, reader, fixtures, ordersUser: { userId: ordersUserId, token: await tokens.mint(ordersUserId) } };
@@ -84,19 +122,22 @@ async function mainRun(dataPlatformUrl: string, scenarios: ScenarioResult[]): Pr
     let checkoutRps = 0;
     for (const [id, run] of plan) {
       if (!wants(id)) continue;
+      await reader.refresh();
       // The yardstick is measured right before each scenario: this machine's speed drifts by
       // half within minutes (other tenants), and a ratio against a run minutes away showed it.
       const idleMs = await settled(server);
       const beside = await measureReference('express', settings.besideSeconds, ` (beside ${id}; app idle after ${idleMs} ms)`);
       takeLoadBusy();
-      const measured = { ...(await run()), besideExpressRps: beside.rps, besideExpressCpuUsPerRequest: beside.cpuUsPerRequest, busy: takeLoadBusy() };
+      takeDatabaseCpu();
+      const run1 = await run();
+      const measured = { ...run1, id: store === 'sqlite' ? run1.id : `${run1.id}@${store}`, title: store === 'sqlite' ? run1.title : `${run1.title} [${store}]`, store, databaseCpuUsPerRequest: takeDatabaseCpu(), besideExpressRps: beside.rps, besideExpressCpuUsPerRequest: beside.cpuUsPerRequest, busy: takeLoadBusy() };
       const ratio = measured.stats.rps / beside.rps;
       const met = measured.goal ? goalMet(measured.goal, ratio, measured.serverCpuUsPerRequest / beside.cpuUsPerRequest, measured.halfLoad?.latencyMs.p99) : undefined;
       scenarios.push({ ...measured, ratio, met });
       const failed = measured.checks.filter((c) => !c.ok);
       log(
         `${measured.title}: ${Math.round(measured.stats.rps)} req/s (${ratio.toFixed(2)}× Express), p50 ${measured.stats.latencyMs.p50} ms, p99 ${measured.stats.latencyMs.p99} ms, ` +
-          `${measured.stats.errors} errors, ${measured.unexpected} unexpected; CPU ${Math.round(measured.serverCpuUsPerRequest)} µs/req; ` +
+          `${measured.stats.errors} errors, ${measured.unexpected} unexpected; CPU ${Math.round(measured.serverCpuUsPerRequest)} µs/req${measured.databaseCpuUsPerRequest === undefined ? '' : ` + PostgreSQL ${Math.round(measured.databaseCpuUsPerRequest)} µs/req`}; ` +
           `busy: machine ${Math.round(measured.busy?.machinePercent ?? NaN)} %, app main thread ${Math.round(measured.busy?.mainThreadPercent ?? NaN)} %; checks ${failed.length === 0 ? 'ok' : 'FAILED: ' + failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`,
       );
       if (id === 'charge') chargeRps = measured.stats.rps;
@@ -104,7 +145,7 @@ async function mainRun(dataPlatformUrl: string, scenarios: ScenarioResult[]): Pr
     }
     return { chargeRps, checkoutRps };
   } finally {
-    reader.close();
+    await reader.close();
     await stop(server);
   }
 }
@@ -148,8 +189,12 @@ async function deleteRedisKeys(prefix: string): Promise<number> {
   return deleted;
 }
 
+/** The PostgreSQL clusters this run started (destroyed at the end, also after a failure or Ctrl-C). */
+const databases: BenchPostgres[] = [];
+
 async function cleanUp(): Promise<void> {
   for (const server of [...started]) await server.stop().catch(() => undefined);
+  for (const database of databases.splice(0)) await database.destroy().catch((error) => log(`could not remove the bench's PostgreSQL: ${error}`));
   const deleted = await deleteRedisKeys(redisPrefix).catch((error) => {
     log(`could not delete Redis keys under ${redisPrefix}: ${error}`);
     return 0;
@@ -177,8 +222,26 @@ async function main(): Promise<void> {
   const scenarios: ScenarioResult[] = [];
   const scale: ScaleResult[] = [];
   try {
-    const { chargeRps, checkoutRps } = await mainRun(mock.url, scenarios);
-    if (settings.only === null) {
+    let chargeRps = 0;
+    let checkoutRps = 0;
+    for (const store of settings.stores) {
+      if (store === 'sqlite') ({ chargeRps, checkoutRps } = await mainRun(mock.url, scenarios, store));
+      else {
+        const server = await BenchPostgres.create();
+        databases.push(server);
+        log(`postgres: a cluster of the bench's own on 127.0.0.1:${server.port} (PostgreSQL 15, fsync on)`);
+        try {
+          await mainRun(mock.url, scenarios, store, { url: server.url, schema: 'bench_main', cpuMs: () => server.cpuMs() });
+        } finally {
+          await server.destroy();
+          databases.splice(databases.indexOf(server), 1);
+        }
+      }
+    }
+    if (settings.only === null && !settings.stores.includes('sqlite')) {
+      log('skipped on postgres: the log-size runs, the stream-length model and the peers (they seed and read SQLite files in the bench process; see docs/BENCHMARKS.md)');
+    }
+    if (settings.only === null && settings.stores.includes('sqlite')) {
       // Same request counts at every log size, so the CPU per command compares like with like.
       const chargeAmount = amountFor(chargeRps, settings.durationSeconds, 2_000, 100_000);
       const checkoutAmount = amountFor(checkoutRps, settings.durationSeconds, 1_000, 30_000);
@@ -189,7 +252,7 @@ async function main(): Promise<void> {
   }
   let streams: Awaited<ReturnType<typeof streamLength>> = [];
   const COLD_LOAD_GOAL_MS = 20;
-  if (settings.only === null) {
+  if (settings.only === null && settings.stores.includes('sqlite')) {
     streams = await streamLength(settings.streamLengths);
     for (const r of streams) log(`${r.aggregate} with ${r.priorOrders} orders in its stream: cold load ${r.foldAllMs.toFixed(1)} ms whole, ${r.coldLoadMs.toFixed(1)} ms from its snapshot + ${r.tail} events (CPU ${r.coldLoadCpuMs.toFixed(1)} ms), ${Math.round(r.usPerCommand)} µs per command`);
   }
@@ -265,7 +328,7 @@ async function main(): Promise<void> {
     goals,
   };
   // Only a plain run of this repository's build is "latest"; experiments are kept beside it.
-  const partial = settings.only !== null || settings.profile || settings.appRoot !== ROOT || Object.keys(settings.appEnv).length > 0 || settings.projectorProcess || settings.pauseProjections;
+  const partial = settings.only !== null || settings.stores.join() !== 'sqlite' || settings.profile || settings.appRoot !== ROOT || Object.keys(settings.appEnv).length > 0 || settings.projectorProcess || settings.pauseProjections;
   const base = partial ? `partial-${runId}` : 'latest';
   writeFileSync(join(RESULTS, `${base}.json`), JSON.stringify(report, null, 2) + '\n');
   writeFileSync(join(RESULTS, `${base}.md`), markdown(report));

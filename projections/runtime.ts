@@ -441,7 +441,7 @@ export class Projector {
     } catch (error) {
       if (error instanceof LeaseFenced) {
         // Our lease went to a successor that has written since: stop until we hold it again, and re-read from the store then.
-        lease?.fenced();
+        lease?.fenced(error.current);
         this.progress.delete(name);
         return false;
       }

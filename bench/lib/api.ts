@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { SignJWT } from 'jose';
+import type { EventStore } from '../../src/shared/eventstore/port';
 
 /** Tokens exactly as the server issues them (HS256, sub, role, exp), signed with the JWT_SECRET the bench gives it. */
 export class Tokens {
@@ -74,11 +75,23 @@ export interface EventRow {
   readonly data: any;
 }
 
+/** The log as the checks read it: the truth every check compares with. */
+export interface LogView {
+  head(): number;
+  count(): number;
+  stream(stream: string): EventRow[];
+  /** Events of `types` after `position`, in log order. */
+  since(position: number, types: readonly string[]): EventRow[];
+  /** Makes what the server has committed so far visible to the calls above. */
+  refresh(): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
  * Reads the server's events.db directly: the log is the truth every check compares with. Only
  * SELECTs, on its own connection (WAL lets it read beside the server's writer).
  */
-export class LogReader {
+export class LogReader implements LogView {
   private readonly db: Database.Database;
 
   constructor(file: string) {
@@ -110,8 +123,72 @@ export class LogReader {
     ).map((row) => ({ ...row, data: JSON.parse(row.data) }));
   }
 
-  close(): void {
+  /** Every query reads the file as it is now. */
+  async refresh(): Promise<void> {}
+
+  async close(): Promise<void> {
     this.db.close();
+  }
+}
+
+/**
+ * The log through the EventStore port (`readAll`), for a store the bench cannot open as a file
+ * (PostgreSQL): a copy in memory, brought up to the server's head by `refresh`.
+ */
+export class PortLogReader implements LogView {
+  private readonly all: EventRow[] = [];
+  private readonly byStream = new Map<string, EventRow[]>();
+  private after: string | null = null;
+
+  /** `release` frees what the store runs on (its pool) once the store is closed. */
+  constructor(
+    private readonly store: EventStore,
+    private readonly release: () => Promise<void> = async () => undefined,
+  ) {}
+
+  async refresh(): Promise<void> {
+    for (;;) {
+      const batch = await this.store.readAll(this.after, 10_000);
+      if (batch.length === 0) return;
+      for (const e of batch) {
+        const row: EventRow = { position: Number(e.position), stream: e.stream, revision: Number(e.revision), type: e.type, data: e.data };
+        this.all.push(row);
+        const rows = this.byStream.get(e.stream);
+        if (rows) rows.push(row);
+        else this.byStream.set(e.stream, [row]);
+      }
+      this.after = batch[batch.length - 1].position;
+    }
+  }
+
+  head(): number {
+    return this.all.at(-1)?.position ?? 0;
+  }
+
+  count(): number {
+    return this.all.length;
+  }
+
+  stream(stream: string): EventRow[] {
+    return this.byStream.get(stream) ?? [];
+  }
+
+  since(position: number, types: readonly string[]): EventRow[] {
+    const wanted = new Set(types);
+    // Positions ascend: find the first one after `position` by bisection.
+    let lo = 0;
+    let hi = this.all.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.all[mid].position <= position) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.all.slice(lo).filter((e) => wanted.has(e.type));
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+    await this.release();
   }
 }
 

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { call, LogReader, Tokens } from './api';
+import { call, LogView, Tokens } from './api';
 import { cannon, LoadStats } from './load';
 import { machineTicks, ServerProcess, startNodeServer } from './processes';
 import { Check, ScenarioResult } from './report';
@@ -48,6 +48,14 @@ export const settings = {
   /** The write path's own ceiling: checkout's full load with the projector process stopped (needs projectorProcess). */
   pauseProjections: option('pause-projections') === 'true',
   redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  /**
+   * The stores the main scenarios run on, one after the other in the same run (--store
+   * sqlite,postgres): the embedded SQLite files, or a PostgreSQL cluster of the bench's own (DATABASE_URL).
+   */
+  stores: (option('store') ?? 'sqlite').split(',').map((s) => {
+    if (s !== 'sqlite' && s !== 'postgres') throw new Error(`--store: sqlite or postgres, not ${s}`);
+    return s;
+  }) as Array<'sqlite' | 'postgres'>,
   /** Products in the catalogue; checkout buys 3 of them per request. */
   products: 100,
   /** Coupon campaigns the checkout buyers' coupons come from. */
@@ -97,8 +105,17 @@ export async function stop(server: ServerProcess): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // The app server
 
-export function appEnv(dataDir: string, tag: string, dataPlatformUrl: string): Record<string, string> {
+/** A PostgreSQL the app keeps its log and read models in (--store postgres), in a schema of its own per app. */
+export interface AppDatabase {
+  readonly url: string;
+  readonly schema: string;
+  /** CPU the whole database server has used so far, in ms. */
+  cpuMs(): number;
+}
+
+export function appEnv(dataDir: string, tag: string, dataPlatformUrl: string, database?: AppDatabase): Record<string, string> {
   return {
+    ...(database ? { DATABASE_URL: database.url, DATABASE_SCHEMA: database.schema } : {}),
     NODE_ENV: 'production',
     DATA_DIR: dataDir,
     REDIS_URL: settings.redisUrl,
@@ -115,9 +132,18 @@ export function appEnv(dataDir: string, tag: string, dataPlatformUrl: string): R
   };
 }
 
-export async function startApp(name: string, dataDir: string, tag: string, dataPlatformUrl: string, profile: boolean): Promise<ServerProcess> {
+/** The database server an app started by startApp uses, by the app's pid (none on the embedded store). */
+const databases = new Map<number, AppDatabase>();
+
+export async function startApp(name: string, dataDir: string, tag: string, dataPlatformUrl: string, profile: boolean, database?: AppDatabase): Promise<ServerProcess> {
+  const app = await startAppProcesses(name, dataDir, tag, dataPlatformUrl, profile, database);
+  if (database) databases.set(app.pid, database);
+  return app;
+}
+
+async function startAppProcesses(name: string, dataDir: string, tag: string, dataPlatformUrl: string, profile: boolean, database?: AppDatabase): Promise<ServerProcess> {
   const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILES}`, `--cpu-prof-name=${name}-${runId}.cpuprofile`] : [];
-  const env = appEnv(dataDir, tag, dataPlatformUrl);
+  const env = appEnv(dataDir, tag, dataPlatformUrl, database);
   const script = join(settings.appRoot, 'dist', 'src', 'main.js');
   if (!settings.projectorProcess) return start({ name, script, env, nodeArgs, readyPath: '/ready', timeoutMs: 120_000 });
   const app = await start({ name, script, env: { ...env, RUN_PROJECTIONS: 'false' }, nodeArgs, readyPath: '/ready', timeoutMs: 120_000 });
@@ -169,6 +195,14 @@ export function takeLoadBusy() {
   return busy;
 }
 
+/** The database server's CPU per request of the last load measured by withCpu (undefined on the embedded store). */
+let lastDatabaseCpu: number | undefined;
+export function takeDatabaseCpu() {
+  const cpu = lastDatabaseCpu;
+  lastDatabaseCpu = undefined;
+  return cpu;
+}
+
 /**
  * Runs `load` and returns the server CPU it cost per answered request (including projections
  * catching up after it). It also records in `lastLoadBusy` how busy the machine and the app's
@@ -176,6 +210,8 @@ export function takeLoadBusy() {
  */
 export async function withCpu(server: ServerProcess, admin: string | null, load: () => Promise<LoadStats>): Promise<{ stats: LoadStats; cpuUsPerRequest: number }> {
   const before = server.cpuMs();
+  const database = databases.get(server.pid);
+  const databaseBefore = database?.cpuMs() ?? 0;
   const machineBefore = machineTicks();
   const mainBefore = server.mainThreadCpuMs();
   const startedAt = Date.now();
@@ -188,6 +224,7 @@ export async function withCpu(server: ServerProcess, admin: string | null, load:
   };
   if (admin) await caughtUp(server, admin);
   const cpuUsPerRequest = ((server.cpuMs() - before) * 1000) / Math.max(1, stats.requests);
+  lastDatabaseCpu = database ? ((database.cpuMs() - databaseBefore) * 1000) / Math.max(1, stats.requests) : undefined;
   return { stats, cpuUsPerRequest };
 }
 
@@ -230,7 +267,7 @@ export async function measureReference(kind: 'http' | 'express', seconds = setti
 export interface MainContext {
   server: ServerProcess;
   admin: string;
-  reader: LogReader;
+  reader: LogView;
   fixtures: Fixtures;
   ordersUser: { userId: string; token: string };
 }

@@ -52,6 +52,10 @@ export interface ScenarioResult {
   readonly goal?: Goal;
   readonly met?: boolean;
   readonly serverCpuUsPerRequest: number;
+  /** Where the app kept its log and read models; absent in reports from before --store. */
+  readonly store?: 'sqlite' | 'postgres';
+  /** CPU of the database server per request, over the same window as serverCpuUsPerRequest (PostgreSQL only). */
+  readonly databaseCpuUsPerRequest?: number;
   /** While the measured load ran: the whole machine (every core) and the app's main thread, busy %. */
   readonly busy?: { readonly machinePercent: number; readonly mainThreadPercent: number };
   readonly serverPeakRssMiB: number;
@@ -113,15 +117,15 @@ export function markdown(report: BenchReport): string {
     '',
   );
   const expressCpu = report.reference.express.reduce((sum, s) => sum + s.cpuUsPerRequest, 0) / report.reference.express.length;
-  lines.push('| Scenario | req/s | p50 ms | p99 ms | errors | non-2xx (unexpected) | Express just before, req/s | × Express | goal | met | server CPU µs/req | × Express by CPU | busy: machine / main thread % | checks |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|:-:|---:|---:|---:|:-:|');
+  lines.push('| Scenario | req/s | p50 ms | p99 ms | errors | non-2xx (unexpected) | Express just before, req/s | × Express | goal | met | server CPU µs/req | PostgreSQL CPU µs/req | × Express by CPU | busy: machine / main thread % | checks |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|:-:|---:|---:|---:|---:|:-:|');
   for (const s of report.scenarios) {
     const checks = s.checks.every((c) => c.ok) ? `${s.checks.length}/${s.checks.length} ok` : `**${s.checks.filter((c) => !c.ok).length} FAILED**`;
     const goal = s.goal ? goalText(s.goal, '') : '';
     lines.push(
       `| ${s.title} | ${n0(s.stats.rps)} | ${n2(s.stats.latencyMs.p50)} | ${n2(s.stats.latencyMs.p99)} | ${s.stats.errors} | ${n0(s.stats.non2xx)} (${s.unexpected}) | ${s.besideExpressRps === undefined ? '' : n0(s.besideExpressRps)} | ${
         s.ratio === null ? '' : n2(s.ratio)
-      } | ${goal} | ${s.met === undefined ? '' : s.met ? 'yes' : '**no**'} | ${n0(s.serverCpuUsPerRequest)} | ${n2((s.besideExpressCpuUsPerRequest ?? expressCpu) / s.serverCpuUsPerRequest)} | ${
+      } | ${goal} | ${s.met === undefined ? '' : s.met ? 'yes' : '**no**'} | ${n0(s.serverCpuUsPerRequest)} | ${s.databaseCpuUsPerRequest === undefined ? '' : n0(s.databaseCpuUsPerRequest)} | ${n2((s.besideExpressCpuUsPerRequest ?? expressCpu) / s.serverCpuUsPerRequest)} | ${
         s.busy ? `${n0(s.busy.machinePercent)} / ${n0(s.busy.mainThreadPercent)}` : ''
       } | ${checks} |`,
     );

@@ -2,9 +2,10 @@ import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { allProjections } from '../../projections';
+import { inParallel } from './api';
 import type { AppServices } from '../../src/composition/services';
 import { SqliteDocumentStore } from '../../src/shared/documents/sqlite';
-import { formatPosition } from '../../src/shared/eventstore/port';
+import { EventStore, formatPosition, NewEvent, StreamWrite } from '../../src/shared/eventstore/port';
 import { SqliteEventStore } from '../../src/shared/eventstore/sqlite';
 import { Decider, DomainEvent } from '../../src/shared/domain/decider';
 import { couponDecider, CouponState, userCouponIdOf } from '../../src/write/coupon/decider';
@@ -19,13 +20,19 @@ export const FILLER_TYPE = 'BenchFiller';
 
 const SEED_METADATA = JSON.stringify({ actorId: 'bench-seeder', role: 'admin' });
 
+/** Where seedShop puts its events: appends grouped in one transaction. */
+export interface Seeder {
+  transaction(fill: () => void): void;
+  append(stream: string, events: readonly DomainEvent[]): void;
+}
+
 /**
  * Writes events straight into an embedded events.db in one transaction, bypassing HTTP. The
  * schema is the event store's own (SqliteEventStore creates it); the rows are what its append
  * writes: random UUID ids, revisions from 0 per stream, JSON data and metadata. The domain
  * events come from the real deciders, so their shapes are exactly the application's.
  */
-export class LogSeeder {
+export class LogSeeder implements Seeder {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement<[string, string, number, string, string, string]>;
   private readonly revisions = new Map<string, number>();
@@ -75,6 +82,59 @@ export class LogSeeder {
   }
 }
 
+/**
+ * Seeds through the EventStore port, for a store the bench cannot write as a file (PostgreSQL):
+ * collects the appends, then `flush` sends them as large multi-stream appends with the exact
+ * expected revision of each stream, several in flight so that the store's group commit packs them.
+ */
+export class PortSeeder implements Seeder {
+  private readonly streams = new Map<string, NewEvent[]>();
+
+  transaction(fill: () => void): void {
+    fill();
+  }
+
+  append(stream: string, events: readonly DomainEvent[]): void {
+    let rows = this.streams.get(stream);
+    if (!rows) this.streams.set(stream, (rows = []));
+    for (const event of events) rows.push({ id: randomUUID(), type: event.type, data: event.data as NewEvent['data'], metadata: JSON.parse(SEED_METADATA) });
+  }
+
+  /** Appends everything collected; returns the events written. */
+  async flush(store: EventStore, eventsPerAppend = 2_000, inFlight = 4): Promise<number> {
+    // Round k holds the k-th slice of every stream, so a stream never appears twice in one append
+    // and its slices go in order.
+    const appends: StreamWrite[][] = [];
+    let total = 0;
+    for (let round = 0; ; round += 1) {
+      const writes: StreamWrite[] = [];
+      for (const [stream, events] of this.streams) {
+        const from = round * eventsPerAppend;
+        if (from >= events.length) continue;
+        writes.push({ stream, expectedRevision: from === 0 ? 'no_stream' : BigInt(from - 1), events: events.slice(from, from + eventsPerAppend) });
+      }
+      if (writes.length === 0) break;
+      let batch: StreamWrite[] = [];
+      let size = 0;
+      for (const write of writes) {
+        batch.push(write);
+        size += write.events.length;
+        total += write.events.length;
+        if (size >= eventsPerAppend) {
+          appends.push(batch);
+          batch = [];
+          size = 0;
+        }
+      }
+      if (batch.length > 0) appends.push(batch);
+      // The next round's slices must follow this round's: send round by round.
+      await inParallel(appends.splice(0), inFlight, (writes) => store.append(writes));
+    }
+    this.streams.clear();
+    return total;
+  }
+}
+
 /** Runs a command through a decider, as the server would, and returns the events and the state after. */
 export function decideAll<C extends { type: string; data: object }, E extends DomainEvent, S>(
   decider: Decider<C, E, S>,
@@ -106,7 +166,7 @@ export interface Buyer {
  * they all share. All through the deciders, appended in one transaction.
  */
 export function seedShop(
-  seeder: LogSeeder,
+  seeder: Seeder,
   options: {
     tag: string;
     products: number;

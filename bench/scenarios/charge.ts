@@ -1,10 +1,10 @@
 /** POST /me/points/charge: 1,000 users in turn; every 200 must be one PointsCharged in the log. */
-import { call, inParallel, LogReader, position } from '../lib/api';
+import { call, inParallel, LogView, position } from '../lib/api';
 import { cannon, LoadStats, RequestSpec } from '../lib/load';
 import { Check } from '../lib/report';
 import { settings, tokens, withCpu, jsonHeaders, check, amountFor, MainContext, Measured, measured } from '../lib/harness';
 
-export const latestStock = (reader: LogReader, productId: string) => {
+export const latestStock = (reader: LogView, productId: string) => {
   const events = reader.stream(`product-${productId}`);
   const last = events.at(-1)!;
   return { name: events[0].data.name as string, price: events[0].data.price as number, stock: (last.data.stockAfter ?? last.data.stock) as number };
@@ -34,6 +34,7 @@ export async function chargeScenario(ctx: MainContext, users: string[], userToke
     cannon({ url: ctx.server.url, connections: settings.connections, amount, requests: [request] }),
   );
 
+  await ctx.reader.refresh();
   const checks: Check[] = [];
   const charged = ctx.reader.since(head0, ['PointsCharged']).filter((e) => e.stream.startsWith(`wallet-${tag}-`));
   const perUser = new Map<string, number>();

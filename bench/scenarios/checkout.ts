@@ -1,5 +1,5 @@
 /** POST /checkout: place and pay 3 products with a coupon, at full and at half load, spread over campaigns or all on one. */
-import { call, inParallel, LogReader, position } from '../lib/api';
+import { call, inParallel, LogView, position } from '../lib/api';
 import { cannon, LoadStats, paced, RequestSpec } from '../lib/load';
 import { Check } from '../lib/report';
 import { Buyer, Fixtures } from '../lib/seed';
@@ -47,7 +47,7 @@ export function checkoutRequest(ctx: MainContext, pool: Pool, tally: CheckoutTal
 }
 
 /** The log agrees with the answered checkouts: orders paid, coupons used, points and stock taken. */
-export function checkoutChecks(reader: LogReader, fixtures: Fixtures, pool: Pool, head0: number, tally: CheckoutTally): Check[] {
+export function checkoutChecks(reader: LogView, fixtures: Fixtures, pool: Pool, head0: number, tally: CheckoutTally): Check[] {
   const checks: Check[] = [];
   const events = reader.since(head0, ['OrderPaid', 'CouponUsed', 'PointsUsed', 'StockDecreased']);
   const count = (type: string) => events.filter((e) => e.type === type).length;
@@ -127,6 +127,7 @@ export async function checkout(ctx: MainContext, pool: Pool, variant: 'spread' |
     half = { ...halfStats, targetRps };
     await caughtUp(ctx.server, ctx.admin);
   }
+  await ctx.reader.refresh();
   const checks = checkoutChecks(ctx.reader, ctx.fixtures, pool, head0, tally);
   const all = Object.values(tally.statuses).reduce((a, b) => a + b, 0);
   checks.unshift(check(`every checkout (warm-up, full${half ? ' and half' : ''} load) answered 201`, tally.used.length === all, `${JSON.stringify(tally.statuses)} ${tally.failures.join(' | ')}`));

@@ -45,6 +45,7 @@ export async function couponRush(ctx: MainContext): Promise<Measured> {
       ],
     }),
   );
+  await ctx.reader.refresh();
   const issued = ctx.reader.stream(`coupon-${couponId}`).filter((e) => e.type === 'CouponIssued');
   const holders = new Set(issued.map((e) => e.data.userId as string));
   const view = await call(ctx.server.url, 'GET', `/coupons/${couponId}`, { headers: { 'X-Consistent-With': position(ctx.reader.head()) } });

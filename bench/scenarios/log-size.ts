@@ -59,7 +59,7 @@ export async function scaleRun(filler: number, dataPlatformUrl: string, chargeAm
     );
     return { fillerEvents: filler, eventsAtStart, seedSeconds, catchUpSeconds, charge, checkout, peakRssMiB, checks };
   } finally {
-    reader.close();
+    await reader.close();
     await stop(server);
     if (!settings.keep) rmSync(dataDir, { recursive: true, force: true });
   }

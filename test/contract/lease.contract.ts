@@ -68,6 +68,18 @@ export function leaseContract(make: () => Promise<LeaseService[]>): void {
     expect(await as(0).renew(name, 'instance-1|life-1', 10_000)).toBe(true);
   });
 
+  it('draws every token above the fence a store names, also for the holder asking again (a backend that lost its counter)', async () => {
+    const fresh = (await as(0).acquire(name, 'a', 10_000, undefined, 1_000))!;
+    expect(fresh.fencingToken).toBeGreaterThan(1_000);
+    // The holder, refused by a store fenced further on, asks again: a new token above that fence, the lease still its own.
+    const lifted = (await as(1).acquire(name, 'a', 10_000, undefined, fresh.fencingToken + 5))!;
+    expect(lifted.fencingToken).toBeGreaterThan(fresh.fencingToken + 5);
+    expect(await as(0).acquire(name, 'a', 10_000)).toEqual(lifted);
+    expect(await as(1).acquire(name, 'b', 10_000, undefined, 1_000_000)).toBeNull();
+    expect(await as(0).release(name, 'a')).toBeUndefined();
+    expect((await as(1).acquire(name, 'b', 10_000))!.fencingToken).toBeGreaterThan(lifted.fencingToken);
+  });
+
   it('keeps leases of different names apart', async () => {
     expect(await as(0).acquire(`${name}:x`, 'a', 10_000)).not.toBeNull();
     expect(await as(1).acquire(`${name}:y`, 'b', 10_000)).not.toBeNull();

@@ -35,6 +35,8 @@ export class LeaseHolder {
   private validUntil = 0;
   private nextAttemptAt = 0;
   private unfenced = false;
+  /** The largest fence a store refused our token with: every later grant must be above it. */
+  private refusedAt = 0;
   readonly retryMs: number;
 
   constructor(
@@ -62,7 +64,7 @@ export class LeaseHolder {
         this.events.lost();
       }
       if (this.token === null) {
-        const grant = await this.service.acquire(this.name, this.owner, this.ttlMs, this.takeOverFrom);
+        const grant = await this.service.acquire(this.name, this.owner, this.ttlMs, this.takeOverFrom, this.refusedAt);
         // Only at start: a holder of the same instance seen later is a live twin, not a dead predecessor.
         this.takeOverFrom = undefined;
         if (grant) {
@@ -90,8 +92,13 @@ export class LeaseHolder {
     return this.token ?? this.lastToken;
   }
 
-  /** A store refused our token: a later holder has the lease, whatever our clock says. */
-  fenced(): void {
+  /**
+   * A store refused our token, holding `storedFence`: a later holder has the lease, whatever our
+   * clock says; or, if the backend still names us as the holder, its counter went backwards, and
+   * our next grant is drawn above the store's fence.
+   */
+  fenced(storedFence: number): void {
+    this.refusedAt = Math.max(this.refusedAt, storedFence);
     if (this.token === null && !this.unfenced) return;
     this.token = null;
     this.validUntil = 0;

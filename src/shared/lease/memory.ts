@@ -18,14 +18,15 @@ export class InProcessLeaseService implements LeaseService {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  async acquire(name: string, owner: string, ttlMs: number, takeOverFrom?: string): Promise<LeaseGrant | null> {
+  /** A restarted process counts from 1 again, below the fence its earlier life left in the stores: `above` lifts it. */
+  async acquire(name: string, owner: string, ttlMs: number, takeOverFrom?: string, above = 0): Promise<LeaseGrant | null> {
     const held = this.current(name);
-    if (held?.owner === owner) {
+    if (held?.owner === owner && held.token > above) {
       held.expiresAt = this.now() + ttlMs;
       return { fencingToken: held.token };
     }
-    if (held && !(takeOverFrom !== undefined && held.owner.startsWith(takeOverFrom))) return null;
-    const token = ++this.lastToken;
+    if (held && held.owner !== owner && !(takeOverFrom !== undefined && held.owner.startsWith(takeOverFrom))) return null;
+    const token = (this.lastToken = Math.max(this.lastToken, above) + 1);
     this.leases.set(name, { owner, token, expiresAt: this.now() + ttlMs });
     return { fencingToken: token };
   }

@@ -4,18 +4,31 @@ import { LeaseGrant, LeaseService } from './port';
 // Taking the lease and drawing its token in one step, so a later holder always draws a larger
 // token; the holder asking again keeps its token and gets a fresh expiry. ARGV[3], when not
 // empty, is the owner prefix of this runner's earlier lives: their lease is taken at once.
+// ARGV[4] is the token every draw must exceed (the fence a store holds, which outlives a Redis
+// that restarted empty and counts from 1 again).
 const ACQUIRE = `
+local above = tonumber(ARGV[4])
+local function draw()
+  local token = redis.call('INCR', KEYS[2])
+  if token <= above then
+    token = above + 1
+    redis.call('SET', KEYS[2], token)
+  end
+  return token
+end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return redis.call('INCR', KEYS[2])
+  return draw()
 end
 local holder = redis.call('GET', KEYS[1])
 if holder == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return tonumber(redis.call('GET', KEYS[2]))
+  local token = tonumber(redis.call('GET', KEYS[2])) or 0
+  if token <= above then return draw() end
+  return token
 end
 if ARGV[3] ~= '' and holder and string.sub(holder, 1, string.len(ARGV[3])) == ARGV[3] then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return redis.call('INCR', KEYS[2])
+  return draw()
 end
 return false`;
 
@@ -47,8 +60,8 @@ export class RedisLeaseService implements LeaseService {
     private readonly prefix: string,
   ) {}
 
-  async acquire(name: string, owner: string, ttlMs: number, takeOverFrom?: string): Promise<LeaseGrant | null> {
-    const token = (await this.redis.eval(ACQUIRE, 2, ...this.keys(name), owner, px(ttlMs), takeOverFrom ?? '')) as number | null;
+  async acquire(name: string, owner: string, ttlMs: number, takeOverFrom?: string, above = 0): Promise<LeaseGrant | null> {
+    const token = (await this.redis.eval(ACQUIRE, 2, ...this.keys(name), owner, px(ttlMs), takeOverFrom ?? '', String(above))) as number | null;
     return token === null ? null : { fencingToken: token };
   }
 

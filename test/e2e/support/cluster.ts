@@ -201,29 +201,38 @@ export class Cluster {
   }
 
   /**
-   * A call that must succeed (set-up steps). An undecided answer to a call with an
-   * Idempotency-Key is sent again with the same key, as any client would: a keep-alive socket
-   * the server closed just as it was reused resets, before any process was killed.
+   * A call that must succeed (set-up steps), sent as a careful client sends: a POST with an
+   * Idempotency-Key (its own unless given), and an undecided answer sent again with the same key
+   * until decided: a keep-alive socket the server closed just as it was reused resets, before
+   * any process was killed.
    */
   async must(call: Call): Promise<any> {
-    let outcome = await this.call(call);
-    for (let resend = 0; resend < 3 && call.idempotencyKey !== undefined && undecided(outcome); resend++) outcome = await this.call(call);
-    if (!ok(outcome)) throw new Error(`${call.method} ${call.path} failed: ${JSON.stringify(outcome)}`);
-    return (outcome as { body: unknown }).body;
+    const careful: Call = call.method === 'POST' ? { ...call, idempotencyKey: call.idempotencyKey ?? randomUUID() } : call;
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await this.call(careful);
+      if (ok(outcome)) return (outcome as { body: unknown }).body;
+      const again = undecided(outcome) || refusedWith(outcome, 'IDEMPOTENCY_KEY_IN_USE');
+      if (!again || attempt >= 20) throw new Error(`${call.method} ${call.path} failed: ${JSON.stringify(outcome)}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
 
   /** Waits until every projection has applied the whole log. */
   async caughtUp(timeoutMs = 60_000): Promise<void> {
     const token = await this.admin();
+    let last: Outcome | undefined;
     await until(
       async () => {
-        const outcome = await this.call({ method: 'GET', path: '/admin/projections', token });
-        return ok(outcome) && (outcome as { body: { items: { caughtUp: boolean }[] } }).body.items.every((p) => p.caughtUp);
+        last = await this.call({ method: 'GET', path: '/admin/projections', token });
+        return ok(last) && (last as { body: { items: { caughtUp: boolean }[] } }).body.items.every((p) => p.caughtUp);
       },
       'the projections to catch up',
       timeoutMs,
       100,
-    );
+    ).catch((error: Error) => {
+      // Which projection lags, and the projectors' last words.
+      throw new Error(`${error.message}: ${JSON.stringify(last)}\n${this.projectors.map((p) => `${p.name}: ${p.output.slice(-3_000)}`).join('\n')}`);
+    });
   }
 
   /** Runs `npm run verify`'s program against this cluster's stores. */

@@ -133,24 +133,31 @@ export class Lan {
  * run's, by their ids.
  */
 function sweep(): void {
-  const namespaces = ip('netns', 'list')
-    .split('\n')
-    .map((line) => line.split(' ')[0])
-    .filter((name) => name.startsWith(PREFIX));
+  const { namespaces } = leftovers();
   for (const namespace of namespaces) {
     let pids: string[] = [];
     attempt(() => (pids = ip('netns', 'pids', namespace).split('\n').filter(Boolean)));
     for (const pid of pids) attempt(() => process.kill(Number(pid), 'SIGKILL'));
     attempt(() => ip('netns', 'del', namespace));
   }
+  // Deleting a namespace deletes its end of a veth pair, and with it our end.
+  for (const link of leftovers().links) attempt(() => ip('link', 'del', link));
+  for (const entry of readdirSync(tmpdir())) {
+    if (entry.startsWith(PREFIX) && join(tmpdir(), entry) !== LOCK) rmSync(join(tmpdir(), entry), { recursive: true, force: true });
+  }
+}
+
+/** Namespaces and links named as ours: none once a Lan is removed. */
+export function leftovers(): { namespaces: string[]; links: string[] } {
+  const namespaces = ip('netns', 'list')
+    .split('\n')
+    .map((line) => line.split(' ')[0])
+    .filter((name) => name.startsWith(PREFIX));
   const links = ip('-o', 'link', 'show')
     .split('\n')
     .map((line) => line.split(': ')[1]?.split('@')[0])
     .filter((name): name is string => !!name && name.startsWith(PREFIX));
-  for (const link of links) attempt(() => ip('link', 'del', link));
-  for (const entry of readdirSync(tmpdir())) {
-    if (entry.startsWith(PREFIX) && join(tmpdir(), entry) !== LOCK) rmSync(join(tmpdir(), entry), { recursive: true, force: true });
-  }
+  return { namespaces, links };
 }
 
 /** The lock file holds its owner's pid; a lock whose owner is gone is stale and taken over. */

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describeCannotRun } from '../../support/external';
-import { Host, hostsUnavailable, Lan, LOCK_WAIT_MS } from './hosts';
+import { Host, hostsUnavailable, Lan, leftovers, LOCK_WAIT_MS } from './hosts';
 import { postgresUnavailable, ThrowAwayPostgres } from './postgres';
 import { loopback, Place, Proc, throwAwayRedis } from './processes';
 
@@ -73,7 +73,10 @@ export function describeOnSeparateHosts(name: string, options: { loopbackToo: bo
     afterAll(async () => {
       await machines?.redis.server.stop('SIGKILL');
       await machines?.postgres.destroy();
-      machines?.hosts?.lan.remove();
+      if (!machines?.hosts) return;
+      machines.hosts.lan.remove();
+      // Checked here, after every suite on the hosts: a run must leave the machine as it found it.
+      expect(leftovers()).toEqual({ namespaces: [], links: [] });
     });
     body(() => {
       if (!machines) throw new Error(`the machines of ${name} were not made`);
