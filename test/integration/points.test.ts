@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { SignJWT } from 'jose';
 import { REDIS_URL, startTestApp, TEST_JWT_SECRET, TestApp, bearer } from '../support/app';
-import { as, httpSpec } from '../support/http-spec';
+import { answering, as, httpSpec } from '../support/http-spec';
 
 const secretKey = new TextEncoder().encode(TEST_JWT_SECRET);
 
@@ -52,7 +52,7 @@ describe.each([
   });
 
   it('shows 0 for a user who never charged', async () => {
-    expect(await balanceOf(t, await t.tokenFor('nobody'))).toBe(0);
+    await httpSpec(t).given().when(as('nobody').get('/me/points')).then(200, { balance: 0 }, []);
   });
 
   it('pages through the history with a cursor', async () => {
@@ -80,36 +80,32 @@ describe.each([
 
   it('refuses a charge past the balance cap and changes nothing', async () => {
     const charge = (amount: number) => as('rich').post('/me/points/charge', { amount });
-    const res = await httpSpec(t)
+    await httpSpec(t)
       .given(...Array.from({ length: 10 }, () => charge(1_000_000)))
       .when(charge(1))
-      .then(409, { status: 409, code: 'POINTS_BALANCE_LIMIT' }, []);
-    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+      .thenRefused(409, 'POINTS_BALANCE_LIMIT');
     expect(await balanceFromLog(t, 'rich')).toBe(10_000_000);
   });
 
   describe('bad input gets a 4xx problem and changes nothing', () => {
-    const cases: Array<[string, (req: import('supertest').Test) => import('supertest').Test, number, string]> = [
-      ['no body', (r) => r, 400, 'VALIDATION_FAILED'],
-      ['zero', (r) => r.send({ amount: 0 }), 400, 'VALIDATION_FAILED'],
-      ['negative', (r) => r.send({ amount: -5 }), 400, 'VALIDATION_FAILED'],
-      ['fractional', (r) => r.send({ amount: 1.5 }), 400, 'VALIDATION_FAILED'],
-      ['a string', (r) => r.send({ amount: '100' }), 400, 'VALIDATION_FAILED'],
-      ['over the single-charge maximum', (r) => r.send({ amount: 1_000_001 }), 400, 'VALIDATION_FAILED'],
-      ['huge', (r) => r.send({ amount: 1e308 }), 400, 'VALIDATION_FAILED'],
-      ['an unknown field', (r) => r.send({ amount: 10, balance: 1e9 }), 400, 'VALIDATION_FAILED'],
-      ['malformed JSON', (r) => r.set('Content-Type', 'application/json').send('{"amount": 1'), 400, 'MALFORMED_JSON'],
-      ['an array', (r) => r.send([{ amount: 10 }]), 400, 'VALIDATION_FAILED'],
-      ['a body over the size limit', (r) => r.send({ amount: 10, pad: 'x'.repeat(100_000) }), 413, 'PAYLOAD_TOO_LARGE'],
-      ['an empty Idempotency-Key', (r) => r.set('Idempotency-Key', '').send({ amount: 10 }), 400, 'VALIDATION_FAILED'],
-      ['an overlong Idempotency-Key', (r) => r.set('Idempotency-Key', 'k'.repeat(256)).send({ amount: 10 }), 400, 'VALIDATION_FAILED'],
+    const json = { 'Content-Type': 'application/json' };
+    const cases: Array<[string, object | string | undefined, Record<string, string> | undefined, number, string]> = [
+      ['no body', undefined, undefined, 400, 'VALIDATION_FAILED'],
+      ['zero', { amount: 0 }, undefined, 400, 'VALIDATION_FAILED'],
+      ['negative', { amount: -5 }, undefined, 400, 'VALIDATION_FAILED'],
+      ['fractional', { amount: 1.5 }, undefined, 400, 'VALIDATION_FAILED'],
+      ['a string', { amount: '100' }, undefined, 400, 'VALIDATION_FAILED'],
+      ['over the single-charge maximum', { amount: 1_000_001 }, undefined, 400, 'VALIDATION_FAILED'],
+      ['huge', { amount: 1e308 }, undefined, 400, 'VALIDATION_FAILED'],
+      ['an unknown field', { amount: 10, balance: 1e9 }, undefined, 400, 'VALIDATION_FAILED'],
+      ['malformed JSON', '{"amount": 1', json, 400, 'MALFORMED_JSON'],
+      ['an array', [{ amount: 10 }], undefined, 400, 'VALIDATION_FAILED'],
+      ['a body over the size limit', { amount: 10, pad: 'x'.repeat(100_000) }, undefined, 413, 'PAYLOAD_TOO_LARGE'],
+      ['an empty Idempotency-Key', { amount: 10 }, { 'Idempotency-Key': '' }, 400, 'VALIDATION_FAILED'],
+      ['an overlong Idempotency-Key', { amount: 10 }, { 'Idempotency-Key': 'k'.repeat(256) }, 400, 'VALIDATION_FAILED'],
     ];
-    it.each(cases)('%s', async (_label, build, status, code) => {
-      const token = await t.tokenFor('careful');
-      const res = await build(t.http().post('/me/points/charge').set(bearer(token)));
-      expect(res.status).toBe(status);
-      expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
-      expect(res.body).toMatchObject({ status, code, type: expect.any(String), title: expect.any(String), detail: expect.any(String) });
+    it.each(cases)('%s', async (_label, body, headers, status, code) => {
+      await httpSpec(t).given().when(as('careful').post('/me/points/charge', body, headers)).thenRefused(status, code);
       expect(await t.app.services.events.readStream('wallet-careful')).toEqual([]);
     });
 
@@ -127,10 +123,10 @@ describe.each([
     ];
     it.each(tokens)('401 for %s', async (_label, make) => {
       const token = await make();
-      const req = t.http().post('/me/points/charge').send({ amount: 10 });
-      const res = await (token ? req.set(bearer(token)) : req);
-      expect(res.status).toBe(401);
-      expect(res.body.code).toBe('UNAUTHENTICATED');
+      await httpSpec(t)
+        .given()
+        .when(as('anonymous').post('/me/points/charge', { amount: 10 }, token ? bearer(token) : undefined))
+        .then(401, { code: 'UNAUTHENTICATED' }, []);
       expect(await t.app.services.events.readStream('wallet-careful')).toEqual([]);
     });
   });
@@ -176,12 +172,12 @@ describe.each([
   });
 
   it('replays a business refusal for the same key rather than deciding again', async () => {
-    const token = await t.tokenFor('capped');
-    for (let i = 0; i < 10; i += 1) await t.http().post('/me/points/charge').set(bearer(token)).send({ amount: 1_000_000 });
-    const first = await t.http().post('/me/points/charge').set(bearer(token)).set('Idempotency-Key', 'over').send({ amount: 5 });
-    expect(first.status).toBe(409);
-    const again = await t.http().post('/me/points/charge').set(bearer(token)).set('Idempotency-Key', 'over').send({ amount: 5 });
-    expect(again.status).toBe(409);
+    const charge = (amount: number, headers?: Record<string, string>) => as('capped').post('/me/points/charge', { amount }, headers);
+    const keyed = charge(5, { 'Idempotency-Key': 'over' });
+    const again = await httpSpec(t)
+      .given(...Array.from({ length: 10 }, () => charge(1_000_000)), answering(409, keyed))
+      .when(keyed)
+      .then(409, { code: 'POINTS_BALANCE_LIMIT' }, []);
     expect(again.headers['idempotent-replayed']).toBe('true');
   });
 });
