@@ -205,44 +205,9 @@ function migrations(pg: Postgres): Migration[] {
           body jsonb NOT NULL,
           PRIMARY KEY (collection, id)
         );
-        CREATE TABLE ${checkpoints} (projection text PRIMARY KEY, position text);
+        -- Lease fencing: the largest token written is kept, and a smaller one is refused before anything is written.
+        CREATE TABLE ${checkpoints} (projection text PRIMARY KEY, position text, fence bigint);
         CREATE TABLE ${pg.table('document_indexes')} (collection text NOT NULL, fields text NOT NULL, PRIMARY KEY (collection, fields));
-        CREATE FUNCTION ${pg.table('write_documents')}(writes jsonb, p_projection text, p_position text, p_check boolean, p_previous text)
-        RETURNS json LANGUAGE plpgsql AS $fn$
-        DECLARE
-          w jsonb;
-          actual text;
-        BEGIN
-          IF p_check THEN
-            INSERT INTO ${checkpoints} (projection, position) VALUES (p_projection, NULL) ON CONFLICT DO NOTHING;
-            SELECT position INTO actual FROM ${checkpoints} WHERE projection = p_projection FOR UPDATE;
-            IF actual IS DISTINCT FROM p_previous THEN
-              RETURN json_build_object('moved', true, 'actual', actual);
-            END IF;
-          END IF;
-          FOR w IN SELECT value FROM jsonb_array_elements(writes) LOOP
-            IF w ? 'b' THEN
-              INSERT INTO ${documents} (collection, id, body) VALUES (w->>'c', w->>'i', w->'b')
-              ON CONFLICT (collection, id) DO UPDATE SET body = excluded.body;
-            ELSE
-              DELETE FROM ${documents} WHERE collection = w->>'c' AND id = w->>'i';
-            END IF;
-          END LOOP;
-          IF p_projection IS NOT NULL THEN
-            INSERT INTO ${checkpoints} (projection, position) VALUES (p_projection, p_position)
-            ON CONFLICT (projection) DO UPDATE SET position = excluded.position;
-          END IF;
-          RETURN json_build_object('moved', false);
-        END
-        $fn$;
-      `,
-    },
-    {
-      // Lease fencing: the largest token written is kept, and a smaller one is refused before anything is written.
-      name: 'documents-2-fence',
-      sql: `
-        ALTER TABLE ${checkpoints} ADD COLUMN fence bigint;
-        DROP FUNCTION ${pg.table('write_documents')}(jsonb, text, text, boolean, text);
         CREATE FUNCTION ${pg.table('write_documents')}(writes jsonb, p_projection text, p_position text, p_check boolean, p_previous text, p_fence bigint)
         RETURNS json LANGUAGE plpgsql AS $fn$
         DECLARE
