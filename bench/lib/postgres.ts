@@ -44,14 +44,27 @@ export class BenchPostgres {
 
   static async create(): Promise<BenchPostgres> {
     const dir = mkdtempSync(join(tmpdir(), 'eventmart-bench-pg-'));
-    chmodSync(dir, 0o755);
-    execFileSync('chown', ['postgres:postgres', dir]);
-    const server = new BenchPostgres(await freePort(), dir);
-    await run('runuser', ['-u', 'postgres', '--', join(PG_BIN, 'initdb'), '-D', server.data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C']);
-    // Durability as shipped (fsync and synchronous_commit on), as the SQLite side keeps FULL.
-    appendFileSync(join(server.data, 'postgresql.conf'), ['max_connections = 200', 'shared_buffers = 256MB', "log_min_messages = 'warning'", ''].join('\n'));
-    await server.pgCtl('-l', join(dir, 'server.log'), '-t', '60', '-o', `-p ${server.port} -k ${dir} -c listen_addresses=127.0.0.1`, 'start');
-    return server;
+    try {
+      chmodSync(dir, 0o755);
+      execFileSync('chown', ['postgres:postgres', dir]);
+      const data = join(dir, 'data');
+      await run('runuser', ['-u', 'postgres', '--', join(PG_BIN, 'initdb'), '-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C']);
+      // Durability as shipped (fsync and synchronous_commit on), as the SQLite side keeps FULL.
+      appendFileSync(join(data, 'postgresql.conf'), ['max_connections = 200', 'shared_buffers = 256MB', "log_min_messages = 'warning'", ''].join('\n'));
+      // A free port can be taken by someone else before the postmaster binds it: try another.
+      for (let attempt = 1; ; attempt += 1) {
+        const server = new BenchPostgres(await freePort(), dir);
+        try {
+          await server.pgCtl('-l', join(dir, 'server.log'), '-t', '60', '-o', `-p ${server.port} -k ${dir} -c listen_addresses=127.0.0.1`, 'start');
+          return server;
+        } catch (error) {
+          if (attempt >= 5 || !String(error).includes('Address already in use')) throw error;
+        }
+      }
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
   }
 
   private postmasterPid(): number {

@@ -130,8 +130,9 @@ export function markdown(report: BenchReport): string {
       } | ${checks} |`,
     );
   }
-  const half = report.scenarios.find((s) => s.halfLoad);
-  if (half?.halfLoad) {
+  // One per store when a run measured several (--store sqlite,postgres).
+  for (const half of report.scenarios) {
+    if (!half.halfLoad) continue;
     lines.push(
       '',
       `${half.title} at half load (steady ${n0(half.halfLoad.targetRps)} req/s, open loop): ${n0(half.halfLoad.rps)} req/s answered, ` +

@@ -41,6 +41,7 @@ import { InProcessLockService } from '../shared/lock/memory';
 import { RedisLockService } from '../shared/lock/redis';
 import { RedisIdempotencyStore } from '../shared/idempotency/redis';
 import { SqliteIdempotencyStore } from '../shared/idempotency/sqlite';
+import { PostgresIdempotencyStore } from '../shared/idempotency/postgres';
 import { InProcessCouponGate } from '../write/coupon/gate/memory';
 import { CouponGate } from '../write/coupon/gate/port';
 import { RedisCouponGate } from '../write/coupon/gate/redis';
@@ -84,8 +85,10 @@ export const randomIds: IdGenerator = { newId: () => randomUUID() };
  * The composition root: the one place that reads the configuration to choose adapters. A URL
  * switches a port to its server; with none set everything is embedded under DATA_DIR.
  * DATABASE_URL puts the log, the read models and the data keys on PostgreSQL, where
- * EVENTSTORE_URL and MONGODB_URL do not claim them; idempotency stays on Redis (config.ts
- * requires REDIS_URL beside DATABASE_URL), which every instance shares already.
+ * EVENTSTORE_URL and MONGODB_URL do not claim them, and the idempotency keys too (neither of those
+ * serves them): a retry lands on any instance, and a key must outlive Redis's memory policy and
+ * a REDIS_PREFIX that differs between instances. The ports that coordinate instances stay on
+ * Redis (config.ts requires REDIS_URL beside DATABASE_URL).
  */
 export async function compose(config: Config, overrides: Overrides = {}): Promise<Composed> {
   // Redaction is the application's rule, so it also covers a logger a caller supplies.
@@ -96,7 +99,7 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
   const file = (name: string) => join(config.DATA_DIR, name);
   const sqlite = { synchronous: config.SQLITE_SYNCHRONOUS };
 
-  // One PostgreSQL pool per process, shared by the log, the read models and the data keys;
+  // One PostgreSQL pool per process, shared by the log, the read models, the data keys and the idempotency keys;
   // first, so that an unreachable server stops start-up before anything else is open.
   const pg = config.DATABASE_URL ? await connectPostgres(config, logger) : null;
   const redis = config.REDIS_URL
@@ -119,9 +122,11 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
     overrides.documents ??
     (mongo ? MongoDocumentStore.over(mongo) : pg ? await PostgresDocumentStore.open(pg) : new SqliteDocumentStore(file('readmodels.db'), sqlite));
   const locks: LockService = redis ? new RedisLockService(redis, `${config.REDIS_PREFIX}lock:`) : new InProcessLockService();
-  const idempotency: IdempotencyStore = redis
-    ? new RedisIdempotencyStore(redis, `${config.REDIS_PREFIX}idem:`)
-    : new SqliteIdempotencyStore(file('operations.db'), sqlite);
+  const idempotency: IdempotencyStore = pg
+    ? await PostgresIdempotencyStore.open(pg)
+    : redis
+      ? new RedisIdempotencyStore(redis, `${config.REDIS_PREFIX}idem:`)
+      : new SqliteIdempotencyStore(file('operations.db'), sqlite);
   const cache: Cache & InMemoryReader = redis
     ? new RedisCache(redis, `${config.REDIS_PREFIX}cache:`, (error, operation) =>
         logger.warn({ err: error, operation }, 'cache invalidation failed; the entry lasts until its TTL'),

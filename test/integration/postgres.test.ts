@@ -1,6 +1,6 @@
 /**
- * The HTTP API in-process on DATABASE_URL + REDIS_URL: the log, the read models and the data
- * keys on PostgreSQL (a schema of this run's own), everything shared through Redis.
+ * The HTTP API in-process on DATABASE_URL + REDIS_URL: the log, the read models, the data keys
+ * and the idempotency keys on PostgreSQL (a schema of this run's own), the rest shared through Redis.
  */
 import { randomBytes } from 'node:crypto';
 import { verify } from '../../src/operations/verify';
@@ -13,6 +13,7 @@ describePostgres('the API on PostgreSQL and Redis', (pg) => {
   let a: TestApp;
   let b: TestApp;
   let admin: string;
+  let shared: Record<string, string>;
   const env = () => ({
     DATABASE_URL: TEST_POSTGRES_URL,
     DATABASE_SCHEMA: pg().schema,
@@ -22,7 +23,7 @@ describePostgres('the API on PostgreSQL and Redis', (pg) => {
   });
 
   beforeAll(async () => {
-    const shared = env();
+    shared = env();
     // Two instances at once: both migrate the one schema, neither fails.
     [a, b] = await Promise.all([startTestApp({ env: shared }), startTestApp({ env: { ...shared, RUN_PROJECTIONS: 'false' } })]);
     admin = await a.tokenFor('admin-1', 'admin');
@@ -33,7 +34,7 @@ describePostgres('the API on PostgreSQL and Redis', (pg) => {
   });
 
   it('serves every port that must be shared from PostgreSQL or Redis, and /ready names postgres', async () => {
-    expect(a.app.composed.adapters).toMatchObject({ eventStore: 'postgres', documents: 'postgres', dataKeys: 'postgres', idempotency: 'redis', locks: 'redis' });
+    expect(a.app.composed.adapters).toMatchObject({ eventStore: 'postgres', documents: 'postgres', dataKeys: 'postgres', idempotency: 'postgres', locks: 'redis' });
     const ready = await a.http().get('/ready');
     expect(ready.status).toBe(200);
     expect(ready.body.checks).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'postgres' })]));
@@ -48,6 +49,7 @@ describePostgres('the API on PostgreSQL and Redis', (pg) => {
     // The same key on the other instance is a replay, not a second charge.
     const again = await a.http().post('/me/points/charge').set(bearer(token)).set('Idempotency-Key', 'charge-1').send({ amount: 10_000 });
     expect(again.body).toEqual(charged.body);
+    expect(again.body.position).toBe(charged.body.position);
 
     const paid = await a.http().post('/checkout').set(bearer(token)).send({ items: [{ productId: product.body.id, quantity: 2 }], payer: { name: 'Kim', phone: '010-0000-0000', email: 'kim@example.com' } });
     expect(paid.status).toBe(201);
@@ -66,6 +68,20 @@ describePostgres('the API on PostgreSQL and Redis', (pg) => {
     expect(mine.body.payer).toMatchObject({ name: 'Kim' });
     const stock = await a.http().get(`/products/${product.body.id}`).set('X-Consistent-With', payment.body.position);
     expect(stock.body.stock).toBe(2);
+  });
+
+  it('replays a retried charge on an instance with another REDIS_PREFIX: the key lives in PostgreSQL', async () => {
+    const token = await a.tokenFor('retrier');
+    const charged = await a.http().post('/me/points/charge').set(bearer(token)).set('Idempotency-Key', 'charge-elsewhere').send({ amount: 500 });
+    expect(charged.status).toBe(200);
+    const c = await startTestApp({ env: { ...shared, REDIS_PREFIX: `eventmart-test:${pg().schema}:other:`, RUN_PROJECTIONS: 'false' } });
+    try {
+      const again = await c.http().post('/me/points/charge').set(bearer(token)).set('Idempotency-Key', 'charge-elsewhere').send({ amount: 500 });
+      expect([again.status, again.body]).toEqual([200, charged.body]);
+      expect(again.body.position).toBe(charged.body.position);
+    } finally {
+      await c.close();
+    }
   });
 
   it('verifies the read models against a replay, and again after rebuilding one', async () => {
