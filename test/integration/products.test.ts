@@ -7,6 +7,7 @@ import { ProductEvent } from '../../src/write/product/events';
 import { DomainError } from '../../src/shared/domain/errors';
 import { REDIS_URL, startTestApp, TestApp, bearer } from '../support/app';
 import { eventually } from '../support/eventually';
+import { as, httpSpec } from '../support/http-spec';
 import { recorded } from '../../src/shared/eventstore/recorded';
 
 type Product = { id: string; name: string; price: number; stock: number; status: 'ON_SALE' | 'SOLD_OUT' };
@@ -70,8 +71,16 @@ describe.each([
     decide(id, { type: 'RestoreStock', data: { productId: id, orderId, now: new Date().toISOString() } });
 
   describe('admin writes', () => {
+    const boss = as('boss', 'admin');
+    const spec = () => httpSpec(t).given();
+    /** Every answered admin write is also journalled on the admin's own stream (src/shared/auth/admin-journal.ts). */
+    const journalled = (method: string, status: number) => ({ type: 'AdminActionPerformed', stream: 'admin-boss', data: { method, status } });
+
     it('registers a product, answering with it and the position of the write', async () => {
-      const created = await register({ name: 'Mug', price: 12_000, stock: 5 });
+      const res = await spec()
+        .when(boss.post('/admin/products', { name: 'Mug', price: 12_000, stock: 5 }))
+        .then(201, { name: 'Mug', price: 12_000, stock: 5, status: 'ON_SALE' }, [{ type: 'ProductRegistered', data: { name: 'Mug', price: 12_000, stock: 5 } }, journalled('POST', 201)]);
+      const created = res.body as Product & { position: string };
       expect(created).toEqual({ id: expect.any(String), name: 'Mug', price: 12_000, stock: 5, status: 'ON_SALE', position: expect.any(String) });
       const read = await getProduct(created.id, created.position);
       expect(read.status).toBe(200);
@@ -79,41 +88,55 @@ describe.each([
     });
 
     it('stores the name trimmed and accepts the limits exactly', async () => {
-      const created = await register({ name: `  ${'가'.repeat(200)}  `, price: 1_000_000_000, stock: 1_000_000 });
-      expect(created).toMatchObject({ name: '가'.repeat(200), price: 1_000_000_000, stock: 1_000_000 });
+      await spec()
+        .when(boss.post('/admin/products', { name: `  ${'가'.repeat(200)}  `, price: 1_000_000_000, stock: 1_000_000 }))
+        .then(201, { name: '가'.repeat(200), price: 1_000_000_000, stock: 1_000_000 }, [
+          { type: 'ProductRegistered', data: { name: '가'.repeat(200), price: 1_000_000_000, stock: 1_000_000 } },
+          journalled('POST', 201),
+        ]);
     });
 
     it('registers a free product without stock as sold out', async () => {
-      const created = await register({ name: 'Sticker', price: 0, stock: 0 });
-      expect(created).toMatchObject({ price: 0, stock: 0, status: 'SOLD_OUT' });
-      expect((await getProduct(created.id, created.position)).body.status).toBe('SOLD_OUT');
+      const res = await spec()
+        .when(boss.post('/admin/products', { name: 'Sticker', price: 0, stock: 0 }))
+        .then(201, { price: 0, stock: 0, status: 'SOLD_OUT' }, [{ type: 'ProductRegistered', data: { price: 0, stock: 0 } }, journalled('POST', 201)]);
+      expect((await getProduct(res.body.id, res.body.position)).body.status).toBe('SOLD_OUT');
     });
 
     it('renames, reprices, or both', async () => {
       const { id } = await register({ name: 'Cup', price: 5_000, stock: 3 });
-      const renamed = await t.http().patch(`/admin/products/${id}`).set(bearer(admin)).send({ name: ' Big cup ' });
-      expect(renamed.status).toBe(200);
+      const stream = productStream(id);
+      const renamed = await spec()
+        .when(boss.patch(`/admin/products/${id}`, { name: ' Big cup ' }))
+        .then(200, {}, [{ type: 'ProductUpdated', stream, data: { productId: id, name: 'Big cup', price: 5_000 } }, journalled('PATCH', 200)]);
       expect(renamed.body).toEqual({ id, name: 'Big cup', price: 5_000, stock: 3, status: 'ON_SALE', position: expect.any(String) });
-      const repriced = await t.http().patch(`/admin/products/${id}`).set(bearer(admin)).send({ price: 4_500 });
-      expect(repriced.body).toMatchObject({ name: 'Big cup', price: 4_500 });
-      const both = await t.http().patch(`/admin/products/${id}`).set(bearer(admin)).send({ name: 'Cup', price: 0 });
-      expect(both.body).toMatchObject({ name: 'Cup', price: 0, stock: 3 });
+      await spec()
+        .when(boss.patch(`/admin/products/${id}`, { price: 4_500 }))
+        .then(200, { name: 'Big cup', price: 4_500 }, [{ type: 'ProductUpdated', stream, data: { name: 'Big cup', price: 4_500 } }, journalled('PATCH', 200)]);
+      const both = await spec()
+        .when(boss.patch(`/admin/products/${id}`, { name: 'Cup', price: 0 }))
+        .then(200, { name: 'Cup', price: 0, stock: 3 }, [{ type: 'ProductUpdated', stream, data: { name: 'Cup', price: 0 } }, journalled('PATCH', 200)]);
       expect((await getProduct(id, both.body.position)).body).toEqual({ id, name: 'Cup', price: 0, stock: 3, status: 'ON_SALE' });
     });
 
     it('a change to nothing writes nothing and still answers with a position to read from', async () => {
       const created = await register({ name: 'Same', price: 1, stock: 1 });
-      const res = await t.http().patch(`/admin/products/${created.id}`).set(bearer(admin)).send({ name: 'Same', price: 1 });
-      expect(res.status).toBe(200);
-      expect(res.body.position).toBe(created.position);
+      await spec()
+        .when(boss.patch(`/admin/products/${created.id}`, { name: 'Same', price: 1 }))
+        // Nothing on the product's stream: only the journal of who asked.
+        .then(200, { position: created.position }, [journalled('PATCH', 200)]);
       expect(await t.app.services.events.readStream(productStream(created.id))).toHaveLength(1);
     });
 
     it('restocks, and a sold-out product is back on sale', async () => {
       const { id } = await register({ name: 'Rare', price: 100, stock: 0 });
-      const res = await restock(id, 7);
-      expect(res).toEqual({ id, name: 'Rare', price: 100, stock: 7, status: 'ON_SALE', position: expect.any(String) });
-      expect((await restock(id, 3)).stock).toBe(10);
+      const res = await spec()
+        .when(boss.post(`/admin/products/${id}/restock`, { quantity: 7 }))
+        .then(200, {}, [{ type: 'StockAdded', stream: productStream(id), data: { productId: id, quantity: 7, stockAfter: 7 } }, journalled('POST', 200)]);
+      expect(res.body).toEqual({ id, name: 'Rare', price: 100, stock: 7, status: 'ON_SALE', position: expect.any(String) });
+      await spec()
+        .when(boss.post(`/admin/products/${id}/restock`, { quantity: 3 }))
+        .then(200, { stock: 10 }, [{ type: 'StockAdded', data: { quantity: 3, stockAfter: 10 } }, journalled('POST', 200)]);
     });
 
     it('keeps who did it on every admin event', async () => {
@@ -146,6 +169,8 @@ describe.each([
     });
 
     it('answers 404 PRODUCT_NOT_FOUND for an unknown product, and writes nothing', async () => {
+      await spec().when(boss.patch('/admin/products/nope', { price: 1 })).thenRefused(404, 'PRODUCT_NOT_FOUND');
+      await spec().when(boss.post('/admin/products/nope/restock', { quantity: 1 })).thenRefused(404, 'PRODUCT_NOT_FOUND');
       const head = await t.app.services.events.headPosition();
       const answers = await Promise.all([
         t.http().patch('/admin/products/nope').set(bearer(admin)).send({ price: 1 }),
