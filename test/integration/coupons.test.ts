@@ -2,9 +2,10 @@ import { Redis } from 'ioredis';
 import type { Response } from 'supertest';
 import { Clock } from '../../src/shared/container/tokens';
 import { Admission } from '../../src/write/coupon/gate/port';
-import { couponDecider } from '../../src/write/coupon/decider';
+import { couponDecider, couponStream } from '../../src/write/coupon/decider';
 import { bearer, REDIS_URL, startTestApp, TestApp } from '../support/app';
 import { deleteKeys } from '../support/redis';
+import { as, httpSpec } from '../support/http-spec';
 
 const RUSH_USERS = 2_000;
 const QUANTITY = 100;
@@ -252,21 +253,27 @@ describe('coupons: creating, reading, windows and expiry', () => {
     return res.body.items as Array<Record<string, unknown>>;
   };
 
+  const spec = () => httpSpec(t).given();
+  const theAdmin = as('the-admin', 'admin');
+
   it('creates a coupon for an admin and shows it to anyone', async () => {
-    const res = await t
-      .http()
-      .post('/admin/coupons')
-      .set(bearer(admin))
-      .send({
-        name: 'Ten percent',
-        discount: { type: 'PERCENT', percent: 10, maxDiscount: 5000 },
-        totalQuantity: 3,
-        minOrderAmount: 20000,
-        issueStartsAt: '2030-01-01T09:00:00+09:00',
-        issueEndsAt: '2030-01-02T00:00:00Z',
-        validDays: 7,
-      });
-    expect(res.status).toBe(201);
+    const res = await spec()
+      .when(
+        theAdmin.post('/admin/coupons', {
+          name: 'Ten percent',
+          discount: { type: 'PERCENT', percent: 10, maxDiscount: 5000 },
+          totalQuantity: 3,
+          minOrderAmount: 20000,
+          issueStartsAt: '2030-01-01T09:00:00+09:00',
+          issueEndsAt: '2030-01-02T00:00:00Z',
+          validDays: 7,
+        }),
+      )
+      .then(201, { name: 'Ten percent' }, [
+        { type: 'CouponCreated', data: { name: 'Ten percent', totalQuantity: 3, issueStartsAt: '2030-01-01T00:00:00.000Z', validDays: 7, occurredAt: NOW } },
+        // Every answered admin write is also journalled on the admin's own stream.
+        { type: 'AdminActionPerformed', stream: 'admin-the-admin', data: { method: 'POST', status: 201 } },
+      ]);
     const terms = {
       name: 'Ten percent',
       discount: { type: 'PERCENT', percent: 10, maxDiscount: 5000 },
@@ -295,11 +302,9 @@ describe('coupons: creating, reading, windows and expiry', () => {
   });
 
   it('refuses customers (403) and writes nothing', async () => {
-    const head = await t.app.services.events.headPosition();
-    const res = await t.http().post('/admin/coupons').set(bearer(await t.tokenFor('a-customer'))).send({ name: 'Mine', discount: { type: 'FIXED', amount: 1 }, totalQuantity: 1 });
-    expect(res.status).toBe(403);
-    expect(res.body.code).toBe('FORBIDDEN');
-    expect(await t.app.services.events.headPosition()).toBe(head);
+    await spec()
+      .when(as('a-customer').post('/admin/coupons', { name: 'Mine', discount: { type: 'FIXED', amount: 1 }, totalQuantity: 1 }))
+      .thenRefused(403, 'FORBIDDEN');
   });
 
   it.each<[string, Record<string, unknown>, string]>([
@@ -313,17 +318,13 @@ describe('coupons: creating, reading, windows and expiry', () => {
     ['both validUntil and validDays', { validUntil: '2030-02-01T00:00:00Z', validDays: 3 }, 'COUPON_INVALID'],
     ['a validity already over', { validUntil: '2029-12-31T00:00:00Z' }, 'COUPON_INVALID'],
   ])('refuses %s with 400', async (_label, body, code) => {
-    const res = await t
-      .http()
-      .post('/admin/coupons')
-      .set(bearer(admin))
-      .send({ name: 'Bad', discount: { type: 'FIXED', amount: 1 }, totalQuantity: 1, ...body });
-    expect(res.status).toBe(400);
-    expect(res.body.code).toBe(code);
+    await spec()
+      .when(theAdmin.post('/admin/coupons', { name: 'Bad', discount: { type: 'FIXED', amount: 1 }, totalQuantity: 1, ...body }))
+      .thenRefused(400, code);
   });
 
   it('answers 404 for a coupon that does not exist', async () => {
-    expect((await issue(t, 'no-such-coupon', await t.tokenFor('u1'))).body).toMatchObject({ status: 404, code: 'COUPON_NOT_FOUND' });
+    await spec().when(as('u1').post('/coupons/no-such-coupon/issue')).thenRefused(404, 'COUPON_NOT_FOUND');
     expect((await t.http().get('/coupons/no-such-coupon')).body).toMatchObject({ status: 404, code: 'COUPON_NOT_FOUND' });
   });
 
@@ -332,19 +333,26 @@ describe('coupons: creating, reading, windows and expiry', () => {
     const { couponId } = await createCoupon(t, { issueStartsAt: '2030-01-01T01:00:00Z', issueEndsAt: '2030-01-01T02:00:00Z', validDays: 1 });
     const early = await t.tokenFor('early');
     const inTime = await t.tokenFor('in-time');
-    const late = await t.tokenFor('late');
+    const issueAs = (userId: string) => as(userId).post(`/coupons/${couponId}/issue`);
 
-    const tooEarly = await issue(t, couponId, early);
-    expect(tooEarly.status).toBe(409);
-    expect(tooEarly.body).toMatchObject({ code: 'COUPON_NOT_ISSUABLE', issueStartsAt: '2030-01-01T01:00:00.000Z', issueEndsAt: '2030-01-01T02:00:00.000Z' });
+    await spec()
+      .when(issueAs('early'))
+      .thenRefused(409, 'COUPON_NOT_ISSUABLE', { issueStartsAt: '2030-01-01T01:00:00.000Z', issueEndsAt: '2030-01-01T02:00:00.000Z' });
 
     at('2030-01-01T01:00:00.000Z');
-    const ok = await issue(t, couponId, inTime);
-    expect(ok.status).toBe(201);
+    const ok = await spec()
+      .when(issueAs('in-time'))
+      .then(201, {}, [
+        {
+          type: 'CouponIssued',
+          stream: couponStream(couponId),
+          data: { couponId, userCouponId: `${couponId}:in-time`, userId: 'in-time', validUntil: '2030-01-02T01:00:00.000Z', issuedQuantity: 1 },
+        },
+      ]);
     expect(ok.body).toEqual({ userCouponId: `${couponId}:in-time`, couponId, validUntil: '2030-01-02T01:00:00.000Z', position: expect.any(String) });
 
     at('2030-01-01T02:00:00.000Z');
-    expect((await issue(t, couponId, late)).body.code).toBe('COUPON_NOT_ISSUABLE');
+    await spec().when(issueAs('late')).thenRefused(409, 'COUPON_NOT_ISSUABLE');
     // A refusal outside the window took no place: the one issued is the only one counted.
     const view = await t.http().get(`/coupons/${couponId}`).set('X-Consistent-With', ok.body.position);
     expect(view.body).toMatchObject({ issuedQuantity: 1, remainingQuantity: QUANTITY - 1 });
@@ -425,7 +433,7 @@ describe('coupons: creating, reading, windows and expiry', () => {
     expect(replay.status).toBe(201);
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.body).toEqual(first.body);
-    expect((await issue(t, couponId, token)).body.code).toBe('COUPON_ALREADY_ISSUED');
+    await spec().when(as('retrier').post(`/coupons/${couponId}/issue`)).thenRefused(409, 'COUPON_ALREADY_ISSUED');
     expect(await issuedUsers(t, couponId)).toEqual(['retrier']);
   });
 
