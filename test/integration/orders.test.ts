@@ -58,12 +58,14 @@ describe.each([
     const token = await customer(shop, 'buyer', 100_000);
     const userCouponId = await issue(shop, token, percent);
 
-    const placed = await shop.t
-      .http()
-      .post('/orders')
-      .set(bearer(token))
-      .send({ items: [{ productId: p1, quantity: 1 }, { productId: p2, quantity: 2 }, { productId: p3, quantity: 3 }], userCouponId });
-    expect(placed.status).toBe(201);
+    const buyer = as('buyer');
+    const spec = () => httpSpec(shop.t).given();
+    // Placing writes the order alone: stock, points and coupon are taken by the payment.
+    const placed = await spec()
+      .when(buyer.post('/orders', { items: [{ productId: p1, quantity: 1 }, { productId: p2, quantity: 2 }, { productId: p3, quantity: 3 }], userCouponId }))
+      .then(201, {}, [{ type: 'OrderPlaced', data: { userId: 'buyer', subtotal: 69_000, discount: 6_000, total: 63_000 } }]);
+    const orderId = placed.body.orderId as string;
+    const orderStream = `order-${orderId}`;
     // subtotal 30,000 + 24,000 + 15,000 = 69,000; 10% = 6,900 capped at 6,000.
     expect(placed.body).toMatchObject({ status: 'PENDING', subtotal: 69_000, discount: 6_000, total: 63_000 });
     expect(placed.body.items).toEqual([
@@ -75,13 +77,17 @@ describe.each([
     expect(await stockOf(shop, p1)).toBe(5);
     expect(await balanceOf(shop, 'buyer')).toBe(100_000);
 
-    const paid = await shop.t
-      .http()
-      .post(`/orders/${placed.body.orderId}/payment`)
-      .set(bearer(token))
-      .send({ payer: { name: 'Kim Minji', phone: '010-2222-3333', email: 'minji@example.com' } });
-    expect(paid.status).toBe(200);
-    expect(paid.body).toMatchObject({ status: 'PAID', total: 63_000, paidAt: expect.any(String) });
+    // Paying is one atomic write over the order, every product, the coupon and the wallet.
+    const paid = await spec()
+      .when(buyer.post(`/orders/${orderId}/payment`, { payer: { name: 'Kim Minji', phone: '010-2222-3333', email: 'minji@example.com' } }))
+      .then(200, { status: 'PAID', total: 63_000, paidAt: expect.any(String) }, [
+        { type: 'OrderPaid', stream: orderStream, data: { orderId, userId: 'buyer', total: 63_000 } },
+        { type: 'StockDecreased', stream: `product-${p1}`, data: { orderId, quantity: 1, stockAfter: 4 } },
+        { type: 'StockDecreased', stream: `product-${p2}`, data: { orderId, quantity: 2, stockAfter: 3 } },
+        { type: 'StockDecreased', stream: `product-${p3}`, data: { orderId, quantity: 3, stockAfter: 2 } },
+        { type: 'CouponUsed', stream: `coupon-${percent}`, data: { userCouponId, userId: 'buyer', orderId } },
+        { type: 'PointsUsed', stream: 'wallet-buyer', data: { amount: 63_000 } },
+      ]);
     expect([await stockOf(shop, p1), await stockOf(shop, p2), await stockOf(shop, p3)]).toEqual([4, 3, 2]);
     expect(await balanceOf(shop, 'buyer')).toBe(37_000);
 
@@ -94,18 +100,24 @@ describe.each([
     expect(mine.body).toMatchObject({ status: 'PAID', payer: { name: 'Kim Minji', phone: '010-2222-3333', email: 'minji@example.com' } });
     expect(mine.body.statusHistory.map((h: { status: string }) => h.status)).toEqual(['PENDING', 'PAID']);
 
-    const again = await shop.t.http().post(`/orders/${placed.body.orderId}/payment`).set(bearer(token)).send({});
-    expect(again.status).toBe(409);
-    expect(again.body.code).toBe('ORDER_NOT_PAYABLE');
+    await spec().when(buyer.post(`/orders/${orderId}/payment`, {})).thenRefused(409, 'ORDER_NOT_PAYABLE');
 
-    const cancelled = await shop.t.http().post(`/orders/${placed.body.orderId}/cancel`).set(bearer(token));
-    expect(cancelled.status).toBe(200);
-    expect(cancelled.body.status).toBe('CANCELLED');
+    // Cancelling a paid order gives back, in the same write, all that paying took.
+    const cancelled = await spec()
+      .when(buyer.post(`/orders/${orderId}/cancel`))
+      .then(200, { status: 'CANCELLED' }, [
+        { type: 'OrderCancelled', stream: orderStream, data: { orderId, refunded: true } },
+        { type: 'StockRestored', stream: `product-${p1}`, data: { orderId, quantity: 1, stockAfter: 5 } },
+        { type: 'StockRestored', stream: `product-${p2}`, data: { orderId, quantity: 2, stockAfter: 5 } },
+        { type: 'StockRestored', stream: `product-${p3}`, data: { orderId, quantity: 3, stockAfter: 5 } },
+        { type: 'CouponRestored', stream: `coupon-${percent}`, data: { userCouponId, orderId } },
+        { type: 'PointsRefunded', stream: 'wallet-buyer', data: { amount: 63_000 } },
+      ]);
     expect([await stockOf(shop, p1), await stockOf(shop, p2), await stockOf(shop, p3)]).toEqual([5, 5, 5]);
     expect(await balanceOf(shop, 'buyer')).toBe(100_000);
     const afterCancel = await shop.t.http().get('/me/coupons').query({ status: 'AVAILABLE' }).set(bearer(token)).set({ 'X-Consistent-With': cancelled.body.position });
     expect(afterCancel.body.items.map((c: { userCouponId: string }) => c.userCouponId)).toContain(userCouponId);
-    expect((await shop.t.http().post(`/orders/${placed.body.orderId}/cancel`).set(bearer(token))).body.code).toBe('ORDER_NOT_CANCELLABLE');
+    await spec().when(buyer.post(`/orders/${orderId}/cancel`)).thenRefused(409, 'ORDER_NOT_CANCELLABLE');
   });
 
   it('keeps payer data sealed on disk and hides other users’ orders', async () => {
