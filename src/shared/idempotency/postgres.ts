@@ -1,14 +1,7 @@
 import { Migration, Postgres } from '../postgres';
 import { Claim, IdempotencyStore, StoredResponse } from './port';
+import { PURGE_BATCH, PURGE_EVERY_CLAIMS, RecordRow } from './rows';
 
-interface Row {
-  fingerprint: string;
-  state: 'in_flight' | 'done';
-  response: string | null;
-}
-
-const PURGE_EVERY_CLAIMS = 100;
-const PURGE_BATCH = 1_000;
 /** A record that vanished between our refused insert and our read is claimed again; this bounds that loop. */
 const CLAIM_ATTEMPTS = 5;
 
@@ -60,7 +53,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
       );
       if (claimed.length === 1) return { outcome: 'claimed' };
       // A live record refused us; a read in a new statement sees it (and whatever it became since).
-      const [row] = await this.pg.query<Row>(
+      const [row] = await this.pg.query<RecordRow>(
         `SELECT fingerprint, state, response FROM ${this.table}
          WHERE scope = $1 AND key = $2 AND expires_at > clock_timestamp()`,
         [scope, key],

@@ -1,15 +1,10 @@
 import { immediate, openSqlite, SqliteDatabase, SqliteOptions } from '../sqlite';
 import { Claim, IdempotencyStore, StoredResponse } from './port';
+import { PURGE_BATCH, PURGE_EVERY_CLAIMS, RecordRow } from './rows';
 
-interface Row {
-  fingerprint: string;
-  state: 'in_flight' | 'done';
-  response: string | null;
+interface Row extends RecordRow {
   expires_at: number;
 }
-
-const PURGE_EVERY_CLAIMS = 100;
-const PURGE_BATCH = 1_000;
 
 /**
  * Idempotency records in SQLite (one row per user and key). Several processes may share the
