@@ -171,6 +171,9 @@ const sharedBy = (env: { EVENTSTORE_URL?: string }) => (env.EVENTSTORE_URL ? 'EV
 
 export type Config = ReturnType<typeof toConfig>;
 
+/** Every variable the schema reads: docs/CONFIGURATION.md must name each (test/unit/config.test.ts). */
+export const SETTING_NAMES: readonly string[] = Object.keys(schema.shape);
+
 function toConfig(env: z.infer<typeof schema>) {
   const embedded = !env.EVENTSTORE_URL && !env.DATABASE_URL;
   return {

@@ -1,10 +1,17 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
-import { ConfigError, instanceIdOf, loadConfig } from '../../src/shared/config';
+import { join, resolve } from 'node:path';
+import { ConfigError, instanceIdOf, loadConfig, SETTING_NAMES } from '../../src/shared/config';
 
 const SHARED = { JWT_SECRET: 'x'.repeat(32), PAYER_KEY: Buffer.alloc(32).toString('base64') };
 
 describe('configuration', () => {
+  it('documents every setting it reads in docs/CONFIGURATION.md', () => {
+    const table = readFileSync(join(__dirname, '../../docs/CONFIGURATION.md'), 'utf8');
+    expect(SETTING_NAMES.length).toBeGreaterThan(40);
+    expect(SETTING_NAMES.filter((name) => !table.includes(`\`${name}\``))).toEqual([]);
+  });
+
   it('runs embedded with nothing set', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({ embedded: true, PORT: 3000, DATA_DIR: './data', devTokens: true, RUN_PROJECTIONS: true });
