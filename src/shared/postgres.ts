@@ -50,9 +50,13 @@ const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
  */
 export function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string') return error instanceof Error && /Connection terminated|connection timeout|Client has encountered a connection error/i.test(error.message);
-  return code.startsWith('08') || code.startsWith('57P') || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND'].includes(code);
+  // pg-pool's own words when no connection came within connectionTimeoutMillis (a partition, a full pool that never frees).
+  if (typeof code !== 'string') return error instanceof Error && /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(error.message);
+  return code.startsWith('08') || code.startsWith('57P') || NETWORK_ERRORS.has(code);
 }
+
+/** A host cut off (its link down: no route) fails a connect at once with ENETUNREACH or ENETDOWN, not a timeout. */
+const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /**
  * The pooled client every PostgreSQL adapter of one process shares. Adapters bring their own
