@@ -83,23 +83,42 @@ describe.each([
   });
 
   if (mode === 'with Redis') {
-    it('notices a wrong ranking, and a rebuild from the log restores the same answer after Redis is wiped', async () => {
+    const salesKeys = async (redis: Redis) => redis.keys(`${t.app.services.config.REDIS_PREFIX}sales:*`);
+
+    it('notices a wrong ranking, and a rebuild from the log restores the same answer after its days are lost', async () => {
       const before = await ranking(30);
       const redis = new Redis(REDIS_URL);
       try {
-        const keys = await redis.keys(`${t.app.services.config.REDIS_PREFIX}sales:*`);
-        expect(keys.length).toBeGreaterThan(0);
-        await redis.zadd(keys.find((k) => k.includes('day:'))!, 999, products.F);
+        const days = (await salesKeys(redis)).filter((key) => key.includes('day:'));
+        expect(days.length).toBeGreaterThan(0);
+        await redis.zadd(days[0], 999, products.F);
         const check = await t.http().get('/admin/popular-products/check').set(bearer(admin));
         expect(check.body.consistent).toBe(false);
         expect(check.body.differences).toEqual([{ productId: products.F, live: 999, recounted: 0 }]);
 
-        await redis.del(...(await redis.keys(`${t.app.services.config.REDIS_PREFIX}sales:*`)));
+        // The days go, the marker that says Redis is whole stays: nothing tells the projector to
+        // refill, so only a rebuild brings the ranking back.
+        await redis.del(...days);
         // The answer is cached for POPULAR_REFRESH_MS (1 ms here), measured by lru-cache's timer-driven clock, which runs late on a busy host.
-        await until(async () => (await ranking(30)).length === 0, 'the ranking to show the wiped Redis', 5_000, 20);
+        await until(async () => (await ranking(30)).length === 0, 'the ranking to show the lost days', 5_000, 20);
         expect((await t.http().post('/admin/projections/daily_sales/rebuild').set(bearer(admin))).status).toBe(202);
         await t.app.projector.catchUp('daily_sales');
         await until(async () => JSON.stringify(await ranking(30)) === JSON.stringify(before), 'the ranking to be refilled', 5_000, 20);
+        expect((await t.http().get('/admin/popular-products/check').set(bearer(admin))).body.consistent).toBe(true);
+      } finally {
+        redis.disconnect();
+      }
+    });
+
+    it('refills the ranking by itself when Redis comes back empty (its marker gone with the days)', async () => {
+      const before = await ranking(30);
+      expect(before.length).toBeGreaterThan(0);
+      const redis = new Redis(REDIS_URL);
+      try {
+        await redis.del(...(await salesKeys(redis)));
+        // Only a refill (or a rebuild, not asked for here) sets the marker again.
+        await until(async () => (await redis.exists(`${t.app.services.config.REDIS_PREFIX}sales:intact`)) === 1, 'the projector to refill Redis', 10_000, 20);
+        await until(async () => JSON.stringify(await ranking(30)) === JSON.stringify(before), 'the refilled ranking', 5_000, 20);
         expect((await t.http().get('/admin/popular-products/check').set(bearer(admin))).body.consistent).toBe(true);
       } finally {
         redis.disconnect();
