@@ -70,6 +70,40 @@ describe('SQLite event store (file)', () => {
     }
   });
 
+  it('answers a read past a stream\'s known head without a query, yet sees what another connection appends to it', async () => {
+    const file = join(dir, 'stream-head.db');
+    const a = new SqliteEventStore(file);
+    const b = new SqliteEventStore(file);
+    const event = (type: string) => ({ id: randomUUID(), type, data: {} });
+    try {
+      expect(await a.readStream('s')).toEqual([]);
+      await a.append([{ stream: 's', expectedRevision: 'no_stream', events: [event('A')] }]);
+      const probe = new Database(':memory:');
+      const proto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Database.Statement;
+      probe.close();
+      const ran: string[] = [];
+      const all = proto.all;
+      const queries = jest.spyOn(proto, 'all').mockImplementation(function (this: Database.Statement, ...params: unknown[]) {
+        if (this.source.includes('revision >= ? ORDER BY revision') && !this.source.includes('LIMIT')) ran.push(this.source);
+        return all.apply(this, params);
+      });
+      // Its own append moved the head it knows: nothing past revision 0, and no query to say so.
+      expect(await a.readStream('s', 1n)).toEqual([]);
+      expect(ran).toEqual([]);
+      // An earlier revision is not known from memory.
+      expect((await a.readStream('s', 0n)).map((e) => e.type)).toEqual(['A']);
+      expect(ran).toHaveLength(1);
+
+      await b.append([{ stream: 's', expectedRevision: 0n, events: [event('B')] }]);
+      expect((await a.readStream('s', 1n)).map((e) => e.type)).toEqual(['B']);
+      expect(ran).toHaveLength(2);
+      queries.mockRestore();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('keeps every append of a group commit apart: one conflict fails only itself', async () => {
     const store = new SqliteEventStore(join(dir, 'group.db'));
     try {

@@ -40,6 +40,9 @@ interface Committed {
 /** Most recent own events kept for followers of the log; a follower further behind reads SQLite. */
 const RECENT_MAX = 4096;
 
+/** Streams whose last revision is remembered; past it the memory is dropped and rebuilt by the next reads. */
+const HEADS_MAX = 100_000;
+
 const toStored = (row: EventRow): StoredEvent => ({
   id: row.id,
   stream: row.stream,
@@ -73,6 +76,11 @@ const toStored = (row: EventRow): StoredEvent => ({
  * read is served from memory only as a run of consecutive positions starting right after the
  * requested one (nothing another process wrote can sit inside such a run); anything else is
  * read from SQLite. Served events are shared between readers, so they are frozen.
+ *
+ * Likewise for streams: a command loads an aggregate it has cached by asking for the events
+ * after its revision, which is nearly always nothing. The store remembers each stream's last
+ * revision from its reads and its own commits, and answers such a read from memory while
+ * data_version says no other connection has committed since.
  */
 export class SqliteEventStore implements EventStore {
   readonly adapterName = 'sqlite';
@@ -94,6 +102,9 @@ export class SqliteEventStore implements EventStore {
   private knownHead: number | null = null;
   /** Settles once every batch committed so far has been synced and handed out, in commit order. */
   private handedOut: Promise<void> = Promise.resolve();
+  /** Each stream's last revision, or a bound above it, true while data_version stays at `headsVersion`. */
+  private readonly heads = new Map<string, number>();
+  private headsVersion: number | null = null;
 
   constructor(file: string, options: SqliteOptions = {}) {
     this.syncsWal = file !== ':memory:' && (options.synchronous ?? 'FULL') === 'FULL';
@@ -135,7 +146,23 @@ export class SqliteEventStore implements EventStore {
   }
 
   async readStream(stream: string, fromRevision = 0n): Promise<StoredEvent[]> {
-    return this.statements.readStream.all(stream, Number(fromRevision)).map(toStored);
+    const from = Number(fromRevision);
+    const version = this.statements.dataVersion.get() ?? null;
+    if (version !== this.headsVersion) {
+      this.heads.clear();
+      this.headsVersion = version;
+    }
+    const head = this.heads.get(stream);
+    if (head !== undefined && from > head) return [];
+    const rows = this.statements.readStream.all(stream, from);
+    // An empty answer says only that nothing lies at `from` or beyond: from - 1 bounds the head.
+    this.noteHead(stream, rows.length > 0 ? rows[rows.length - 1].revision : from - 1);
+    return rows.map(toStored);
+  }
+
+  private noteHead(stream: string, revision: number): void {
+    if (this.heads.size >= HEADS_MAX && !this.heads.has(stream)) this.heads.clear();
+    this.heads.set(stream, revision);
   }
 
   async readAll(after: string | null, limit: number): Promise<StoredEvent[]> {
@@ -250,6 +277,8 @@ export class SqliteEventStore implements EventStore {
       batch.forEach((pending) => pending.reject(error));
       return;
     }
+    // Our own commit leaves data_version as it is, so the heads it moved are noted here.
+    for (const row of written) if (this.heads.has(row.stream)) this.noteHead(row.stream, row.revision);
     const syncing = written.length > 0 && this.syncsWal;
     const handOut = (syncError: unknown) => {
       if (syncing) this.unsynced.shift();
@@ -302,12 +331,13 @@ export class SqliteEventStore implements EventStore {
 
   /** Writes one append inside the current savepoint; the rows it inserted are added to `rows`. */
   private appendNow(writes: readonly StreamWrite[], rows: EventRow[]): AppendResult {
-    const replayed = this.findReplay(writes);
+    const currents = writes.map((write) => this.statements.revision.get(write.stream)!.revision);
+    const replayed = this.findReplay(writes, currents);
     if (replayed) return replayed;
     const revisions = new Map<string, bigint>();
     let position = 0;
-    for (const write of writes) {
-      const current = this.statements.revision.get(write.stream)!.revision;
+    for (const [i, write] of writes.entries()) {
+      const current = currents[i];
       checkExpected(write.stream, write.expectedRevision, current);
       let revision = current ?? -1;
       for (const event of write.events) {
@@ -323,14 +353,13 @@ export class SqliteEventStore implements EventStore {
     return { position: formatPosition(position), revisions, duplicate: false };
   }
 
-  /** The port's duplicate rule over what each write's slots hold now. */
-  private findReplay(writes: readonly StreamWrite[]): AppendResult | null {
-    const current = writes.map((write) => {
-      const revision = this.statements.revision.get(write.stream)!.revision;
-      return revision === null ? null : BigInt(revision);
-    });
+  /** The port's duplicate rule over what each write's slots hold now (`currents`: each stream's last revision). */
+  private findReplay(writes: readonly StreamWrite[], currents: readonly (number | null)[]): AppendResult | null {
+    const current = currents.map((revision) => (revision === null ? null : BigInt(revision)));
     const found = writes.map((write, i) => {
       const { from, count } = slotsOf(write, current[i]);
+      // Slots past the head hold nothing: the usual append, with the expected revision right, asks no query.
+      if (from > (current[i] ?? -1n)) return write.events.map(() => undefined);
       const rows = this.statements.slots.all(write.stream, Number(from), count);
       return write.events.map((_, j) => {
         const row = rows.find((r) => BigInt(r.revision) === from + BigInt(j));
