@@ -69,7 +69,7 @@ export const dataPlatformOutboxProjection = (queue: Queue, logger: Logger) => pr
   },
   async afterCommit(events) {
     try {
-      for (const event of events) await queue.enqueue(event.id);
+      await queue.enqueue(events.map((event) => event.id));
     } catch (error) {
       logger.warn({ err: error, events: events.length }, 'could not queue data-platform deliveries; the reconciler will');
     }

@@ -65,10 +65,6 @@ export const productsProjection = (cache: Cache) => projection<ProductEvent>({
   handlers: { ProductRegistered: copy, ProductUpdated: copy, StockAdded: copy, StockDecreased: copy, StockRestored: copy },
   async afterCommit(events) {
     const changed = new Set(events.map((event) => event.data.productId));
-    // Issued together: on a shared connection, any read sent after this finds them all done.
-    await Promise.all([
-      ...[...changed].map((id) => cache.delete(productCacheKeys.product(id))),
-      cache.bumpVersion(productCacheKeys.listVersion),
-    ]);
+    await cache.invalidate({ keys: [...changed].map((id) => productCacheKeys.product(id)), versions: [productCacheKeys.listVersion] });
   },
 });

@@ -25,8 +25,8 @@ export class RedisSalesRanking implements SalesRanking {
     for (const { day, productId, quantity } of entries) {
       if (quantity > 0) pipeline.zadd(this.dayKey(day), quantity, productId);
       else pipeline.zrem(this.dayKey(day), productId);
-      pipeline.pexpire(this.dayKey(day), DAY_TTL_MS);
     }
+    for (const day of new Set(entries.map((entry) => entry.day))) pipeline.pexpire(this.dayKey(day), DAY_TTL_MS);
     await pipeline.exec();
   }
 

@@ -128,8 +128,8 @@ export async function compose(config: Config, overrides: Overrides = {}): Promis
       ? new RedisIdempotencyStore(redis, `${config.REDIS_PREFIX}idem:`)
       : new SqliteIdempotencyStore(file('operations.db'), sqlite);
   const cache: Cache & InMemoryReader = redis
-    ? new RedisCache(redis, `${config.REDIS_PREFIX}cache:`, (error, operation) =>
-        logger.warn({ err: error, operation }, 'cache invalidation failed; the entry lasts until its TTL'),
+    ? new RedisCache(redis, `${config.REDIS_PREFIX}cache:`, (error) =>
+        logger.warn({ err: error }, 'cache invalidation failed; the entries last until their TTL'),
       )
     : new InProcessCache();
   const couponGate: CouponGate = redis ? new RedisCouponGate(redis, `${config.REDIS_PREFIX}gate:`) : new InProcessCouponGate();

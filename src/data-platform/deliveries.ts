@@ -1,6 +1,6 @@
 import { DATA_PLATFORM_DELIVERIES, DeliveryDoc, DeliveryStatus } from '../../projections/data-platform-outbox';
 import { Clock } from '../shared/container/tokens';
-import { DocumentStore, Page } from '../shared/documents/port';
+import { DocumentStore, DocWrite, Page } from '../shared/documents/port';
 import { DomainError } from '../shared/domain/errors';
 
 /**
@@ -18,6 +18,11 @@ export class Deliveries {
 
   get(id: string): Promise<DeliveryDoc | null> {
     return this.documents.get<DeliveryDoc>(DATA_PLATFORM_DELIVERIES, id);
+  }
+
+  /** Those of `ids` that exist, in no particular order. */
+  getMany(ids: readonly string[]): Promise<DeliveryDoc[]> {
+    return this.documents.getMany<DeliveryDoc>(DATA_PLATFORM_DELIVERIES, ids);
   }
 
   /** Newest first, optionally only those in one status. */
@@ -45,10 +50,18 @@ export class Deliveries {
     } while (cursor);
   }
 
-  async markDelivered(id: string): Promise<void> {
-    await this.update(id, (doc, now) =>
-      doc.status === 'DELIVERED' ? doc : { ...doc, status: 'DELIVERED', attempts: doc.attempts + 1, deliveredAt: now, updatedAt: now },
-    );
+  /** Every one of `ids` that the platform took, in one write. */
+  async markDelivered(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const now = this.clock.now().toISOString();
+    const writes = (await this.getMany(ids))
+      .filter((doc) => doc.status !== 'DELIVERED')
+      .map((doc): DocWrite => ({
+        kind: 'upsert',
+        collection: DATA_PLATFORM_DELIVERIES,
+        doc: { ...doc, status: 'DELIVERED', attempts: doc.attempts + 1, deliveredAt: now, updatedAt: now },
+      }));
+    if (writes.length > 0) await this.documents.write(writes);
   }
 
   /** Counts a failed attempt against a PENDING delivery; it goes DEAD on the last one allowed. */

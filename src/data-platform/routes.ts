@@ -65,7 +65,7 @@ export const dataPlatformAdminRoutes = ({ documents, clock, config, deliveryQueu
       async handle({ params }) {
         const delivery = await deliveries.revive(params.id);
         // PENDING is what the retry promises; a job that cannot be queued now is queued by the reconciler.
-        await deliveryQueue.enqueue(delivery.id).catch((error: unknown) => {
+        await deliveryQueue.enqueue([delivery.id]).catch((error: unknown) => {
           logger.warn({ err: error, delivery: delivery.id }, 'could not queue a retried delivery; the reconciler will');
         });
         return { status: 202, body: view(delivery) };

@@ -4,6 +4,7 @@ import { EventStore } from '../shared/eventstore/port';
 import { ClaimedJob, Queue } from '../shared/queue/port';
 import { DataPlatformClient } from './client';
 import { Deliveries } from './deliveries';
+import type { DeliveryDoc } from '../../projections/data-platform-outbox';
 import { orderPayload } from './payload';
 
 export interface DeliverySettings {
@@ -29,17 +30,32 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number, ran
   return ceiling / 2 + (random() * ceiling) / 2;
 }
 
+/** How many deliveries the reconciler queues in one call. */
+const REQUEUE_CHUNK = 100;
+
 /**
  * The reconciler's step: queues every PENDING delivery. The queue keeps one job per id, so only
  * deliveries without a job get one. Returns how many did.
  */
 export async function requeuePending(deliveries: Deliveries, queue: Queue): Promise<number> {
   let queued = 0;
+  let chunk: string[] = [];
   for await (const delivery of deliveries.pending()) {
-    if (await queue.enqueue(delivery.id)) queued++;
+    chunk.push(delivery.id);
+    if (chunk.length === REQUEUE_CHUNK) {
+      queued += await queue.enqueue(chunk);
+      chunk = [];
+    }
   }
-  return queued;
+  return queued + (await queue.enqueue(chunk));
 }
+
+/**
+ * Jobs a worker claims at once. They are sent concurrently, then recorded as delivered in one
+ * document write and acked in one queue call: per order, the queue and the read models cost a
+ * fraction of a round trip instead of three. Two workers of eight stay within the client's sockets.
+ */
+export const CLAIM_BATCH = 8;
 
 /** Timed pauses that end early on wake() (work arrived) and at once for good after stop(). */
 class Pauses {
@@ -124,46 +140,75 @@ export class DeliveryWorkers {
         await this.idle.pause(paused);
         continue;
       }
-      let job: ClaimedJob | undefined;
+      let jobs: ClaimedJob[] = [];
       try {
-        [job] = await queue.claim(1);
-        if (job) await this.deliver(job);
+        jobs = await queue.claim(CLAIM_BATCH);
+        if (jobs.length > 0) await this.deliver(jobs);
         else await this.idle.pause(settings.pollMs);
       } catch (error) {
-        logger.warn({ err: error, delivery: job?.id }, 'data-platform delivery step failed; its job comes back after the lease');
+        logger.warn({ err: error, deliveries: jobs.map((job) => job.id) }, 'data-platform delivery step failed; its jobs come back after the lease');
         await this.idle.pause(ERROR_PAUSE_MS);
       }
     }
   }
 
-  private async deliver(job: ClaimedJob): Promise<void> {
-    const { queue, deliveries, events, client, logger, settings } = this.deps;
-    const delivery = await deliveries.get(job.id);
-    // Delivered or dead already (a repeated job), or gone with a rebuild that will queue it again.
-    if (delivery?.status !== 'PENDING') {
-      await queue.ack(job);
-      return;
-    }
+  /**
+   * Sends each claimed delivery that is still PENDING, then records the ones the platform took
+   * before acking them (a crash in between re-sends, never loses). A job whose delivery is
+   * delivered or dead already (a repeated job), or gone with a rebuild that will queue it again,
+   * is only acked.
+   */
+  private async deliver(jobs: readonly ClaimedJob[]): Promise<void> {
+    const { queue, deliveries } = this.deps;
+    const found = new Map((await deliveries.getMany(jobs.map((job) => job.id))).map((delivery) => [delivery.id, delivery]));
+    const finished: ClaimedJob[] = [];
+    const delivered: string[] = [];
+    await Promise.all(
+      jobs.map(async (job) => {
+        const delivery = found.get(job.id);
+        if (delivery?.status !== 'PENDING') {
+          finished.push(job);
+          return;
+        }
+        const error = await this.attempt(delivery);
+        if (error === undefined) delivered.push(delivery.id);
+        if (error === undefined || (await this.failed(job, delivery, error))) finished.push(job);
+      }),
+    );
+    await deliveries.markDelivered(delivered);
+    await queue.ack(finished);
+  }
+
+  /** Undefined when the platform took it, else why not. */
+  private async attempt(delivery: DeliveryDoc): Promise<unknown> {
+    const { events, client } = this.deps;
     try {
       await client.send(delivery.id, await orderPayload(events, delivery));
+      return undefined;
     } catch (error) {
-      if (error instanceof BrokenCircuitError) {
-        await queue.release(job, client.pausedFor());
-        return;
-      }
-      const failed = await deliveries.recordFailure(delivery.id, error instanceof Error ? error.message : String(error));
-      if (failed?.status === 'PENDING') {
-        await queue.release(job, backoffDelay(failed.attempts, settings.backoffBaseMs, settings.backoffMaxMs));
-        return;
-      }
-      if (failed?.status === 'DEAD') {
-        logger.warn({ delivery: failed.id, orderId: failed.orderId, attempts: failed.attempts, lastError: failed.lastError }, 'data-platform delivery is DEAD; an admin may retry it');
-      }
-      await queue.ack(job);
-      return;
+      return error ?? new Error('delivery failed');
     }
-    await deliveries.markDelivered(delivery.id);
-    await queue.ack(job);
+  }
+
+  /**
+   * After a failed send: the job goes back on the queue (after the breaker's pause, or a backoff
+   * while attempts remain) and false is returned; true when the delivery went DEAD and its job is done.
+   */
+  private async failed(job: ClaimedJob, delivery: DeliveryDoc, error: unknown): Promise<boolean> {
+    const { queue, deliveries, client, logger, settings } = this.deps;
+    if (error instanceof BrokenCircuitError) {
+      await queue.release(job, client.pausedFor());
+      return false;
+    }
+    const failed = await deliveries.recordFailure(delivery.id, error instanceof Error ? error.message : String(error));
+    if (failed?.status === 'PENDING') {
+      await queue.release(job, backoffDelay(failed.attempts, settings.backoffBaseMs, settings.backoffMaxMs));
+      return false;
+    }
+    if (failed?.status === 'DEAD') {
+      logger.warn({ delivery: failed.id, orderId: failed.orderId, attempts: failed.attempts, lastError: failed.lastError }, 'data-platform delivery is DEAD; an admin may retry it');
+    }
+    return true;
   }
 
   private async reconcileLoop(): Promise<void> {

@@ -88,20 +88,34 @@ export function cacheContract(make: () => Promise<readonly Adapter[]>): void {
   it('deletes one key and leaves the others', async () => {
     await first.set(key, 1, LONG);
     await first.set(`${key}-other`, 2, LONG);
-    await last.delete(key);
+    await last.invalidate({ keys: [key] });
     expect(await first.get(key)).toBeUndefined();
     expect(await first.get(`${key}-other`)).toBe(2);
-    await last.delete(`${key}-never-set`);
+    await last.invalidate({ keys: [`${key}-never-set`] });
   });
 
   it('starts versions at 0 and bumps each name on its own', async () => {
     expect(await first.version(key)).toBe(0);
-    await first.bumpVersion(key);
+    await first.invalidate({ versions: [key] });
     expect(await last.version(key)).toBe(1);
-    await last.bumpVersion(key);
-    await first.bumpVersion(key);
+    await last.invalidate({ versions: [key] });
+    await first.invalidate({ versions: [key] });
     expect(await first.version(key)).toBe(3);
     expect(await last.version(`${key}-other`)).toBe(0);
+  });
+
+  it('forgets several keys and bumps several versions in one call, and an empty call changes nothing', async () => {
+    await first.set(key, 1, LONG);
+    await first.set(`${key}-2`, 2, LONG);
+    await first.set(`${key}-kept`, 3, LONG);
+    await last.invalidate({ keys: [key, `${key}-2`], versions: [`${key}-v1`, `${key}-v2`] });
+    expect(await first.get(key)).toBeUndefined();
+    expect(await first.get(`${key}-2`)).toBeUndefined();
+    expect(await first.get(`${key}-kept`)).toBe(3);
+    expect([await first.version(`${key}-v1`), await first.version(`${key}-v2`)]).toEqual([1, 1]);
+    await last.invalidate({});
+    expect(await first.get(`${key}-kept`)).toBe(3);
+    expect(await first.version(`${key}-v1`)).toBe(1);
   });
 
   it('getOrLoad loads a miss once and then answers from the cache', async () => {
@@ -150,7 +164,7 @@ export function cacheContract(make: () => Promise<readonly Adapter[]>): void {
     const stale = gatedLoad<string>();
     const loading = first.getOrLoad(key, LONG, stale.load);
     await stale.started;
-    await last.delete(key);
+    await last.invalidate({ keys: [key] });
     stale.release.open('before the change');
     expect(await loading).toBe('before the change');
     expect(await first.get(key)).toBeUndefined();
@@ -171,8 +185,8 @@ export function cacheContract(make: () => Promise<readonly Adapter[]>): void {
     await first.getOrLoad(key, LONG, async () => ({ loaded: 1 }));
     await first.version(key);
     for (const cache of caches) await agrees(cache);
-    await last.delete(key);
-    await last.bumpVersion(key);
+    await last.invalidate({ keys: [key] });
+    await last.invalidate({ versions: [key] });
     // The instance that changed it forgets at once; others once the change is announced.
     expect(last.peek(key)).toBeUndefined();
     await until(async () => first.peek(key) === undefined && [undefined, 1].includes(first.peekVersion(key)), 'the change to reach every instance', 5_000);
@@ -183,7 +197,7 @@ export function cacheContract(make: () => Promise<readonly Adapter[]>): void {
     const stale = gatedLoad<string>();
     const before = first.getOrLoad(key, LONG, stale.load);
     await stale.started;
-    await first.delete(key);
+    await first.invalidate({ keys: [key] });
     const after = await first.getOrLoad(key, LONG, async () => 'fresh');
     stale.release.open('stale');
     expect(after).toBe('fresh');

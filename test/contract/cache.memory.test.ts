@@ -11,7 +11,7 @@ describe('InProcessCache', () => {
     expect(cache.peekVersion('list')).toBe(0);
     await cache.getOrLoad('a', 60_000, async () => ({ n: 1 }));
     await cache.set('short', 'x', 1);
-    await cache.bumpVersion('list');
+    await cache.invalidate({ versions: ['list'] });
     expect(cache.peek('a')).toEqual({ value: { n: 1 } });
     expect(cache.peekVersion('list')).toBe(1);
     await until(() => cache.peek('short') === undefined, 'the 1 ms entry to expire', 1_000);

@@ -118,7 +118,7 @@ describe('RedisCache near cache, two app instances on one Redis', () => {
       expect(a.cache.peekVersion('list')).toBe(0);
 
       const heard = announced(a.subscriber, `${prefix}entry:${key}`);
-      await b.cache.delete(key);
+      await b.cache.invalidate({ keys: [key] });
       await heard;
       expect(a.cache.peek(key)).toBeUndefined();
 
@@ -138,7 +138,7 @@ describe('RedisCache near cache, two app instances on one Redis', () => {
       const reading = b.cache.getOrLoad(key, LONG, async () => 'not loaded');
       await held.replied;
       const heard = announced(b.subscriber, `${prefix}entry:${key}`);
-      await a.cache.delete(key);
+      await a.cache.invalidate({ keys: [key] });
       await heard;
       held.release();
 
@@ -152,7 +152,7 @@ describe('RedisCache near cache, two app instances on one Redis', () => {
       const reading = b.cache.version('list');
       await held.replied;
       const heard = announced(b.subscriber, `${prefix}version:list`);
-      await a.cache.bumpVersion('list');
+      await a.cache.invalidate({ versions: ['list'] });
       await heard;
       held.release();
 
@@ -166,7 +166,7 @@ describe('RedisCache near cache, two app instances on one Redis', () => {
       const loading = b.cache.getOrLoad(key, LONG, async () => 'loaded');
       await held.replied;
       const heard = announced(b.subscriber, `${prefix}entry:${key}`);
-      await a.cache.delete(key);
+      await a.cache.invalidate({ keys: [key] });
       await heard;
       held.release();
 
@@ -188,7 +188,7 @@ describe('RedisCache near cache, two app instances on one Redis', () => {
       await hasStarted;
       b.subscriber.stream.pause();
       try {
-        await a.cache.delete(key);
+        await a.cache.invalidate({ keys: [key] });
         release();
         expect(await loading).toBe('loaded before the change');
         expect(await b.cache.get(key)).toBeUndefined();
@@ -206,7 +206,7 @@ describe('RedisCache near cache, two app instances on one Redis', () => {
       const ended = once(b.subscriber, 'end');
       b.subscriber.disconnect();
       await ended;
-      await a.cache.delete(key);
+      await a.cache.invalidate({ keys: [key] });
       await b.subscriber.connect();
       await nearCacheOn(b.cache, b.redis, prefix);
       held.release();
@@ -223,10 +223,10 @@ describe('RedisCache near cache, two app instances on one Redis', () => {
       expect(await a.cache.version('list')).toBe(0);
       a.subscriber.stream.pause();
       try {
-        const deleting = a.cache.delete(key);
+        const deleting = a.cache.invalidate({ keys: [key] });
         expect(await a.cache.get(key)).toBeUndefined();
         await deleting;
-        const bumping = a.cache.bumpVersion('list');
+        const bumping = a.cache.invalidate({ versions: ['list'] });
         expect(await a.cache.version('list')).toBe(1);
         await bumping;
       } finally {
@@ -242,7 +242,7 @@ describe('RedisCache near cache, two app instances on one Redis', () => {
         const held = holdNextReply(a.redis, 'get');
         const reading = a.cache.getOrLoad(key, LONG, async () => 'not loaded');
         await held.replied;
-        await a.cache.delete(key);
+        await a.cache.invalidate({ keys: [key] });
         held.release();
 
         expect(await reading).toBe('before');
@@ -259,13 +259,23 @@ describe('RedisCache near cache, two app instances on one Redis', () => {
     await b.cache.getOrLoad(`${key}-set`, LONG, async () => 'to replace');
     expect(await b.cache.version('list')).toBe(0);
 
-    await a.cache.delete(key);
+    await a.cache.invalidate({ keys: [key] });
     await a.cache.set(`${key}-set`, 'replaced', LONG);
-    await a.cache.bumpVersion('list');
+    await a.cache.invalidate({ versions: ['list'] });
 
     await eventually(() => b.cache.get(key), (value) => value === undefined);
     await eventually(() => b.cache.get(`${key}-set`), (value) => value === 'replaced');
     await eventually(() => b.cache.version('list'), (version) => version === 1);
+  });
+
+  it('forgets everything near on an announcement in another form (an older instance naming a bare key)', async () => {
+    const [a, b] = await twoInstances();
+    await a.cache.getOrLoad(key, LONG, async () => 'held');
+    await a.cache.getOrLoad(`${key}-other`, LONG, async () => 'held too');
+    expect(a.cache.peek(`${key}-other`)).toEqual({ value: 'held too' });
+    await b.redis.publish(`${prefix}invalidate`, `${prefix}entry:${key}`);
+    await eventually(async () => a.cache.peek(`${key}-other`), (held) => held === undefined);
+    expect(a.cache.peek(key)).toBeUndefined();
   });
 
   it('keeps a near entry no longer than the TTL it was loaded with', async () => {

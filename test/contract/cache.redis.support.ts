@@ -43,8 +43,9 @@ export async function nearCacheOn(cache: RedisCache, redis: Redis, prefix: strin
 /** Resolves once `subscriber` has received the announcement of a change to `redisKey` (after the cache's own listener ran). */
 export function announced(subscriber: Redis, redisKey: string): Promise<void> {
   return new Promise((resolve) => {
+    // An announcement is a JSON array of the Redis keys that changed.
     const listener = (_channel: string, message: string) => {
-      if (message !== redisKey) return;
+      if (!(JSON.parse(message) as string[]).includes(redisKey)) return;
       subscriber.off('message', listener);
       resolve();
     };

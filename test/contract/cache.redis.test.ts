@@ -34,8 +34,8 @@ describe('RedisCache, two app instances on one Redis', () => {
     try {
       await cache.set('a', 1, 60_000);
       await cache.getOrLoad('b', 60_000, async () => 2);
-      await cache.delete('c');
-      await cache.bumpVersion('list');
+      await cache.invalidate({ keys: ['c'] });
+      await cache.invalidate({ versions: ['list'] });
       const keys = (await clients()[0].keys(`${prefix}*`)).sort();
       expect(keys).toEqual([`${prefix}entry:a`, `${prefix}entry:b`, `${prefix}entry:c`, `${prefix}version:list`]);
       for (const entry of keys.filter((k) => k.includes(':entry:'))) {
@@ -54,8 +54,8 @@ describe('RedisCache, two app instances on one Redis', () => {
   it('falls through to the loader when Redis is unreachable, and reports failed invalidations', async () => {
     const down = new Redis(unreachable);
     down.on('error', () => undefined);
-    const failures: string[] = [];
-    const cache = new RedisCache(down, 'test:cache:down:', (_error, operation) => failures.push(operation));
+    const failures: unknown[] = [];
+    const cache = new RedisCache(down, 'test:cache:down:', (error) => failures.push(error));
     try {
       let loads = 0;
       const load = async () => ++loads;
@@ -64,9 +64,9 @@ describe('RedisCache, two app instances on one Redis', () => {
       expect(await cache.get('k')).toBeUndefined();
       expect(await cache.version('list')).toBeNull();
       await cache.set('k', 1, 60_000);
-      await cache.delete('k');
-      await cache.bumpVersion('list');
-      expect(failures).toEqual(['delete', 'bumpVersion']);
+      await cache.invalidate({ keys: ['k'] });
+      await cache.invalidate({ keys: ['k'], versions: ['list'] });
+      expect(failures).toHaveLength(2);
     } finally {
       await cache.close();
       down.disconnect();

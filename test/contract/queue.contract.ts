@@ -28,39 +28,57 @@ export function queueContract(make: (leaseMs: number) => Promise<readonly [Queue
 
   it('hands out jobs in the order they came, at most `max` at a time, and forgets acked ones', async () => {
     const [a, b] = await open(LONG_LEASE);
-    for (const id of ['j1', 'j2', 'j3']) expect(await a.enqueue(id)).toBe(true);
+    for (const id of ['j1', 'j2', 'j3']) expect(await a.enqueue([id])).toBe(1);
     const first = await b.claim(2);
     expect(ids(first)).toEqual(['j1', 'j2']);
     const second = await a.claim(10);
     expect(ids(second)).toEqual(['j3']);
     expect(await a.claim(10)).toEqual([]);
     for (const job of [...first, ...second]) {
-      expect(await (first.includes(job) ? b : a).ack(job)).toBe(true);
+      expect(await (first.includes(job) ? b : a).ack([job])).toBe(1);
     }
     expect(await b.claim(10)).toEqual([]);
   });
 
   it('keeps one job per id: enqueueing a waiting, held or released id does nothing; an acked one may come again', async () => {
     const [a, b] = await open(LONG_LEASE);
-    expect(await a.enqueue('same')).toBe(true);
-    expect(await b.enqueue('same')).toBe(false);
+    expect(await a.enqueue(['same'])).toBe(1);
+    expect(await b.enqueue(['same'])).toBe(0);
     const [held] = await a.claim(10);
     expect(held.id).toBe('same');
-    expect(await b.enqueue('same')).toBe(false);
+    expect(await b.enqueue(['same'])).toBe(0);
     expect(await a.release(held, 60_000)).toBe(true);
-    expect(await b.enqueue('same')).toBe(false);
+    expect(await b.enqueue(['same'])).toBe(0);
     expect(await b.claim(10)).toEqual([]);
 
-    expect(await a.enqueue('again')).toBe(true);
+    expect(await a.enqueue(['again'])).toBe(1);
     const [job] = await b.claim(10);
-    expect(await b.ack(job)).toBe(true);
-    expect(await a.enqueue('again')).toBe(true);
+    expect(await b.ack([job])).toBe(1);
+    expect(await a.enqueue(['again'])).toBe(1);
     expect(ids(await a.claim(10))).toEqual(['again']);
+  });
+
+  it('enqueues and acks several jobs in one call, counting only the ids not yet live and the claims still held', async () => {
+    const [a, b] = await open(LONG_LEASE);
+    expect(await a.enqueue(['m1'])).toBe(1);
+    expect(await a.enqueue(['m1', 'm2', 'm3', 'm2'])).toBe(2);
+    expect(await a.enqueue([])).toBe(0);
+    const held = await a.claim(10);
+    expect(ids(held)).toEqual(['m1', 'm2', 'm3']);
+    // m1 goes back and b claims it: a's claim of it is lost, and acking it must not remove b's job.
+    expect(await a.release(held[0], 0)).toBe(true);
+    const [taken] = await b.claim(10);
+    expect(taken.id).toBe('m1');
+    expect(await a.ack(held)).toBe(2);
+    expect(await a.enqueue(['m1', 'm2', 'm3'])).toBe(2);
+    expect(await b.ack([taken])).toBe(1);
+    expect(await b.ack([])).toBe(0);
+    expect(ids(await b.claim(10))).toEqual(['m2', 'm3']);
   });
 
   it('enqueues one job when many enqueue the same id at once', async () => {
     const [a, b] = await open(LONG_LEASE);
-    const added = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).enqueue('racy')));
+    const added = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).enqueue(['racy'])));
     expect(added.filter(Boolean)).toHaveLength(1);
     expect(ids(await a.claim(10))).toEqual(['racy']);
     expect(await b.claim(10)).toEqual([]);
@@ -68,7 +86,7 @@ export function queueContract(make: (leaseMs: number) => Promise<readonly [Queue
 
   it('hands out a job that was not acked again once its lease ran out, and only then', async () => {
     const [a, b] = await open(SHORT_LEASE);
-    await a.enqueue('lost');
+    await a.enqueue(['lost']);
     const claimedAt = Date.now();
     const [abandoned] = await a.claim(1);
     expect(await b.claim(1)).toEqual([]);
@@ -79,24 +97,24 @@ export function queueContract(make: (leaseMs: number) => Promise<readonly [Queue
     expect(again.id).toBe('lost');
     expect(Date.now() - claimedAt).toBeGreaterThanOrEqual(SHORT_LEASE - 20);
     // The first holder's claim is stale: it can neither finish nor give back the new holder's job.
-    expect(await a.ack(abandoned)).toBe(false);
+    expect(await a.ack([abandoned])).toBe(0);
     expect(await a.release(abandoned, 0)).toBe(false);
     expect(await a.claim(1)).toEqual([]);
-    expect(await b.ack(again)).toBe(true);
+    expect(await b.ack([again])).toBe(1);
   });
 
   it('lets a holder whose lease ran out but whose job nobody took finish it', async () => {
     const [a] = await open(SHORT_LEASE);
-    await a.enqueue('slow');
+    await a.enqueue(['slow']);
     const [job] = await a.claim(1);
     await new Promise((resolve) => setTimeout(resolve, SHORT_LEASE + 50));
-    expect(await a.ack(job)).toBe(true);
+    expect(await a.ack([job])).toBe(1);
     expect(await a.claim(1)).toEqual([]);
   });
 
   it('gives a released job back after its delay, with a new claim', async () => {
     const [a, b] = await open(LONG_LEASE);
-    await a.enqueue('later');
+    await a.enqueue(['later']);
     const [job] = await a.claim(1);
     const releasedAt = Date.now();
     expect(await a.release(job, 200)).toBe(true);
@@ -107,13 +125,13 @@ export function queueContract(make: (leaseMs: number) => Promise<readonly [Queue
     );
     expect(again.id).toBe('later');
     expect(Date.now() - releasedAt).toBeGreaterThanOrEqual(180);
-    expect(await a.ack(job)).toBe(false);
-    expect(await b.ack(again)).toBe(true);
+    expect(await a.ack([job])).toBe(0);
+    expect(await b.ack([again])).toBe(1);
   });
 
   it('gives a job released without delay back at once', async () => {
     const [a, b] = await open(LONG_LEASE);
-    await a.enqueue('now');
+    await a.enqueue(['now']);
     const [job] = await a.claim(1);
     expect(await a.release(job, 0)).toBe(true);
     expect(ids(await b.claim(1))).toEqual(['now']);
@@ -122,7 +140,7 @@ export function queueContract(make: (leaseMs: number) => Promise<readonly [Queue
   it('never lets two consumers hold the same job at once', async () => {
     const [a, b] = await open(LONG_LEASE);
     const all = Array.from({ length: 200 }, (_, i) => `job-${i}`);
-    await Promise.all(all.map((id, i) => (i % 2 ? a : b).enqueue(id)));
+    await Promise.all(all.map((id, i) => (i % 2 ? a : b).enqueue([id])));
     const held: ClaimedJob[] = [];
     // Eight claimers at a time, four on each consumer, until nothing is left.
     const claimer = async (queue: Queue) => {
@@ -141,10 +159,10 @@ export function queueContract(make: (leaseMs: number) => Promise<readonly [Queue
     const [a] = await open(LONG_LEASE);
     let calls = 0;
     const stop = a.onEnqueued(() => calls++);
-    await a.enqueue('x');
-    await a.enqueue('x');
+    await a.enqueue(['x']);
+    await a.enqueue(['x']);
     stop();
-    await a.enqueue('y');
+    await a.enqueue(['y']);
     expect(calls).toBe(1);
   });
 }

@@ -34,10 +34,10 @@ describe('RedisQueue, two app instances on one Redis', () => {
   it('rebuilds its consumer group when the stream was lost', async () => {
     const key = newKey();
     const queue = new RedisQueue(clients[0], key, { leaseMs: 60_000 });
-    await queue.enqueue('before');
+    await queue.enqueue(['before']);
     await deleteKeys(clients[0], `{${key}}`);
     expect(await queue.claim(10)).toEqual([]);
-    expect(await queue.enqueue('after')).toBe(true);
+    expect(await queue.enqueue(['after'])).toBe(1);
     expect((await queue.claim(10)).map((job) => job.id)).toEqual(['after']);
   });
 
@@ -45,11 +45,11 @@ describe('RedisQueue, two app instances on one Redis', () => {
     const key = newKey();
     const idle = new RedisQueue(clients[0], key, { leaseMs: 60_000 });
     const busy = new RedisQueue(clients[1], key, { leaseMs: 60_000 });
-    await idle.enqueue('held');
-    await idle.enqueue('done');
+    await idle.enqueue(['held']);
+    await idle.enqueue(['done']);
     expect((await busy.claim(1)).map((job) => job.id)).toEqual(['held']);
     const [done] = await idle.claim(1);
-    expect(await idle.ack(done)).toBe(true);
+    expect(await idle.ack([done])).toBe(1);
     const consumers = async () => ((await clients[0].xinfo('CONSUMERS', `{${key}}:stream`, 'workers')) as unknown[]).length;
     expect(await consumers()).toBe(2);
     await idle.close();

@@ -22,8 +22,8 @@ describe('SqliteQueue, one file shared by two processes', () => {
     const first = new SqliteQueue(file, 'first', { leaseMs: 60_000 });
     const second = new SqliteQueue(file, 'second', { leaseMs: 60_000 });
     try {
-      expect(await first.enqueue('shared-id')).toBe(true);
-      expect(await second.enqueue('shared-id')).toBe(true);
+      expect(await first.enqueue(['shared-id'])).toBe(1);
+      expect(await second.enqueue(['shared-id'])).toBe(1);
       expect((await first.claim(10)).map((job) => job.id)).toEqual(['shared-id']);
       expect((await second.claim(10)).map((job) => job.id)).toEqual(['shared-id']);
     } finally {

@@ -80,7 +80,7 @@ describe('data-platform outbox', () => {
     const order = await seedOrder(events, payers, 'u1', { paid: true });
     const projection = dataPlatformOutboxProjection(queue, logger);
     await (await projectorWith(projection)).catchUp();
-    await deliveries.markDelivered(order.ids.OrderPaid!);
+    await deliveries.markDelivered([order.ids.OrderPaid!]);
 
     const [stored] = (await events.readStream(`order-${order.orderId}`)).filter((e) => e.type === 'OrderPaid');
     const written: unknown[] = [];
@@ -118,8 +118,8 @@ describe('data-platform outbox', () => {
     const dead = await seedOrder(events, payers, 'u2', { paid: true });
     const pending = await seedOrder(events, payers, 'u3', { paid: true });
     await (await projectorWith(dataPlatformOutboxProjection(queue, logger))).catchUp();
-    for (const job of await queue.claim(100)) await queue.ack(job);
-    await deliveries.markDelivered(delivered.ids.OrderPaid!);
+    for (const job of await queue.claim(100)) await queue.ack([job]);
+    await deliveries.markDelivered([delivered.ids.OrderPaid!]);
     for (let i = 0; i < 3; i++) await deliveries.recordFailure(dead.ids.OrderPaid!, 'HTTP 503');
 
     expect(await requeuePending(deliveries, queue)).toBe(1);
@@ -192,10 +192,10 @@ describe('data-platform outbox', () => {
 
     it('keeps DELIVERED final: repeating it or a late failure changes nothing', async () => {
       await deliveries.recordFailure(id, 'e1');
-      await deliveries.markDelivered(id);
+      await deliveries.markDelivered([id]);
       const delivered = await deliveries.get(id);
       expect(delivered).toMatchObject({ status: 'DELIVERED', attempts: 2, deliveredAt: '2025-02-01T00:00:00.000Z', lastError: 'e1' });
-      await deliveries.markDelivered(id);
+      await deliveries.markDelivered([id]);
       await deliveries.recordFailure(id, 'late');
       expect(await deliveries.get(id)).toEqual(delivered);
     });

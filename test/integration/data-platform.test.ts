@@ -243,7 +243,7 @@ describe.each(modes)('data-platform reconciler (%s)', (_name, env) => {
       (jobs) => jobs.length > 0,
     );
     expect(job.id).toBe(id);
-    expect(await services.deliveryQueue.ack(job)).toBe(true);
+    expect(await services.deliveryQueue.ack([job])).toBe(1);
 
     const deliveries = new Deliveries(services.documents, services.clock, services.config.DATA_PLATFORM_MAX_ATTEMPTS);
     expect(await requeuePending(deliveries, services.deliveryQueue)).toBe(1);

@@ -337,7 +337,7 @@ describe.each([
       const doc = await t.app.services.documents.get<ProductDoc>(PRODUCTS, created.id);
       await t.app.services.documents.write([{ kind: 'upsert', collection: PRODUCTS, doc: { ...doc!, name: 'Behind the cache' } }]);
       expect((await getProduct(created.id)).body.name).toBe('Cached');
-      await cache().delete(productCacheKeys.product(created.id));
+      await cache().invalidate({ keys: [productCacheKeys.product(created.id)] });
       expect((await getProduct(created.id)).body.name).toBe('Behind the cache');
     });
 

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { Cache } from './port';
+import { Cache, Invalidation } from './port';
 import { InMemoryReader } from './in-memory';
 import { SingleFlight } from './single-flight';
 
@@ -29,17 +29,16 @@ export class InProcessCache implements Cache, InMemoryReader {
     this.entries.set(key, { value }, { ttl: ttlMs });
   }
 
-  async delete(key: string): Promise<void> {
-    this.flights.delete(key);
-    this.entries.delete(key);
+  async invalidate({ keys = [], versions = [] }: Invalidation): Promise<void> {
+    for (const key of keys) {
+      this.flights.delete(key);
+      this.entries.delete(key);
+    }
+    for (const name of versions) this.versions.set(name, (this.versions.get(name) ?? 0) + 1);
   }
 
   async version(name: string): Promise<number> {
     return this.versions.get(name) ?? 0;
-  }
-
-  async bumpVersion(name: string): Promise<void> {
-    this.versions.set(name, (this.versions.get(name) ?? 0) + 1);
   }
 
   peek<T>(key: string): { readonly value: T } | undefined {

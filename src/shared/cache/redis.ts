@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { NearCache } from './near';
-import { Cache } from './port';
+import { Cache, Invalidation } from './port';
 import { InMemoryReader } from './in-memory';
 import { SingleFlight } from './single-flight';
 
@@ -25,10 +25,20 @@ return 0`;
 // one round trip.
 const REPLACE = `
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('PUBLISH', ARGV[3], KEYS[1])`;
-const BUMP = `
-redis.call('INCR', KEYS[1])
-redis.call('PUBLISH', ARGV[1], KEYS[1])`;
+redis.call('PUBLISH', ARGV[3], cjson.encode({KEYS[1]}))`;
+
+// Tombstones for the first ARGV[1] keys (ARGV[2] followed by the key's number, for ARGV[3] ms),
+// a bump for each key after them, and one announcement of them all.
+const INVALIDATE = `
+local entries = tonumber(ARGV[1])
+for i = 1, #KEYS do
+  if i <= entries then
+    redis.call('SET', KEYS[i], ARGV[2] .. i, 'PX', ARGV[3])
+  else
+    redis.call('INCR', KEYS[i])
+  end
+end
+redis.call('PUBLISH', ARGV[4], cjson.encode(KEYS))`;
 
 const decode = (raw: string | null | undefined): unknown => (raw?.startsWith(VALUE) ? JSON.parse(raw.slice(VALUE.length)) : undefined);
 
@@ -60,13 +70,13 @@ export class RedisCache implements Cache, InMemoryReader {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly onError: (error: unknown, operation: 'delete' | 'bumpVersion') => void = () => undefined,
+    private readonly onError: (error: unknown) => void = () => undefined,
   ) {
     this.channel = `${prefix}invalidate`;
     // Subscribing ourselves on every 'ready' (rather than ioredis resubscribing) gives us the
     // confirmation to wait for; lazyConnect is off since nothing else would ever connect it.
     this.subscriber = redis.duplicate({ autoResubscribe: false, lazyConnect: false });
-    this.subscriber.on('message', (_channel: string, key: string) => this.near.invalidate(key));
+    this.subscriber.on('message', (_channel: string, keys: string) => this.forget(keys));
     this.subscriber.on('ready', () => this.subscribe());
     // From any of these on, invalidations may be missed. ('end' comes after 'close' or 'error'
     // in ioredis today, but it is the documented last word.)
@@ -92,12 +102,16 @@ export class RedisCache implements Cache, InMemoryReader {
     }
   }
 
-  async delete(key: string): Promise<void> {
-    this.flights.delete(key);
+  async invalidate({ keys = [], versions = [] }: Invalidation): Promise<void> {
+    if (keys.length === 0 && versions.length === 0) return;
+    keys.forEach((key) => this.flights.delete(key));
+    const redisKeys = [...keys.map((key) => this.entryKey(key)), ...versions.map((name) => this.versionKey(name))];
+    // Dropped before the change is sent, so this process's next read goes to Redis (read-your-writes).
+    redisKeys.forEach((key) => this.near.invalidate(key));
     try {
-      await this.replace(key, TOMBSTONE + randomUUID(), TOMBSTONE_TTL_MS);
+      await this.redis.eval(INVALIDATE, redisKeys.length, ...redisKeys, keys.length, `${TOMBSTONE}${randomUUID()}:`, TOMBSTONE_TTL_MS, this.channel);
     } catch (error) {
-      this.onError(error, 'delete');
+      this.onError(error);
     }
   }
 
@@ -114,17 +128,6 @@ export class RedisCache implements Cache, InMemoryReader {
         return null;
       }
     });
-  }
-
-  async bumpVersion(name: string): Promise<void> {
-    const key = this.versionKey(name);
-    // Dropped before the bump is sent, so this process's next read finds it (read-your-writes).
-    this.near.invalidate(key);
-    try {
-      await this.redis.eval(BUMP, 1, key, this.channel);
-    } catch (error) {
-      this.onError(error, 'bumpVersion');
-    }
   }
 
   peek<T>(key: string): { readonly value: T } | undefined {
@@ -167,6 +170,17 @@ export class RedisCache implements Cache, InMemoryReader {
     }
     // Last, so a subscription confirmed while quitting cannot turn the near cache back on.
     this.near.disable();
+  }
+
+  /** An announcement names the Redis keys that changed, as a JSON array. */
+  private forget(announcement: string): void {
+    try {
+      for (const key of JSON.parse(announcement) as string[]) this.near.invalidate(key);
+    } catch {
+      // Another form (an older instance announcing a bare key): forget everything rather than guess.
+      this.near.disable();
+      this.near.enable();
+    }
   }
 
   private subscribe(): void {

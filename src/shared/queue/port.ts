@@ -15,15 +15,18 @@ export interface ClaimedJob {
 
 export interface Queue {
   readonly adapterName: string;
-  /** Adds the job unless one with this id is live already; true when it was added. */
-  enqueue(id: string): Promise<boolean>;
+  /** Adds a job for each id that has none live already, in one step; answers how many were added. */
+  enqueue(ids: readonly string[]): Promise<number>;
   /**
    * Up to `max` jobs whose turn has come (new, released and due, or whose lease ran out),
    * each held by this caller until acked, released or its lease runs out.
    */
   claim(max: number): Promise<ClaimedJob[]>;
-  /** Done: the job is gone and its id may be enqueued again. False when the claim was lost. */
-  ack(job: ClaimedJob): Promise<boolean>;
+  /**
+   * Done: each job is gone and its id may be enqueued again, in one step. Answers how many were
+   * acked; a job whose claim was lost is left to its new holder and not counted.
+   */
+  ack(jobs: readonly ClaimedJob[]): Promise<number>;
   /** Not done: the job comes back after `delayMs`. False when the claim was lost. */
   release(job: ClaimedJob, delayMs: number): Promise<boolean>;
   /**

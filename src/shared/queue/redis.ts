@@ -10,9 +10,14 @@ const GROUP = 'workers';
 // consumer) or a member of the delayed set (released, waiting for its due time). The live set
 // holds every live id; each script moves an id between places in one atomic step.
 const ENQUEUE = `
-if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return 0 end
-redis.call('XADD', KEYS[1], '*', 'id', ARGV[1])
-return 1`;
+local added = 0
+for _, id in ipairs(ARGV) do
+  if redis.call('SADD', KEYS[2], id) == 1 then
+    redis.call('XADD', KEYS[1], '*', 'id', id)
+    added = added + 1
+  end
+end
+return added`;
 
 // Creates the group on first use (and again if the stream was lost: the queue is rebuildable),
 // moves released jobs that are due back into the stream, takes over entries whose holder has
@@ -43,17 +48,28 @@ return {expired[1], claimed}`;
 
 // Only the current claim may finish an entry: same consumer and same delivery count. A holder
 // whose lease ran out and whose entry was taken over must not remove the new holder's job.
-const HELD = `
-local held = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)[1]
-if not held or held[2] ~= ARGV[2] or held[4] ~= tonumber(ARGV[4]) then return 0 end
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
-redis.call('XDEL', KEYS[1], ARGV[3])`;
+const FINISH = `
+local function finish(group, consumer, entry, deliveries)
+  local held = redis.call('XPENDING', KEYS[1], group, entry, entry, 1)[1]
+  if not held or held[2] ~= consumer or held[4] ~= tonumber(deliveries) then return false end
+  redis.call('XACK', KEYS[1], group, entry)
+  redis.call('XDEL', KEYS[1], entry)
+  return true
+end`;
 
-const ACK = `${HELD}
-redis.call('SREM', KEYS[2], ARGV[5])
-return 1`;
+// ARGV: group, consumer, then entry, delivery count and job id for each job.
+const ACK = `${FINISH}
+local acked = 0
+for i = 3, #ARGV, 3 do
+  if finish(ARGV[1], ARGV[2], ARGV[i], ARGV[i + 1]) then
+    redis.call('SREM', KEYS[2], ARGV[i + 2])
+    acked = acked + 1
+  end
+end
+return acked`;
 
-const RELEASE = `${HELD}
+const RELEASE = `${FINISH}
+if not finish(ARGV[1], ARGV[2], ARGV[3], ARGV[4]) then return 0 end
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 redis.call('ZADD', KEYS[3], now + tonumber(ARGV[6]), ARGV[5])
@@ -99,9 +115,10 @@ export class RedisQueue implements Queue {
     this.delayed = `${tag}:delayed`;
   }
 
-  async enqueue(id: string): Promise<boolean> {
-    const added = (await this.redis.eval(ENQUEUE, 2, this.stream, this.live, id)) === 1;
-    if (added) this.emitter.emit('enqueued');
+  async enqueue(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const added = (await this.redis.eval(ENQUEUE, 2, this.stream, this.live, ...ids)) as number;
+    if (added > 0) this.emitter.emit('enqueued');
     return added;
   }
 
@@ -115,9 +132,10 @@ export class RedisQueue implements Queue {
     return entries.map(([entry, id, deliveries]) => ({ id, receipt: `${entry}/${deliveries}` }));
   }
 
-  async ack(job: ClaimedJob): Promise<boolean> {
-    const [entry, deliveries] = job.receipt.split('/');
-    return (await this.redis.eval(ACK, 2, this.stream, this.live, GROUP, this.consumer, entry, deliveries, job.id)) === 1;
+  async ack(jobs: readonly ClaimedJob[]): Promise<number> {
+    if (jobs.length === 0) return 0;
+    const held = jobs.flatMap((job) => [...job.receipt.split('/'), job.id]);
+    return (await this.redis.eval(ACK, 2, this.stream, this.live, GROUP, this.consumer, ...held)) as number;
   }
 
   async release(job: ClaimedJob, delayMs: number): Promise<boolean> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { openSqlite, SqliteDatabase, SqliteOptions } from '../sqlite';
+import { immediate, openSqlite, SqliteDatabase, SqliteOptions } from '../sqlite';
 import { ClaimedJob, Queue, QueueOptions } from './port';
 
 /**
@@ -55,9 +55,10 @@ export class SqliteQueue implements Queue {
     };
   }
 
-  async enqueue(id: string): Promise<boolean> {
-    const added = this.statements.enqueue.run(this.name, id, Date.now()).changes === 1;
-    if (added) this.emitter.emit('enqueued');
+  async enqueue(ids: readonly string[]): Promise<number> {
+    const now = Date.now();
+    const added = immediate(this.db, () => ids.reduce((sum, id) => sum + this.statements.enqueue.run(this.name, id, now).changes, 0));
+    if (added > 0) this.emitter.emit('enqueued');
     return added;
   }
 
@@ -68,8 +69,8 @@ export class SqliteQueue implements Queue {
     return ids.map((id) => ({ id, receipt }));
   }
 
-  async ack(job: ClaimedJob): Promise<boolean> {
-    return this.statements.ack.run(this.name, job.id, job.receipt).changes === 1;
+  async ack(jobs: readonly ClaimedJob[]): Promise<number> {
+    return immediate(this.db, () => jobs.reduce((sum, job) => sum + this.statements.ack.run(this.name, job.id, job.receipt).changes, 0));
   }
 
   async release(job: ClaimedJob, delayMs: number): Promise<boolean> {
