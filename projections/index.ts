@@ -7,9 +7,7 @@ import { couponsProjection } from './coupons';
 import { dataPlatformOutboxProjection } from './data-platform-outbox';
 import { dailySalesProjection } from './daily-sales';
 import { ordersProjection } from './orders';
-import { pointHistoryProjection } from './point-history';
 import { productsProjection } from './products';
-import { stockHistoryProjection } from './stock-history';
 import { userCouponsProjection } from './user-coupons';
 import { Projection } from './projection';
 import { Projector } from './runtime';
@@ -17,9 +15,7 @@ import { Projector } from './runtime';
 /** Every read model the application keeps (a projection that needs a service takes it here). */
 export const allProjections = (services: AppServices): readonly Projection[] => [
   balancesProjection,
-  pointHistoryProjection,
   productsProjection(services.cache),
-  stockHistoryProjection,
   couponsProjection,
   userCouponsProjection,
   ordersProjection,

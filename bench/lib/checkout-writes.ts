@@ -6,10 +6,8 @@ import { balancesProjection } from '../../projections/balances';
 import { dailySalesProjection } from '../../projections/daily-sales';
 import { dataPlatformOutboxProjection } from '../../projections/data-platform-outbox';
 import { ordersProjection } from '../../projections/orders';
-import { pointHistoryProjection } from '../../projections/point-history';
 import { productsProjection } from '../../projections/products';
 import { Projection } from '../../projections/projection';
-import { stockHistoryProjection } from '../../projections/stock-history';
 import { userCouponsProjection } from '../../projections/user-coupons';
 import { CollectionSpec, Doc, DocWrite } from '../../src/shared/documents/port';
 import { SqliteDocumentStore } from '../../src/shared/documents/sqlite';
@@ -26,9 +24,7 @@ import { formatPosition } from '../../src/shared/eventstore/port';
  */
 const projections: readonly Projection[] = [
   balancesProjection,
-  pointHistoryProjection,
   productsProjection(null as never),
-  stockHistoryProjection,
   userCouponsProjection,
   ordersProjection,
   dailySalesProjection(null as never, null as never, 'UTC'),
@@ -48,7 +44,7 @@ interface Shop {
 const now = () => new Date().toISOString();
 
 /** The documents one checkout makes each collection write, by projection name. */
-function checkoutDocs(shop: Shop, i: number, historyByEventId: boolean): Map<string, DocWrite[]> {
+function checkoutDocs(shop: Shop, i: number): Map<string, DocWrite[]> {
   const userId = `buyer-${i}`;
   const orderId = randomUUID();
   const at = now();
@@ -59,15 +55,7 @@ function checkoutDocs(shop: Shop, i: number, historyByEventId: boolean): Map<str
   const userCouponId = `coupon-${i % 1000}:${userId}`;
   const docs = new Map<string, DocWrite[]>();
   docs.set('balances', [up('balances', { id: userId, userId, balance: 997_500, updatedAt: at })]);
-  // History entries are keyed by their event's position (projections/stock-history.ts); the
-  // variant keyed by the event id, a random UUID, is how they were written before.
-  const historyId = () => (historyByEventId ? randomUUID() : formatPosition(shop.position + 1));
-  docs.set('point_history', [up('point_history', { id: historyId(), userId, type: 'USE', amount: 2500, balanceAfter: 997_500, orderId, occurredAt: at, position: pos() })]);
   docs.set('products', bought.map((id, k) => up('products', { id, name: lines[k].name, price: 1000, stock: 1_000_000 - i, listPosition: formatPosition(k + 1), updatedAt: at })));
-  docs.set(
-    'stock_history',
-    bought.map((productId) => up('stock_history', { id: historyId(), productId, delta: -1, reason: 'ORDER', orderId, stockAfter: 1_000_000 - i, occurredAt: at, position: pos() })),
-  );
   docs.set('user_coupons', [
     up('user_coupons', {
       id: userCouponId,
@@ -132,7 +120,6 @@ interface Variant {
   readonly name: string;
   readonly leaveOut: (collection: string) => boolean;
   readonly indexes: boolean;
-  readonly historyByEventId: boolean;
 }
 
 async function run(variant: Variant, checkouts: number, batch: number): Promise<WriteCost> {
@@ -146,7 +133,7 @@ async function run(variant: Variant, checkouts: number, batch: number): Promise<
     const step = async (from: number, count: number) => {
       const perProjection = new Map<string, DocWrite[]>();
       for (let i = from; i < from + count; i += 1) {
-        for (const [name, writes] of checkoutDocs(shop, i, variant.historyByEventId)) {
+        for (const [name, writes] of checkoutDocs(shop, i)) {
           const kept = writes.filter((w) => !variant.leaveOut(w.collection));
           perProjection.set(name, [...(perProjection.get(name) ?? []), ...kept]);
         }
@@ -175,10 +162,9 @@ async function run(variant: Variant, checkouts: number, batch: number): Promise<
 
 export async function checkoutWrites(checkouts = 3_000, batch = 6, rounds = 2, only?: readonly string[]): Promise<WriteCost[]> {
   const collections = projections.flatMap((p) => p.collections.map((c) => c.name)).filter((name) => name !== 'user_coupon_terms');
-  const plain = { leaveOut: () => false, indexes: true, historyByEventId: false };
+  const plain = { leaveOut: () => false, indexes: true };
   const variants: Variant[] = [
     { name: 'everything', ...plain },
-    { name: 'history keyed by event id (before)', ...plain, historyByEventId: true },
     { name: 'no secondary index at all', ...plain, indexes: false },
     { name: 'no read-model write at all', ...plain, leaveOut: () => true },
     ...collections.map((name): Variant => ({ name: `without ${name}`, ...plain, leaveOut: (collection) => collection === name })),

@@ -919,10 +919,7 @@ export interface operations {
                 cursor?: string;
                 limit?: number;
             };
-            header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
-                "X-Consistent-With"?: string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -976,7 +973,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
+            /** @description REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1592,10 +1589,7 @@ export interface operations {
                 cursor?: string;
                 limit?: number;
             };
-            header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
-                "X-Consistent-With"?: string;
-            };
+            header?: never;
             path: {
                 id: string;
             };
@@ -1666,7 +1660,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
+            /** @description REQUEST_TIMEOUT, STORE_UNAVAILABLE */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */

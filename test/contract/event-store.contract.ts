@@ -49,6 +49,22 @@ export function eventStoreContract(makeStore: () => Promise<EventStore>): void {
     expect(head[0].metadata).toEqual({ userId: 'u1' });
   });
 
+  it('reads a stream backwards a page at a time, newest first, from its end or below a revision', async () => {
+    await store.append([{ stream: s('h'), expectedRevision: 'no_stream', events: ['A', 'B', 'C', 'D', 'E'].map((type) => event(type)) }]);
+    await store.append([{ stream: s('other'), expectedRevision: 'no_stream', events: [event('X')] }]);
+    const types = (events: { type: string }[]) => events.map((e) => e.type);
+    const first = await store.readStreamBackward(s('h'), null, 2);
+    expect(types(first)).toEqual(['E', 'D']);
+    expect(first.map((e) => e.revision)).toEqual([4n, 3n]);
+    expect(first[0].stream).toBe(s('h'));
+    expect(types(await store.readStreamBackward(s('h'), first[1].revision, 2))).toEqual(['C', 'B']);
+    expect(types(await store.readStreamBackward(s('h'), 1n, 10))).toEqual(['A']);
+    expect(await store.readStreamBackward(s('h'), 0n, 10)).toEqual([]);
+    expect(types(await store.readStreamBackward(s('h'), 99n, 10))).toEqual(['E', 'D', 'C', 'B', 'A']);
+    expect(await store.readStreamBackward(s('h'), null, 0)).toEqual([]);
+    expect(await store.readStreamBackward(s('nothing'), null, 10)).toEqual([]);
+  });
+
   it('reads an unknown stream as empty', async () => {
     expect(await store.readStream(s('nothing'))).toEqual([]);
   });

@@ -1,23 +1,34 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { balancesProjection } from '../../projections/balances';
-import { pointHistoryProjection } from '../../projections/point-history';
 import { BALANCES } from '../../projections/balances';
-import { POINT_HISTORY } from '../../projections/point-history';
-import { Projection } from '../../projections/projection';
+import { Projection, projection, skip } from '../../projections/projection';
 import { Projector } from '../../projections/runtime';
 import { SqliteDocumentStore } from '../../src/shared/documents/sqlite';
 import { SqliteEventStore } from '../../src/shared/eventstore/sqlite';
 import { Doc, DocumentStore } from '../../src/shared/documents/port';
 import { walletStream } from '../../src/write/wallet/decider';
+import { WalletEvent } from '../../src/write/wallet/events';
 import { until } from '../support/eventually';
 
 const logger = pino({ level: 'silent' });
-const allProjections = [balancesProjection, pointHistoryProjection];
+
+/** A document per charge, beside the balances' one per wallet: two read models of different shapes. */
+const CHARGES = 'charges';
+const chargesProjection = projection<WalletEvent>({
+  name: CHARGES,
+  collections: [{ name: CHARGES, indexes: [['userId', 'position']] }],
+  handlers: {
+    PointsCharged: (event, view) => view.upsert(CHARGES, { id: event.position, userId: event.data.userId, amount: event.data.amount, position: event.position }),
+    PointsUsed: skip,
+    PointsRefunded: skip,
+  },
+});
+const allProjections = [balancesProjection, chargesProjection];
 
 async function dump(documents: DocumentStore) {
   const all: Record<string, Doc[]> = {};
-  for (const collection of [BALANCES, POINT_HISTORY]) {
+  for (const collection of [BALANCES, CHARGES]) {
     const items: Doc[] = [];
     let cursor: string | null = null;
     do {
@@ -97,7 +108,7 @@ describe('projector', () => {
     const live = await dump(documents);
     for (const projection of allProjections) await projector.rebuild(projection.name);
     expect(await dump(documents)).toEqual(live);
-    expect(live[POINT_HISTORY]).toHaveLength(100);
+    expect(live[CHARGES]).toHaveLength(100);
   });
 
   it('two runners of one projection never apply a batch twice', async () => {

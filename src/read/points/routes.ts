@@ -1,9 +1,14 @@
 import { z } from 'zod';
 import { BALANCES, BalanceDoc } from '../../../projections/balances';
-import { POINT_HISTORY, PointHistoryDoc } from '../../../projections/point-history';
 import type { AppServices } from '../../composition/services';
+import { streamHistory } from '../../shared/eventstore/history';
+import { recorded } from '../../shared/eventstore/recorded';
 import { defineRoute } from '../../shared/http/route';
 import { EXAMPLE, instantOutSchema, listQuerySchema, pageSchema } from '../../shared/http/schemas';
+import { walletStream } from '../../write/wallet/decider';
+import { WalletEvent } from '../../write/wallet/events';
+
+const entryTypes = { PointsCharged: 'CHARGE', PointsUsed: 'USE', PointsRefunded: 'REFUND' } as const satisfies { readonly [T in WalletEvent['type']]: string };
 
 const historyItem = z.object({
   type: z.enum(['CHARGE', 'USE', 'REFUND']),
@@ -13,7 +18,7 @@ const historyItem = z.object({
   occurredAt: instantOutSchema,
 });
 
-export const pointsQueryRoutes = ({ documents }: AppServices) => [
+export const pointsQueryRoutes = ({ documents, events }: AppServices) => [
   defineRoute({
     method: 'get',
     path: '/me/points',
@@ -35,23 +40,15 @@ export const pointsQueryRoutes = ({ documents }: AppServices) => [
     summary: 'My point charges, uses and refunds, newest first',
     tags: ['Points'],
     access: 'user',
-    readsFrom: [POINT_HISTORY],
     query: listQuerySchema,
     response: { status: 200, description: 'One page of history', schema: pageSchema(historyItem) },
     async handle({ user, query }) {
-      const page = await documents.find<PointHistoryDoc>(POINT_HISTORY, {
-        where: { userId: user.userId },
-        sort: { field: 'position', direction: 'desc' },
-        limit: query.limit,
-        cursor: query.cursor,
+      // Every wallet event is a charge, a use or a refund: the wallet's own stream is the history.
+      const page = await streamHistory(events, walletStream(user.userId), query, (event) => {
+        const { type, data } = recorded<WalletEvent>(event);
+        return { type: entryTypes[type], amount: data.amount, balanceAfter: data.balanceAfter, orderId: 'orderId' in data ? data.orderId : undefined, occurredAt: data.occurredAt };
       });
-      return {
-        status: 200,
-        body: {
-          items: page.items.map(({ type, amount, balanceAfter, orderId, occurredAt }) => ({ type, amount, balanceAfter, orderId, occurredAt })),
-          nextCursor: page.nextCursor,
-        },
-      };
+      return { status: 200, body: page };
     },
   }),
 ];

@@ -1,12 +1,16 @@
 import { z } from 'zod';
 import { PRODUCTS } from '../../../projections/products';
-import { STOCK_HISTORY, StockHistoryDoc } from '../../../projections/stock-history';
 import type { AppServices } from '../../composition/services';
+import { unreachable } from '../../shared/domain/decider';
 import { DomainError } from '../../shared/domain/errors';
+import { streamHistory } from '../../shared/eventstore/history';
+import { recorded } from '../../shared/eventstore/recorded';
 import { defineRoute } from '../../shared/http/route';
 import { EXAMPLE, instantOutSchema, listQuerySchema, pageSchema } from '../../shared/http/schemas';
 import { ProductCatalog } from './catalog';
 import { productIdParams, productSchema } from '../../write/product/view';
+import { productStream } from '../../write/product/decider';
+import { ProductEvent } from '../../write/product/events';
 
 const stockChangeSchema = z.object({
   delta: z.number().int().openapi({ example: -1 }),
@@ -16,9 +20,30 @@ const stockChangeSchema = z.object({
   occurredAt: instantOutSchema,
 });
 
+type StockChange = z.infer<typeof stockChangeSchema>;
+
+/** What a product event did to its stock; null for a change of name or price. */
+function stockChange(event: ProductEvent): StockChange | null {
+  const { occurredAt } = event.data;
+  switch (event.type) {
+    case 'ProductRegistered':
+      return { delta: event.data.stock, reason: 'REGISTERED', stockAfter: event.data.stock, occurredAt };
+    case 'ProductUpdated':
+      return null;
+    case 'StockAdded':
+      return { delta: event.data.quantity, reason: 'RESTOCK', stockAfter: event.data.stockAfter, occurredAt };
+    case 'StockDecreased':
+      return { delta: -event.data.quantity, reason: 'ORDER', orderId: event.data.orderId, stockAfter: event.data.stockAfter, occurredAt };
+    case 'StockRestored':
+      return { delta: event.data.quantity, reason: 'CANCEL', orderId: event.data.orderId, stockAfter: event.data.stockAfter, occurredAt };
+    default:
+      return unreachable(event);
+  }
+}
+
 const notFound = (id: string) => new DomainError('PRODUCT_NOT_FOUND', 'not_found', `no product ${id}`, { productId: id });
 
-export const productQueryRoutes = ({ documents, cache, cacheInMemory }: AppServices) => {
+export const productQueryRoutes = ({ documents, events, cache, cacheInMemory }: AppServices) => {
   const catalog = new ProductCatalog(documents, cache, cacheInMemory);
   return [
     defineRoute({
@@ -67,29 +92,17 @@ export const productQueryRoutes = ({ documents, cache, cacheInMemory }: AppServi
       summary: "A product's stock changes with their reasons, newest first",
       tags: ['Products', 'Admin'],
       access: 'admin',
-      readsFrom: [STOCK_HISTORY],
       params: productIdParams,
       query: listQuerySchema,
       response: { status: 200, description: 'One page of stock changes', schema: pageSchema(stockChangeSchema) },
       errors: { 404: ['PRODUCT_NOT_FOUND'] },
       async handle({ params, query }) {
-        const page = await documents.find<StockHistoryDoc>(STOCK_HISTORY, {
-          where: { productId: params.id },
-          sort: { field: 'position', direction: 'desc' },
-          limit: query.limit,
-          cursor: query.cursor,
-        });
+        // The product's own stream is its stock history; renames and new prices are left out.
+        const page = await streamHistory(events, productStream(params.id), query, (event) => stockChange(recorded<ProductEvent>(event)));
         // Every product's history starts with its registration, and a cursor we issued always
-        // has older entries after it (history is only ever added to at the new end): an empty
-        // page means no such product.
+        // has older entries after it: an empty page means no such product.
         if (page.items.length === 0) throw notFound(params.id);
-        return {
-          status: 200,
-          body: {
-            items: page.items.map(({ delta, reason, orderId, stockAfter, occurredAt }) => ({ delta, reason, orderId, stockAfter, occurredAt })),
-            nextCursor: page.nextCursor,
-          },
-        };
+        return { status: 200, body: page };
       },
     }),
   ];

@@ -102,6 +102,11 @@ export class KurrentDbEventStore implements EventStore {
     return this.readFrom(stream, fromRevision);
   }
 
+  async readStreamBackward(stream: string, before: bigint | null, limit: number): Promise<StoredEvent[]> {
+    if (limit <= 0 || (before !== null && before <= 0n)) return [];
+    return this.readFrom(stream, before === null ? END : before - 1n, limit, BACKWARDS);
+  }
+
   async readAll(after: string | null, limit: number): Promise<StoredEvent[]> {
     if (limit <= 0) return [];
     // Reading $all from a position includes the event at that position: ask for one more.

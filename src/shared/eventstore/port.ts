@@ -132,6 +132,11 @@ export interface EventStore {
   /** Events of one stream in revision order, starting at `fromRevision` (inclusive). */
   readStream(stream: string, fromRevision?: bigint): Promise<StoredEvent[]>;
   /**
+   * Up to `limit` events of one stream, newest first, each with a revision below `before` (null:
+   * from the stream's last event on): an aggregate's own history, a page at a time.
+   */
+  readStreamBackward(stream: string, before: bigint | null, limit: number): Promise<StoredEvent[]>;
+  /**
    * Atomic across every write: either all events of all streams are written, or none is and a
    * ConcurrencyConflict names the first stream whose revision did not match. An append that
    * breaks checkAppend's rules is refused with InvalidAppend before anything is written.

@@ -130,6 +130,15 @@ export class PostgresEventStore implements EventStore {
     return rows.map(toStored);
   }
 
+  async readStreamBackward(stream: string, before: bigint | null, limit: number): Promise<StoredEvent[]> {
+    if (limit <= 0) return [];
+    const rows = await this.pg.query<EventRow>(
+      `SELECT position, id, stream, revision, type, data, metadata FROM ${this.events} WHERE stream = $1 AND revision < $2 ORDER BY revision DESC LIMIT $3`,
+      [stream, before === null ? '9223372036854775807' : before.toString(), limit],
+    );
+    return rows.map(toStored);
+  }
+
   /**
    * Every projection follows the log on its own, and one append wakes them all in the same turn
    * of the event loop, at the same position: they share one query then (its events frozen, as

@@ -128,6 +128,9 @@ export class SqliteEventStore implements EventStore {
       readStream: this.db.prepare<[string, number], EventRow>(
         'SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision',
       ),
+      readStreamBackward: this.db.prepare<[string, number, number], EventRow>(
+        'SELECT * FROM events WHERE stream = ? AND revision < ? ORDER BY revision DESC LIMIT ?',
+      ),
       readAll: this.db.prepare<[number, number], EventRow>(
         'SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?',
       ),
@@ -158,6 +161,11 @@ export class SqliteEventStore implements EventStore {
     // An empty answer says only that nothing lies at `from` or beyond: from - 1 bounds the head.
     this.noteHead(stream, rows.length > 0 ? rows[rows.length - 1].revision : from - 1);
     return rows.map(toStored);
+  }
+
+  async readStreamBackward(stream: string, before: bigint | null, limit: number): Promise<StoredEvent[]> {
+    if (limit <= 0) return [];
+    return this.statements.readStreamBackward.all(stream, before === null ? Number.MAX_SAFE_INTEGER : Number(before), limit).map(toStored);
   }
 
   private noteHead(stream: string, revision: number): void {
