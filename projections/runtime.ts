@@ -191,6 +191,9 @@ export class Projector {
       // the log after nearly every append), so the checkpoint is stored only after a whole
       // poll interval without events, or storing it would cost the commit it was spared.
       let quiet = false;
+      // A repair check may cost a round trip (is the ranking in Redis intact?): under load it
+      // would run after every batch, so it runs at most once a poll interval.
+      let recoveredAt = -Infinity;
       while (!this.stopped) {
         try {
           const turn = lease ? await lease.turn() : { leading: true, gained: false };
@@ -210,7 +213,10 @@ export class Projector {
           }
           if (!lease || lease.mayAct()) {
             if (quiet) await this.persist(projection, lease);
-            await this.recover(projection, false);
+            if (this.now() - recoveredAt >= this.pollMs) {
+              recoveredAt = this.now();
+              await this.recover(projection, false);
+            }
           }
           quiet = true;
           await sleep(this.pollMs);

@@ -124,6 +124,23 @@ describe('checkpoints of batches a projection ignores', () => {
     expect(writesOf('refunds')).toEqual([position]);
   });
 
+  it('checks for repairs at most once a poll interval, not after every batch', async () => {
+    let checks = 0;
+    const refunds: Projection = {
+      ...counter('refunds', 'Refunded'),
+      async recover() {
+        checks += 1;
+      },
+    };
+    const projector = await projectorOf([refunds], { pollMs: 60_000 });
+    projector.start();
+    for (let i = 0; i < 5; i += 1) {
+      const position = await append('Refunded');
+      await eventually(() => projector.reached('refunds'), (reached) => reached === position);
+    }
+    expect(checks).toBe(1);
+  });
+
   it('stores the checkpoint when the bound runs out while ignored batches keep coming', async () => {
     let clock = 0;
     const projector = await projectorOf([counter('refunds', 'Refunded')], { batchSize: 1, checkpointPersistMs: 1_000, now: () => clock });
