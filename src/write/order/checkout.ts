@@ -7,10 +7,10 @@ import { ProductEvent } from '../product/events';
 import { walletDecider, WalletState } from '../wallet/decider';
 import { WalletEvent } from '../wallet/events';
 import { AppliedCoupon, LineKind, OrderEvent, OrderLine, SealedPayer } from './events';
-import { orderDecider, OrderState, PlacedOrder } from './decider';
+import { orderDecider, OrderState, OrderStatus, PlacedOrder } from './decider';
 
 /**
- * Placing and paying an order as pure decisions over every aggregate they touch. The rules
+ * Placing, paying and cancelling an order as pure decisions over every aggregate they touch. The rules
  * stay with their aggregates: whether stock can be taken is the product decider's question,
  * whether the points cover it the wallet's, whether a coupon applies the coupon's. Placing
  * asks those same questions without keeping the answers (nothing is taken until payment),
@@ -30,6 +30,14 @@ export interface PlaceInput {
   readonly userCouponId: string | null;
   readonly now: string;
   readonly expiresAt: string;
+}
+
+export interface CancelInput {
+  readonly orderId: string;
+  readonly userId: string;
+  /** The status the caller saw: a cancellation asked of a pending order does not refund one paid meanwhile. */
+  readonly seenStatus?: OrderStatus;
+  readonly now: string;
 }
 
 export interface PayInput {
@@ -122,4 +130,29 @@ export function decidePayment(input: PayInput, world: OrderWorld): OrderEffects 
       ? walletDecider.decide({ type: 'UsePoints', data: { userId: order.userId, amount: order.total, orderId: order.orderId, now: input.now } }, world.wallet)
       : [];
   return { order: paid, products, coupons, wallet };
+}
+
+/** A pending order is just cancelled; a paid one gives back the stock of each line, its coupon and its points, each as its aggregate decides. */
+export function decideCancellation(input: CancelInput, world: OrderWorld): OrderEffects {
+  const cancelled = orderDecider.decide({ type: 'CancelOrder', data: input }, world.order);
+  // CancelOrder refuses every order that does not exist.
+  const order = world.order as PlacedOrder;
+  if (order.status !== 'PAID') return { order: cancelled, products: new Map(), coupons: new Map(), wallet: [] };
+  const products = new Map<string, readonly ProductEvent[]>();
+  for (const line of order.lines) {
+    switch (line.kind) {
+      case 'PRODUCT':
+        products.set(line.productId, productDecider.decide({ type: 'RestoreStock', data: { productId: line.productId, orderId: order.orderId, now: input.now } }, productIn(world, line.productId)));
+        break;
+      default:
+        unreachable(line.kind);
+    }
+  }
+  const coupons = new Map<string, readonly CouponEvent[]>();
+  if (order.coupon) {
+    const { couponId, userCouponId } = order.coupon;
+    coupons.set(couponId, couponDecider.decide({ type: 'RestoreCoupon', data: { userCouponId, orderId: order.orderId, now: input.now } }, couponIn(world, couponId)));
+  }
+  const wallet = walletDecider.decide({ type: 'RefundPoints', data: { userId: order.userId, orderId: order.orderId, now: input.now } }, world.wallet);
+  return { order: cancelled, products, coupons, wallet };
 }
