@@ -38,8 +38,8 @@ function entry(event: Recorded<WalletEvent>, view: ProjectionView): void {
 /**
  * One entry per wallet event, keyed by the event's log position: a redelivered event rewrites the
  * same entry, and new entries land at the end of the key order instead of at a random place
- * (an event id is a random UUID), which made these inserts a quarter of a checkout's
- * read-model cost (bench/lib/checkout-writes.ts, docs/BENCHMARKS.md).
+ * (an event id is a random UUID), where each insert rewrote a random leaf of the table's key
+ * (docs/BENCHMARKS.md, "Fifth round").
  */
 export const pointHistoryProjection = projection<WalletEvent>({
   name: POINT_HISTORY,
