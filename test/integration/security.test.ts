@@ -14,6 +14,7 @@ import { EventStore } from '../../src/shared/eventstore/port';
 import { SqliteEventStore } from '../../src/shared/eventstore/sqlite';
 import { RouteDefinition } from '../../src/shared/http/route';
 import { bearer, startTestApp, TEST_JWT_SECRET, TestApp } from '../support/app';
+import { eventually } from '../support/eventually';
 import { declaredFields, defOf, PAYER, pathFor, seedShop, sender, Shop, validBody } from './security.support';
 
 /** A pino logger that keeps every line, at every level. */
@@ -223,9 +224,8 @@ describe('errors, headers and deadlines', () => {
     const landed = events.landed();
     events.release();
     await landed;
-    let replay = await charge();
     // The append has landed; the key records it right after.
-    while (replay.body.code === 'IDEMPOTENCY_KEY_IN_USE') replay = await charge();
+    const replay = await eventually(charge, (res) => res.body.code !== 'IDEMPOTENCY_KEY_IN_USE', 10_000, 'the key to record the landed charge');
     expect(replay.status).toBe(200);
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.body).toMatchObject({ balance: 40, charged: 40 });
