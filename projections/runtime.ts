@@ -34,11 +34,11 @@ export interface ProjectorOptions {
 }
 
 /**
- * Under a steady stream of small appends (a checkout every 2 ms), waking the nine loops at
- * each append made every checkout pay for its own read-model transaction: at half the bench's
- * checkout load the main thread was about as busy as at full load, where appends arrive while
- * the loops work and batches form by themselves. A few milliseconds of gathering let several
- * appends share one batch and one commit; read-your-writes waits that much longer.
+ * Under a steady stream of small appends, waking the nine loops at each append made every
+ * checkout pay for its own read-model transaction, so a half load cost nearly what a full one
+ * did, where appends arrive while the loops work and batches form by themselves. A few
+ * milliseconds of gathering let several appends share one batch and one commit; read-your-writes
+ * waits that much longer (docs/BENCHMARKS.md, "Third round").
  */
 export const GATHER_MS = 5;
 

@@ -144,7 +144,8 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
   });
   registerProjectionLag(projector, metrics);
 
-  // Request logs are info level: below it, pino-http would cost tens of µs a request to log nothing.
+  // Request logs are info level: below it, pino-http would run on every request to log nothing
+  // (docs/BENCHMARKS.md, "Per-request middleware").
   const requestLog = logger.isLevelEnabled('info')
     ? pinoHttp({
         logger,
@@ -222,8 +223,9 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
 
 /**
  * Helmet's headers, worked out once: with its default options they are the same for every
- * request, while running its chain of a dozen middlewares cost each request several µs. (It
- * also removes X-Powered-By, which no response of ours sets.)
+ * request, so running its chain of a dozen middlewares on each would be work for nothing
+ * (docs/BENCHMARKS.md, "Per-request middleware"). It also removes X-Powered-By, which no
+ * response of ours sets.
  */
 function fixedHeaders(middleware: (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void): Map<string, string> {
   const headers = new Map<string, string>();

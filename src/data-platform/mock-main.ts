@@ -1,20 +1,13 @@
 import pino from 'pino';
-import { z } from 'zod';
 import { onShutdown } from '../shared/process';
-import { MOCK_MODES, MockDataPlatform } from './mock-server';
+import { MockDataPlatform, mockSettings } from './mock-server';
 
 /**
  * The mock data platform on its own, for a set-up where several API instances share one:
  *   npm run build && PORT=4010 node dist/src/data-platform/mock-main.js
  * then start the API with DATA_PLATFORM_URL=http://localhost:4010.
  */
-const env = z
-  .object({
-    PORT: z.coerce.number().int().min(0).max(65_535).default(4010),
-    HOST: z.string().min(1).default('127.0.0.1'),
-    MOCK_MODE: z.enum(MOCK_MODES).default('up'),
-  })
-  .parse(process.env);
+const env = mockSettings.parse(process.env);
 
 async function main() {
   const logger = pino({ name: 'mock-data-platform' });

@@ -9,6 +9,13 @@ import { z } from 'zod';
 export const MOCK_MODES = ['up', 'down', 'slow', 'flaky'] as const;
 export type MockMode = (typeof MOCK_MODES)[number];
 
+/** What the stand-alone mock (mock-main.ts) reads from its environment (docs/CONFIGURATION.md). */
+export const mockSettings = z.object({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(4010),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  MOCK_MODE: z.enum(MOCK_MODES).default('up'),
+});
+
 export interface MockKeyRecord {
   /** Requests that arrived with this Idempotency-Key, whatever the answer. */
   readonly received: number;

@@ -2,7 +2,11 @@ import { EventStore } from '../shared/eventstore/port';
 import { recorded } from '../shared/eventstore/recorded';
 import { SalesRanking } from '../../projections/ranking/port';
 import { OrderEvent } from '../write/order/events';
+import { orderStream } from '../write/order/decider';
+import { unreachable } from '../shared/domain/decider';
 import { localDay } from '../shared/time/window';
+
+const ORDER_STREAMS = orderStream('');
 
 export interface RankingDifference {
   readonly productId: string;
@@ -28,12 +32,24 @@ export async function checkRanking(events: EventStore, ranking: SalesRanking, da
     const page = await events.readAll(after, 1000);
     if (page.length === 0) break;
     for (const stored of page) {
+      if (!stored.stream.startsWith(ORDER_STREAMS)) continue;
       const event = recorded<OrderEvent>(stored);
-      if (event.type === 'OrderPlaced') lines.set(event.data.orderId, event.data.lines);
-      else if (event.type === 'OrderPaid') {
-        paidOn.set(event.data.orderId, localDay(event.data.occurredAt, timeZone));
-        add(event.data.orderId, 1);
-      } else if (event.type === 'OrderCancelled' && event.data.refunded) add(event.data.orderId, -1);
+      switch (event.type) {
+        case 'OrderPlaced':
+          lines.set(event.data.orderId, event.data.lines);
+          break;
+        case 'OrderPaid':
+          paidOn.set(event.data.orderId, localDay(event.data.occurredAt, timeZone));
+          add(event.data.orderId, 1);
+          break;
+        case 'OrderCancelled':
+          if (event.data.refunded) add(event.data.orderId, -1);
+          break;
+        case 'PaymentFailed':
+          break;
+        default:
+          unreachable(event);
+      }
     }
     after = page[page.length - 1].position;
   }

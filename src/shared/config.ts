@@ -102,7 +102,7 @@ const schema = z
       .optional(),
     POPULAR_TIMEZONE: z.string().refine(isTimeZone, { message: 'POPULAR_TIMEZONE must be an IANA time zone such as Asia/Seoul' }).default('Asia/Seoul'),
     POPULAR_REFRESH_MS: positiveInt(10_000),
-    IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(24, 'keys are kept at least 24 hours (API.md)').default(24),
+    IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(24, 'keys are kept at least 24 hours (docs/API.md)').default(24),
     /** Unset: orders go to a built-in mock data platform on a local port (logged at start-up). */
     DATA_PLATFORM_URL: url('DATA_PLATFORM_URL', ['http', 'https']),
     DATA_PLATFORM_TIMEOUT_MS: positiveInt(5_000),

@@ -29,8 +29,7 @@ export function openSqlite(file: string, options: SqliteOptions = {}): SqliteDat
   db.pragma('foreign_keys = ON');
   // Every group commit runs each write in a savepoint, whose undo record SQLite spills to an
   // unlinked file in /var/tmp past 64 KiB: a write syscall per page for data nobody reads after
-  // the RELEASE. Kept in memory, a checkout's SQLite work took about 15 % less CPU in a
-  // stand-alone model (docs/BENCHMARKS.md, fourth round).
+  // the RELEASE. Kept in memory, those writes disappear (docs/BENCHMARKS.md, "Fourth round").
   db.pragma('temp_store = MEMORY');
   return db;
 }
@@ -71,10 +70,10 @@ export interface BackgroundCheckpoints {
 
 /**
  * Moves WAL checkpoints off the event loop. SQLite runs one inside the COMMIT that crosses
- * 1000 WAL pages: copying them into the database file and two fsyncs, several milliseconds
- * during which the only JavaScript thread serves nothing (it halved checkout throughput in
- * bench/). A worker thread with its own connection checkpoints every CHECKPOINT_EVERY_MS
- * instead; PASSIVE checkpoints run beside readers and the writer.
+ * 1000 WAL pages: copying them into the database file and two fsyncs, during which the only
+ * JavaScript thread serves nothing (docs/BENCHMARKS.md, "Second round"). A worker thread with
+ * its own connection checkpoints every CHECKPOINT_EVERY_MS instead; PASSIVE checkpoints run
+ * beside readers and the writer.
  */
 export function checkpointInBackground(db: SqliteDatabase, file: string): BackgroundCheckpoints {
   if (file === ':memory:') return { stop: async () => undefined };

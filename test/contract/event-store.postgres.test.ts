@@ -58,13 +58,17 @@ describePostgres('PostgreSQL event store', (pg) => {
       expect(await follower.readStream(stream)).toHaveLength(1);
       let woken = 0;
       follower.onAppended(() => (woken += 1));
-      // The listener is back within about a second; until then followers only poll.
-      const deadline = Date.now() + 8000;
-      for (let revision = 0n; woken === 0 && Date.now() < deadline; revision += 1n) {
-        await writer.append([{ stream, expectedRevision: revision, events: [event('After')] }]).catch(() => undefined);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      expect(woken).toBeGreaterThan(0);
+      // The listener is back within about a second; until then followers only poll, so keep appending until one wakes it.
+      let revision = 0n;
+      await until(
+        async () => {
+          await writer.append([{ stream, expectedRevision: revision, events: [event('After')] }]).then(() => (revision += 1n), () => undefined);
+          return woken > 0;
+        },
+        'the follower woken by an append after LISTEN came back',
+        8_000,
+        100,
+      );
       expect((await follower.readStream(stream)).length).toBeGreaterThan(1);
     } finally {
       await follower.close();

@@ -1,6 +1,7 @@
 import type { Response } from 'supertest';
 import { Access } from '../../src/shared/http/route';
 import { bearer, startTestApp, TestApp } from '../support/app';
+import { as, httpSpec } from '../support/http-spec';
 import { A_CHARGE, forgedTokens, PAYER, pathFor, seedShop, sender, Shop, USER_A, validBody } from './security.support';
 
 type Caller = 'invalid' | 'A' | 'B' | 'admin';
@@ -93,11 +94,18 @@ describe('access control: every route x every kind of caller', () => {
     expect(cells).toBe(callers.length * operations.length);
   });
 
-  it("shows customer A their own order, payer, coupon and history (so the matrix's leak checks look for things that exist)", async () => {
-    const read = (url: string) => t.http().get(url).set(bearer(shop.customerA)).set('X-Consistent-With', shop.position);
-    expect((await read('/me/orders')).body.items.map((o: { orderId: string }) => o.orderId)).toContain(shop.orderId);
-    expect((await read(`/me/orders/${shop.orderId}`)).body.payer).toEqual(PAYER);
-    expect((await read('/me/coupons')).body.items.map((c: { userCouponId: string }) => c.userCouponId)).toContain(shop.userCouponId);
-    expect((await read('/me/points/history')).body.items.map((h: { amount: number }) => h.amount)).toContain(A_CHARGE);
+  /** What customer A reads of their own, and the part of the answer that must be there. */
+  const ownReads: Array<[string, () => [string, object]]> = [
+    ['their orders', () => ['/me/orders', { items: expect.arrayContaining([expect.objectContaining({ orderId: shop.orderId })]) }]],
+    ['their order with its payer', () => [`/me/orders/${shop.orderId}`, { orderId: shop.orderId, payer: PAYER }]],
+    ['their coupons', () => ['/me/coupons', { items: expect.arrayContaining([expect.objectContaining({ userCouponId: shop.userCouponId })]) }]],
+    ['their point history', () => ['/me/points/history', { items: expect.arrayContaining([expect.objectContaining({ amount: A_CHARGE })]) }]],
+  ];
+  it.each(ownReads)("shows customer A %s (so the matrix's leak checks look for things that exist)", async (_what, read) => {
+    const [path, body] = read();
+    await httpSpec(t)
+      .given()
+      .when(as(USER_A).get(path, undefined, { 'X-Consistent-With': shop.position }))
+      .then(200, body);
   });
 });

@@ -1,4 +1,5 @@
 import { bearer, startTestApp, TestApp } from '../support/app';
+import { as, httpSpec } from '../support/http-spec';
 
 /** The admin lists the console reads: coupon campaigns and every user's orders, newest first. */
 describe('admin lists', () => {
@@ -10,6 +11,11 @@ describe('admin lists', () => {
   });
   afterAll(async () => t.close());
 
+  const spec = () => httpSpec(t).given();
+  const theAdmin = as('lists-admin', 'admin');
+  const consistentWith = (position: string) => ({ 'X-Consistent-With': position });
+
+  /** Campaign ids are the server's, so campaigns are created before the spec that reads them. */
   const createCoupon = async (name: string, totalQuantity: number) => {
     const res = await t.http().post('/admin/coupons').set(bearer(admin)).send({ name, discount: { type: 'FIXED', amount: 500 }, totalQuantity });
     expect(res.status).toBe(201);
@@ -19,21 +25,21 @@ describe('admin lists', () => {
   it('GET /admin/coupons pages through the campaigns newest first with issued and remaining counts', async () => {
     const first = await createCoupon('First', 3);
     const second = await createCoupon('Second', 5);
-    const buyer = await t.tokenFor('lists-buyer');
-    const issued = await t.http().post(`/coupons/${first.couponId}/issue`).set(bearer(buyer));
+    const issued = await t.http().post(`/coupons/${first.couponId}/issue`).set(bearer(await t.tokenFor('lists-buyer')));
     expect(issued.status).toBe(201);
 
-    const page1 = await t.http().get('/admin/coupons?limit=1').set(bearer(admin)).set('X-Consistent-With', issued.body.position);
-    expect(page1.status).toBe(200);
-    expect(page1.body.items).toEqual([expect.objectContaining({ couponId: second.couponId, name: 'Second', totalQuantity: 5, issuedQuantity: 0, remainingQuantity: 5 })]);
+    const page1 = await spec()
+      .when(theAdmin.get('/admin/coupons?limit=1', undefined, consistentWith(issued.body.position)))
+      .then(200, { items: [{ couponId: second.couponId, name: 'Second', totalQuantity: 5, issuedQuantity: 0, remainingQuantity: 5 }], nextCursor: expect.any(String) });
     expect(page1.body.items[0]).not.toHaveProperty('id');
-    const page2 = await t.http().get(`/admin/coupons?limit=1&cursor=${page1.body.nextCursor}`).set(bearer(admin));
-    expect(page2.body.items).toEqual([expect.objectContaining({ couponId: first.couponId, issuedQuantity: 1, remainingQuantity: 2 })]);
+    const page2 = await spec()
+      .when(theAdmin.get(`/admin/coupons?limit=1&cursor=${page1.body.nextCursor}`))
+      .then(200, { items: [{ couponId: first.couponId, issuedQuantity: 1, remainingQuantity: 2 }] });
     // Each item is what GET /coupons/{id} answers.
     expect(page2.body.items[0]).toEqual((await t.http().get(`/coupons/${first.couponId}`)).body);
   });
 
-  it('GET /admin/orders lists every user\'s orders newest first, with the user and without the payer', async () => {
+  it("GET /admin/orders lists every user's orders newest first, with the user and without the payer", async () => {
     const product = await t.http().post('/admin/products').set(bearer(admin)).send({ name: 'Lamp', price: 1_000, stock: 10 });
     const placed: string[] = [];
     let position = '';
@@ -46,21 +52,19 @@ describe('admin lists', () => {
       placed.push(res.body.orderId);
       position = res.body.position;
     }
-    const res = await t.http().get('/admin/orders?limit=2').set(bearer(admin)).set('X-Consistent-With', position);
-    expect(res.status).toBe(200);
-    expect(res.body.items.map((o: { orderId: string; userId: string; status: string }) => [o.orderId, o.userId, o.status])).toEqual([
-      [placed[1], 'lists-ben', 'PAID'],
-      [placed[0], 'lists-ann', 'PAID'],
-    ]);
+    const res = await spec()
+      .when(theAdmin.get('/admin/orders?limit=2', undefined, consistentWith(position)))
+      .then(200, {
+        items: [
+          { orderId: placed[1], userId: 'lists-ben', status: 'PAID' },
+          { orderId: placed[0], userId: 'lists-ann', status: 'PAID' },
+        ],
+      });
     expect(JSON.stringify(res.body)).not.toContain('ann@example.com');
     expect(res.body.items[0]).not.toHaveProperty('payer');
   });
 
-  it('refuses customers both lists (403)', async () => {
-    const customer = await t.tokenFor('lists-nosy');
-    for (const path of ['/admin/coupons', '/admin/orders']) {
-      const res = await t.http().get(path).set(bearer(customer));
-      expect([path, res.status, res.body.code]).toEqual([path, 403, 'FORBIDDEN']);
-    }
+  it.each(['/admin/coupons', '/admin/orders'])('refuses customers %s (403)', async (path) => {
+    await spec().when(as('lists-nosy').get(path)).thenRefused(403, 'FORBIDDEN');
   });
 });

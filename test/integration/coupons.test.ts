@@ -6,6 +6,7 @@ import { couponDecider, couponStream } from '../../src/write/coupon/decider';
 import { bearer, REDIS_URL, startTestApp, TestApp } from '../support/app';
 import { deleteKeys } from '../support/redis';
 import { as, httpSpec } from '../support/http-spec';
+import { ErrorCode } from '../../src/shared/http/problem';
 
 const RUSH_USERS = 2_000;
 const QUANTITY = 100;
@@ -307,7 +308,7 @@ describe('coupons: creating, reading, windows and expiry', () => {
       .thenRefused(403, 'FORBIDDEN');
   });
 
-  it.each<[string, Record<string, unknown>, string]>([
+  it.each<[string, Record<string, unknown>, ErrorCode]>([
     ['a zero percent', { discount: { type: 'PERCENT', percent: 0 } }, 'VALIDATION_FAILED'],
     ['a percent over 100', { discount: { type: 'PERCENT', percent: 101 } }, 'VALIDATION_FAILED'],
     ['an unknown discount type', { discount: { type: 'FREE' } }, 'VALIDATION_FAILED'],

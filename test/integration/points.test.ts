@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { SignJWT } from 'jose';
 import { REDIS_URL, startTestApp, TEST_JWT_SECRET, TestApp, bearer } from '../support/app';
 import { answering, as, httpSpec } from '../support/http-spec';
+import { ErrorCode } from '../../src/shared/http/problem';
 
 const secretKey = new TextEncoder().encode(TEST_JWT_SECRET);
 
@@ -89,7 +90,7 @@ describe.each([
 
   describe('bad input gets a 4xx problem and changes nothing', () => {
     const json = { 'Content-Type': 'application/json' };
-    const cases: Array<[string, object | string | undefined, Record<string, string> | undefined, number, string]> = [
+    const cases: Array<[string, object | string | undefined, Record<string, string> | undefined, number, ErrorCode]> = [
       ['no body', undefined, undefined, 400, 'VALIDATION_FAILED'],
       ['zero', { amount: 0 }, undefined, 400, 'VALIDATION_FAILED'],
       ['negative', { amount: -5 }, undefined, 400, 'VALIDATION_FAILED'],

@@ -3,6 +3,7 @@ import type { Response } from 'supertest';
 import { RateLimits } from '../../src/shared/ratelimit/limits';
 import { InProcessRateLimiter } from '../../src/shared/ratelimit/memory';
 import { bearer, REDIS_URL, startTestApp, TestApp } from '../support/app';
+import { as, HttpCall, httpSpec } from '../support/http-spec';
 
 const LIMITS = {
   // The per-IP limits are tested from addresses other than loopback, which dev tokens refuse by default.
@@ -13,14 +14,21 @@ const LIMITS = {
   RATE_LIMIT_TOKEN_PER_IP: '2',
 };
 
-function expectLimited(res: Response, scope: 'user' | 'ip', limit: number) {
-  expect(res.status).toBe(429);
-  expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
-  expect(res.body).toMatchObject({ status: 429, code: 'RATE_LIMITED', scope, limit, windowSeconds: 60 });
+/** What a limited request answers besides its problem: when to try again. */
+function expectRetryAfter(res: Response) {
   const retryAfter = Number(res.headers['retry-after']);
   expect(Number.isInteger(retryAfter)).toBe(true);
   expect(retryAfter).toBeGreaterThanOrEqual(1);
   expect(retryAfter).toBeLessThanOrEqual(60);
+}
+
+const limitedBody = (scope: 'user' | 'ip', limit: number) => ({ scope, limit, windowSeconds: 60 });
+
+function expectLimited(res: Response, scope: 'user' | 'ip', limit: number) {
+  expect(res.status).toBe(429);
+  expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+  expect(res.body).toMatchObject({ status: 429, code: 'RATE_LIMITED', ...limitedBody(scope, limit) });
+  expectRetryAfter(res);
 }
 
 describe.each([
@@ -36,14 +44,17 @@ describe.each([
 
   // The app trusts X-Forwarded-For from loopback (a local proxy), so each test can be its own client address.
   const from = (ip: string) => ({ 'X-Forwarded-For': ip });
-  const charge = async (ip: string, userId: string) => t.http().post('/me/points/charge').set(from(ip)).set(bearer(await t.tokenFor(userId))).send({ amount: 1 });
+  const charge = (ip: string, userId: string) => as(userId).post('/me/points/charge', { amount: 1 }, from(ip));
+  const mint = (ip: string) => as('anonymous').post('/auth/dev-token', { userId: 'minter', role: 'customer' }, from(ip));
+  /** Given these requests, this one is refused by the limit: 429 RATE_LIMITED with its scope, a Retry-After, and nothing written. */
+  const limited = async (given: HttpCall[], when: HttpCall, scope: 'user' | 'ip', limit: number) =>
+    expectRetryAfter(await httpSpec(t).given(...given).when(when).thenRefused(429, 'RATE_LIMITED', limitedBody(scope, limit)));
+  const spec = () => httpSpec(t).given();
 
   it('limits writes per user: the fourth in a window gets 429 with Retry-After and writes nothing; other users and reads go on', async () => {
-    for (let i = 0; i < 3; i += 1) expect((await charge('10.0.1.1', 'limited-user')).status).toBe(200);
-    expectLimited(await charge('10.0.1.1', 'limited-user'), 'user', 3);
-    expect(await t.app.services.events.readStream('wallet-limited-user')).toHaveLength(3);
-    expect((await charge('10.0.1.1', 'other-user')).status).toBe(200);
-    expect((await t.http().get('/me/points').set(from('10.0.1.1')).set(bearer(await t.tokenFor('limited-user')))).status).toBe(200);
+    await limited([charge('10.0.1.1', 'limited-user'), charge('10.0.1.1', 'limited-user'), charge('10.0.1.1', 'limited-user')], charge('10.0.1.1', 'limited-user'), 'user', 3);
+    await spec().when(charge('10.0.1.1', 'other-user')).then(200, { balance: 1 });
+    await spec().when(as('limited-user').get('/me/points', undefined, from('10.0.1.1'))).then(200, { balance: 3 });
   });
 
   it('counts concurrent requests exactly', async () => {
@@ -54,19 +65,21 @@ describe.each([
     expect(await t.app.services.events.readStream('wallet-burst-user')).toHaveLength(3);
   });
 
-  it('limits writes per IP, bad tokens included, whoever the users are', async () => {
-    for (let i = 0; i < 8; i += 1) expect((await charge('10.0.3.1', `crowd-${i}`)).status).toBe(200);
-    expectLimited(await charge('10.0.3.1', 'crowd-8'), 'ip', 8);
-    expectLimited(await t.http().post('/me/points/charge').set(from('10.0.3.1')).set(bearer('not-a-token')).send({ amount: 1 }), 'ip', 8);
-    expect((await charge('10.0.3.2', 'crowd-8')).status).toBe(200);
+  it('limits writes per IP, whoever the users are', async () => {
+    const crowd = Array.from({ length: 8 }, (_, i) => charge('10.0.3.1', `crowd-${i}`));
+    await limited(crowd, charge('10.0.3.1', 'crowd-8'), 'ip', 8);
+    await spec().when(charge('10.0.3.2', 'crowd-8')).then(200);
+  });
+
+  it('limits writes per IP before it looks at the token', async () => {
+    const crowd = Array.from({ length: 8 }, (_, i) => charge('10.0.3.3', `crowd-${i}`));
+    const withBadToken = as('anonymous').post('/me/points/charge', { amount: 1 }, { ...from('10.0.3.3'), Authorization: 'Bearer not-a-token' });
+    await limited(crowd, withBadToken, 'ip', 8);
   });
 
   it('limits token issuance per IP', async () => {
-    const mint = () => t.http().post('/auth/dev-token').set(from('10.0.4.1')).send({ userId: 'minter', role: 'customer' });
-    expect((await mint()).status).toBe(200);
-    expect((await mint()).status).toBe(200);
-    expectLimited(await mint(), 'ip', 2);
-    expect((await t.http().post('/auth/dev-token').set(from('10.0.4.2')).send({ userId: 'minter', role: 'customer' })).status).toBe(200);
+    await limited([mint('10.0.4.1'), mint('10.0.4.1')], mint('10.0.4.1'), 'ip', 2);
+    await spec().when(mint('10.0.4.2')).then(200, { token: expect.any(String) });
   });
 
   it('limits coupon issuance per user, apart from other writes', async () => {
@@ -74,10 +87,9 @@ describe.each([
     const coupon = async () =>
       (await t.http().post('/admin/coupons').set(from('10.0.5.9')).set(bearer(admin)).send({ name: 'C', discount: { type: 'FIXED', amount: 1 }, totalQuantity: 10 })).body.couponId as string;
     const [first, second] = [await coupon(), await coupon()];
-    const token = await t.tokenFor('collector');
-    expect((await t.http().post(`/coupons/${first}/issue`).set(from('10.0.5.1')).set(bearer(token))).status).toBe(201);
-    expectLimited(await t.http().post(`/coupons/${second}/issue`).set(from('10.0.5.1')).set(bearer(token)), 'user', 1);
-    expect((await charge('10.0.5.1', 'collector')).status).toBe(200);
+    const issue = (couponId: string) => as('collector').post(`/coupons/${couponId}/issue`, undefined, from('10.0.5.1'));
+    await limited([issue(first)], issue(second), 'user', 1);
+    await spec().when(charge('10.0.5.1', 'collector')).then(200);
   });
 });
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { bearer, startTestApp, TestApp } from '../support/app';
-import { PAYER, seedShop, Shop, USER_A, USER_B } from './security.support';
+import { answering, as, httpSpec } from '../support/http-spec';
+import { ADMIN, PAYER, seedShop, Shop, USER_A, USER_B } from './security.support';
 
 const order = (t: TestApp, token: string, orderId: string, position: string) =>
   t.http().get(`/me/orders/${orderId}`).set(bearer(token)).set('X-Consistent-With', position);
@@ -18,14 +19,21 @@ describe('forgetting payment data (crypto-shredding)', () => {
   });
   afterAll(async () => t.close());
 
+  const spec = () => httpSpec(t).given();
+  const theAdmin = as(ADMIN, 'admin');
+
   it("destroys the user's data key: their payer reads null, the events stay, and everything else keeps working", async () => {
     const before = await order(t, shop.customerA, shop.orderId, shop.position);
     expect(before.body.payer).toEqual(PAYER);
     const eventsBefore = await t.app.services.events.readStream(`order-${shop.orderId}`);
 
-    const forgotten = await t.http().post(`/admin/users/${USER_A}/forget-payment-data`).set(bearer(shop.admin));
-    expect(forgotten.status).toBe(200);
-    expect(forgotten.body).toEqual({ userId: USER_A, keyId: expect.stringMatching(/^dk-/), position: expect.any(String) });
+    const forgotten = await spec()
+      .when(theAdmin.post(`/admin/users/${USER_A}/forget-payment-data`))
+      .then(200, { userId: USER_A, keyId: expect.stringMatching(/^dk-/), position: expect.any(String) }, [
+        { type: 'PaymentDataForgotten', stream: `privacy-${USER_A}`, data: { userId: USER_A } },
+        { type: 'AdminActionPerformed', stream: `admin-${ADMIN}`, data: { route: '/admin/users/{userId}/forget-payment-data', status: 200 } },
+      ]);
+    expect(Object.keys(forgotten.body).sort()).toEqual(['keyId', 'position', 'userId']);
 
     const after = await order(t, shop.customerA, shop.orderId, forgotten.body.position);
     expect(after.status).toBe(200);
@@ -58,21 +66,23 @@ describe('forgetting payment data (crypto-shredding)', () => {
 
   it('survives a rebuild of the orders read model: the payer is still unreadable, nothing else is lost', async () => {
     const head = (await t.app.services.events.headPosition())!;
-    expect((await t.http().post('/admin/projections/orders/rebuild').set(bearer(shop.admin))).status).toBe(202);
-    const res = await order(t, shop.customerA, shop.orderId, head);
-    expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'CANCELLED', payer: null });
+    await httpSpec(t)
+      .given(answering(202, theAdmin.post('/admin/projections/orders/rebuild')))
+      .when(as(USER_A).get(`/me/orders/${shop.orderId}`, undefined, { 'X-Consistent-With': head }))
+      .then(200, { status: 'CANCELLED', payer: null });
   });
 
   it('answers for a user with no key, and records that request too', async () => {
-    const res = await t.http().post('/admin/users/never-paid/forget-payment-data').set(bearer(shop.admin));
-    expect(res.body).toMatchObject({ userId: 'never-paid', keyId: null });
-    expect(await t.app.services.events.readStream('privacy-never-paid')).toHaveLength(1);
+    await spec()
+      .when(theAdmin.post('/admin/users/never-paid/forget-payment-data'))
+      .then(200, { userId: 'never-paid', keyId: null }, [
+        { type: 'PaymentDataForgotten', stream: 'privacy-never-paid', data: { userId: 'never-paid', keyId: null } },
+        { type: 'AdminActionPerformed', stream: `admin-${ADMIN}` },
+      ]);
   });
 
   it('is refused to customers, even for themselves', async () => {
-    const res = await t.http().post(`/admin/users/${USER_B}/forget-payment-data`).set(bearer(shop.customerB));
-    expect(res.status).toBe(403);
+    await spec().when(as(USER_B).post(`/admin/users/${USER_B}/forget-payment-data`)).thenRefused(403, 'FORBIDDEN');
     expect((await order(t, shop.customerB, orderOfB.orderId, orderOfB.position)).body.payer).toEqual({ ...PAYER, name: 'B' });
   });
 });

@@ -14,7 +14,10 @@ import { EventStore } from '../../src/shared/eventstore/port';
 import { SqliteEventStore } from '../../src/shared/eventstore/sqlite';
 import { RouteDefinition } from '../../src/shared/http/route';
 import { bearer, startTestApp, TEST_JWT_SECRET, TestApp } from '../support/app';
-import { declaredFields, defOf, PAYER, pathFor, seedShop, sender, Shop, validBody } from './security.support';
+import { eventually } from '../support/eventually';
+import { answering, as, HttpCall, httpSpec } from '../support/http-spec';
+import { ErrorCode } from '../../src/shared/http/problem';
+import { ADMIN, declaredFields, defOf, PAYER, pathFor, seedShop, sender, Shop, USER_A, USER_B, validBody } from './security.support';
 
 /** A pino logger that keeps every line, at every level. */
 function capturedLogger() {
@@ -175,18 +178,17 @@ describe('errors, headers and deadlines', () => {
     await t.close();
   });
 
+  const spec = () => httpSpec(t).given();
+
   it('answers an internal failure with a bare problem: no stack, no message, no paths; the log has them', async () => {
-    const res = await t.http().post('/me/points/charge').set(bearer(await t.tokenFor('explode'))).send({ amount: 1 });
-    expect(res.status).toBe(500);
-    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    const res = await spec().when(as('explode').post('/me/points/charge', { amount: 1 })).thenRefused(500, 'INTERNAL');
     expect(Object.keys(res.body).sort()).toEqual(['code', 'detail', 'status', 'title', 'type']);
-    expect(res.body.code).toBe('INTERNAL');
     expect(res.text).not.toMatch(/disk on fire|\/srv|\.ts:|\bat \w|stack/i);
     expect(logs.text()).toContain('disk on fire');
   });
 
   it('sends the security headers and no framework banner', async () => {
-    const res = await t.http().get('/products');
+    const res = await spec().when(as('anonymous').get('/products')).then(200);
     expect(res.headers['x-powered-by']).toBeUndefined();
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['content-security-policy']).toContain("default-src 'self'");
@@ -202,9 +204,9 @@ describe('errors, headers and deadlines', () => {
 
   it('answers a read still running after REQUEST_TIMEOUT_MS with 503 REQUEST_TIMEOUT', async () => {
     // Waiting for a position the log will not reach for a while: longer than the deadline.
-    const res = await t.http().get('/me/points').set(bearer(await t.tokenFor('reader'))).set('X-Consistent-With', '99999999999999999999');
-    expect(res.status).toBe(503);
-    expect(res.body).toMatchObject({ code: 'REQUEST_TIMEOUT', pending: false });
+    const res = await spec()
+      .when(as('reader').get('/me/points', undefined, { 'X-Consistent-With': '99999999999999999999' }))
+      .thenRefused(503, 'REQUEST_TIMEOUT', { pending: false });
     expect(res.headers['retry-after']).toBe('1');
   });
 
@@ -223,9 +225,8 @@ describe('errors, headers and deadlines', () => {
     const landed = events.landed();
     events.release();
     await landed;
-    let replay = await charge();
     // The append has landed; the key records it right after.
-    while (replay.body.code === 'IDEMPOTENCY_KEY_IN_USE') replay = await charge();
+    const replay = await eventually(charge, (res) => res.body.code !== 'IDEMPOTENCY_KEY_IN_USE', 10_000, 'the key to record the landed charge');
     expect(replay.status).toBe(200);
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.body).toMatchObject({ balance: 40, charged: 40 });
@@ -272,15 +273,15 @@ describe('admin actions are audited; payer data stays sealed in the audit view',
   };
 
   it('shows the OrderPaid payer only as ciphertext with its key id', async () => {
-    const res = await t.http().get(`/admin/streams/order-${shop.orderId}`).set(bearer(shop.admin));
-    const paid = res.body.events.find((e: { type: string }) => e.type === 'OrderPaid');
-    expect(paid.data.payer).toEqual({ keyId: expect.stringMatching(/^dk-/), ciphertext: expect.any(String) });
+    const sealed = { keyId: expect.stringMatching(/^dk-/), ciphertext: expect.any(String) };
+    const res = await httpSpec(t)
+      .given()
+      .when(as(ADMIN, 'admin').get(`/admin/streams/order-${shop.orderId}`))
+      .then(200, { events: expect.arrayContaining([expect.objectContaining({ type: 'OrderPaid', data: expect.objectContaining({ payer: sealed }) })]) });
     for (const field of Object.values(PAYER)) expect(res.text).not.toContain(field);
   });
 
   it("records every admin action with the admin's id, and a refused one not at all", async () => {
-    const admin = await t.tokenFor('auditor-1', 'admin');
-    const send = sender(t);
     const dead: DeliveryDoc = {
       id: 'dead-delivery',
       orderId: shop.orderId,
@@ -296,24 +297,25 @@ describe('admin actions are audited; payer data stays sealed in the audit view',
       updatedAt: new Date().toISOString(),
     };
     await t.app.services.documents.write([{ kind: 'upsert', collection: DATA_PLATFORM_DELIVERIES, doc: dead }]);
-    const actions: Array<[string, string, Record<string, unknown> | undefined, number]> = [
-      ['post', '/admin/products', { name: 'Audited', price: 1, stock: 1 }, 201],
-      ['patch', `/admin/products/${shop.productId}`, { price: 1_234 }, 200],
-      ['post', `/admin/products/${shop.productId}/restock`, { quantity: 3 }, 200],
-      ['post', '/admin/coupons', { name: 'Audited', discount: { type: 'PERCENT', percent: 5 }, totalQuantity: 3 }, 201],
-      ['post', '/admin/projections/orders/rebuild', undefined, 202],
-      ['post', '/admin/data-platform/deliveries/dead-delivery/retry', undefined, 202],
-      ['post', '/admin/users/sec-bob/forget-payment-data', undefined, 200],
-      ['post', '/admin/payment-data/rewrap-keys', undefined, 200],
+    const auditor = as('auditor-1', 'admin');
+    const actions: HttpCall[] = [
+      answering(201, auditor.post('/admin/products', { name: 'Audited', price: 1, stock: 1 })),
+      answering(200, auditor.patch(`/admin/products/${shop.productId}`, { price: 1_234 })),
+      answering(200, auditor.post(`/admin/products/${shop.productId}/restock`, { quantity: 3 })),
+      answering(201, auditor.post('/admin/coupons', { name: 'Audited', discount: { type: 'PERCENT', percent: 5 }, totalQuantity: 3 })),
+      answering(202, auditor.post('/admin/projections/orders/rebuild')),
+      answering(202, auditor.post('/admin/data-platform/deliveries/dead-delivery/retry')),
+      answering(200, auditor.post('/admin/users/sec-bob/forget-payment-data')),
+      answering(200, auditor.post('/admin/payment-data/rewrap-keys')),
     ];
-    for (const [method, url, body, status] of actions) {
-      const res = await send(method, url).set(bearer(admin)).send(body);
-      expect(`${method} ${url} ${res.status}`).toBe(`${method} ${url} ${status}`);
-    }
-    expect((await send('post', '/admin/products/nope/restock').set(bearer(admin)).send({ quantity: 1 })).status).toBe(404);
+    // The refused action writes nothing, not even to the journal.
+    await httpSpec(t)
+      .given(...actions)
+      .when(auditor.post('/admin/products/nope/restock', { quantity: 1 }))
+      .thenRefused(404, 'PRODUCT_NOT_FOUND');
 
     const entries = await journal('auditor-1');
-    expect(entries.map((e) => [e.type, e.data.method, e.data.status])).toEqual(actions.map(([method, , , status]) => ['AdminActionPerformed', method.toUpperCase(), status]));
+    expect(entries.map((e) => [e.type, e.data.method, e.data.status])).toEqual(actions.map(({ method, answers }) => ['AdminActionPerformed', method.toUpperCase(), answers]));
     expect(entries.map((e) => e.data.route)).toEqual([
       '/admin/products',
       '/admin/products/{id}',
@@ -347,6 +349,7 @@ describe('request bodies and queries', () => {
   });
   afterAll(async () => t.close());
 
+  const spec = () => httpSpec(t).given();
   const writeRoutes = () => t.app.routes.filter((route) => route.method !== 'get');
   const tokenFor = (route: RouteDefinition) => (route.access === 'admin' ? shop.admin : shop.customerA);
 
@@ -375,11 +378,8 @@ describe('request bodies and queries', () => {
     expect(failures).toEqual([]);
   });
 
-  it('refuses unknown query fields, on reads that declare no query too', async () => {
-    for (const url of ['/me/points?admin=true', '/me/orders?userId=sec-alice', '/products?limit=5&all=1']) {
-      const res = await t.http().get(url).set(bearer(shop.customerB));
-      expect(`${url} ${res.status} ${res.body.code}`).toBe(`${url} 400 VALIDATION_FAILED`);
-    }
+  it.each(['/me/points?admin=true', '/me/orders?userId=sec-alice', '/products?limit=5&all=1'])('refuses unknown query fields, on reads that declare no query too: %s', async (url) => {
+    await spec().when(as(USER_B).get(url)).thenRefused(400, 'VALIDATION_FAILED');
   });
 
   it('bounds every string and list and forbids unknown fields in every schema of every route', () => {
@@ -389,13 +389,15 @@ describe('request bodies and queries', () => {
     expect(loose).toEqual([]);
   });
 
-  it('refuses oversized strings, lists and pages', async () => {
-    const send = (url: string, body: object, token = shop.customerA) => t.http().post(url).set(bearer(token)).send(body);
-    expect((await send('/admin/products', { name: 'x'.repeat(10_000), price: 1, stock: 1 }, shop.admin)).status).toBe(400);
-    expect((await send('/checkout', { items: Array.from({ length: 51 }, (_, i) => ({ productId: `p${i}`, quantity: 1 })) })).status).toBe(400);
-    expect((await send('/checkout', { items: [{ productId: shop.productId, quantity: 1 }], payer: { ...PAYER, name: 'n'.repeat(101) } })).status).toBe(400);
-    expect((await t.http().get('/me/orders?limit=101').set(bearer(shop.customerA))).status).toBe(400);
-    expect((await send('/me/points/charge', { amount: 1, pad: 'x'.repeat(70_000) })).status).toBe(413);
+  const oversized: Array<[string, () => HttpCall, number, ErrorCode]> = [
+    ['a product name of 10,000 characters', () => as(ADMIN, 'admin').post('/admin/products', { name: 'x'.repeat(10_000), price: 1, stock: 1 }), 400, 'VALIDATION_FAILED'],
+    ['an order of 51 lines', () => as(USER_A).post('/checkout', { items: Array.from({ length: 51 }, (_, i) => ({ productId: `p${i}`, quantity: 1 })) }), 400, 'VALIDATION_FAILED'],
+    ["a payer's name of 101 characters", () => as(USER_A).post('/checkout', { items: [{ productId: shop.productId, quantity: 1 }], payer: { ...PAYER, name: 'n'.repeat(101) } }), 400, 'VALIDATION_FAILED'],
+    ['a page of 101', () => as(USER_A).get('/me/orders?limit=101'), 400, 'VALIDATION_FAILED'],
+    ['a body over the size limit', () => as(USER_A).post('/me/points/charge', { amount: 1, pad: 'x'.repeat(70_000) }), 413, 'PAYLOAD_TOO_LARGE'],
+  ];
+  it.each(oversized)('refuses what is too large: %s', async (_what, call, status, code) => {
+    await spec().when(call()).thenRefused(status, code);
   });
 });
 

@@ -12,6 +12,7 @@
  */
 import { Response } from 'supertest';
 import { Role } from '../../src/shared/auth/tokens';
+import { ErrorCode } from '../../src/shared/http/problem';
 import { bearer, TestApp } from './app';
 
 export interface HttpCall {
@@ -76,7 +77,7 @@ export function httpSpec(t: TestApp) {
           return res;
         },
         /** A refusal: this status and code as problem+json (plus the part of the body given), and not one new event. */
-        async thenRefused(status: number, code: string, body: Readonly<Record<string, unknown>> = {}): Promise<Response> {
+        async thenRefused(status: number, code: ErrorCode, body: Readonly<Record<string, unknown>> = {}): Promise<Response> {
           const res = await this.then(status, { status, code, type: expect.any(String), title: expect.any(String), detail: expect.any(String), ...body }, []);
           expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
           return res;

@@ -1,7 +1,15 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { mockSettings } from '../../src/data-platform/mock-server';
 import { ConfigError, instanceIdOf, loadConfig, SETTING_NAMES } from '../../src/shared/config';
+
+const sourceFiles = (root: string, dirs: readonly string[]): string[] =>
+  dirs.flatMap((dir) =>
+    readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
+      .map((file) => join(root, dir, file)),
+  );
 
 const SHARED = { JWT_SECRET: 'x'.repeat(32), PAYER_KEY: Buffer.alloc(32).toString('base64') };
 
@@ -10,6 +18,16 @@ describe('configuration', () => {
     const table = readFileSync(join(__dirname, '../../docs/CONFIGURATION.md'), 'utf8');
     expect(SETTING_NAMES.length).toBeGreaterThan(40);
     expect(SETTING_NAMES.filter((name) => !table.includes(`\`${name}\``))).toEqual([]);
+  });
+
+  it('documents the variables read outside config.ts too: the stand-alone mock and the demo', () => {
+    const table = readFileSync(join(__dirname, '../../docs/CONFIGURATION.md'), 'utf8');
+    const readDirectly = sourceFiles(join(__dirname, '../..'), ['src', 'projections'])
+      .filter((file) => !file.endsWith(join('shared', 'config.ts')))
+      .flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/process\.env\.([A-Z_][A-Z0-9_]*)/g)].map((match) => match[1]));
+    expect(readDirectly).toEqual(expect.arrayContaining(['EVENTMART_URL']));
+    const names = [...new Set([...readDirectly, ...Object.keys(mockSettings.shape)])];
+    expect(names.filter((name) => !table.includes(`\`${name}\``))).toEqual([]);
   });
 
   it('runs embedded with nothing set', () => {

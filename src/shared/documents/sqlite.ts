@@ -39,9 +39,9 @@ const bindable = (value: Scalar) => (typeof value === 'boolean' ? Number(value) 
  * Always `synchronous = NORMAL`, whatever SQLITE_SYNCHRONOUS says for the event log: what is
  * stored here is derived. A batch and its checkpoint commit together, so a power cut can only
  * take the last batches back as a whole and the projector replays them from the log (a
- * process crash loses nothing either way). FULL would add an fsync to every batch of every
- * projection, one per projection per append under load: 160 instead of 45 µs a batch, and
- * the largest single cost of POST /checkout in bench/ (docs/BENCHMARKS.md). Delivery states
+ * process crash loses nothing either way). FULL adds an fsync to every batch of every
+ * projection, one per projection per append under load: once the largest single cost of
+ * POST /checkout in bench/ (docs/BENCHMARKS.md, "Profiling and what was fixed"). Delivery states
  * of the data-platform outbox live here too; one taken back means a repeated, idempotent send.
  */
 export class SqliteDocumentStore implements DocumentStore {

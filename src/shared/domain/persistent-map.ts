@@ -73,8 +73,9 @@ function* entriesOf<V>(slot: Slot<V>): Generator<readonly [string, V]> {
 
 /**
  * Entries in two arrays sorted by key, searched by halving: what a map loaded in bulk (a
- * snapshot) starts from. Building it costs no hashing and no node per entry, which for 100,000
- * entries is most of a cold load; every later `set` lands in the trie in front of it.
+ * snapshot) starts from. Building it costs no hashing and no node per entry, which for a long
+ * stream would be most of a cold load (docs/BENCHMARKS.md, snapshots); every later `set` lands
+ * in the trie in front of it.
  */
 class Sorted<V> {
   constructor(

@@ -77,7 +77,7 @@ const wire = (writes: readonly StreamWrite[]) =>
  * transaction-id watermark (pg_snapshot_xmin), ordering the log by (transaction id, sequence).
  * We serialise, with a transaction-level advisory lock of this schema taken by every append:
  * it is released only after the commit is visible, so whoever takes the next positions commits
- * after. We measured both (docs/BENCHMARKS.md, "PostgreSQL event store"): with group commit the
+ * after. We measured both (docs/BENCHMARKS.md, "PostgreSQL event store: appends"): with group commit the
  * lock costs little, positions stay plain numbers, and no transaction anywhere on the server
  * (the watermark is cluster-wide) can hold every follower back while it runs.
  *

@@ -63,8 +63,8 @@ const toStored = (row: EventRow): StoredEvent => ({
  * per batch.
  *
  * That fsync runs off the event loop. SQLite's own FULL mode fsyncs the write-ahead log inside
- * COMMIT, which blocks the only JavaScript thread for the whole disk flush (about 0.6 ms here,
- * a quarter of a busy server's time). So the connection commits with synchronous=NORMAL and the
+ * COMMIT, which blocks the only JavaScript thread for the whole disk flush (docs/BENCHMARKS.md,
+ * "Second round"). So the connection commits with synchronous=NORMAL and the
  * store fsyncs the WAL file itself on libuv's thread pool; an append resolves, and its events
  * reach this instance's readers of the log, only after that fsync. What is acknowledged is as
  * durable as under FULL: the WAL is one file, so the fsync after a commit covers every frame
@@ -177,10 +177,10 @@ export class SqliteEventStore implements EventStore {
     const from = after === null ? 0 : Number(after);
     const recent = this.recentAfter(from, limit);
     if (recent) return recent;
-    // A follower at the head asks again after every batch and every poll; answering from SQLite
-    // cost 11 µs each time. data_version moves only when another connection commits, so while
-    // it stands still nothing exists past the head we last saw but our own appends, which
-    // move `knownHead` themselves.
+    // A follower at the head asks again after every batch and every poll, nine loops of them, so
+    // a query each time adds up (docs/BENCHMARKS.md, "Second round"). data_version moves only
+    // when another connection commits, so while it stands still nothing exists past the head we
+    // last saw but our own appends, which move `knownHead` themselves.
     const version = this.statements.dataVersion.get() ?? null;
     if (version !== null && version === this.seenVersion && this.knownHead !== null && from >= this.knownHead) return [];
     // Followers never see our events before they are durable: a projection must not send an

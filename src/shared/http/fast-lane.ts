@@ -47,9 +47,9 @@ interface Serialised {
 }
 
 /**
- * The API routes served straight from Node's HTTP server, without Express. In the bench, a
- * cached product read cost 179 µs of CPU through Express (its request and response objects,
- * router, body parser, `res.json`) and 26 µs here; a point charge went from 294 to 169 µs.
+ * The API routes served straight from Node's HTTP server, without Express: Express's request
+ * and response objects, router, body parser and `res.json` were most of a cached read's CPU
+ * and a large share of a write's (docs/BENCHMARKS.md, "Third round: the fast lane").
  *
  * It takes only the plain case: GET, POST, PATCH or DELETE on one of these routes' paths
  * exactly (same case, no percent-encoding, no trailing slash), no conditional headers, and a

@@ -23,7 +23,8 @@ export class SqliteSnapshotStore implements SnapshotStore {
   private readonly deleteOne;
 
   constructor(file: string) {
-    // A long stream's state is megabytes: read over 64 KiB pages, it is a few times faster than over 4 KiB ones.
+    // A long stream's state is megabytes, read faster in a few large pages than in many small
+    // ones (docs/BENCHMARKS.md, snapshots).
     this.db = openSqlite(file, { synchronous: 'NORMAL', pageSize: 65_536 });
     this.db.exec(`CREATE TABLE IF NOT EXISTS snapshots (
       stream TEXT PRIMARY KEY,

@@ -1,16 +1,19 @@
 import { unreachable } from '../../shared/domain/decider';
 import { DomainError } from '../../shared/domain/errors';
 import { checkCouponApplicable, couponDecider, CouponState, parseUserCouponId } from '../coupon/decider';
+import { RestoreCoupon, UseCoupon } from '../coupon/commands';
 import { CouponEvent } from '../coupon/events';
 import { productDecider, ProductState } from '../product/decider';
+import { DecreaseStock, RestoreStock } from '../product/commands';
 import { ProductEvent } from '../product/events';
 import { walletDecider, WalletState } from '../wallet/decider';
+import { RefundPoints, UsePoints } from '../wallet/commands';
 import { WalletEvent } from '../wallet/events';
 import { AppliedCoupon, LineKind, OrderEvent, OrderLine, SealedPayer } from './events';
-import { orderDecider, OrderState, PlacedOrder } from './decider';
+import { orderDecider, OrderState, OrderStatus, PlacedOrder } from './decider';
 
 /**
- * Placing and paying an order as pure decisions over every aggregate they touch. The rules
+ * Placing, paying and cancelling an order as pure decisions over every aggregate they touch. The rules
  * stay with their aggregates: whether stock can be taken is the product decider's question,
  * whether the points cover it the wallet's, whether a coupon applies the coupon's. Placing
  * asks those same questions without keeping the answers (nothing is taken until payment),
@@ -30,6 +33,14 @@ export interface PlaceInput {
   readonly userCouponId: string | null;
   readonly now: string;
   readonly expiresAt: string;
+}
+
+export interface CancelInput {
+  readonly orderId: string;
+  readonly userId: string;
+  /** The status the caller saw: a cancellation asked of a pending order does not refund one paid meanwhile. */
+  readonly seenStatus?: OrderStatus;
+  readonly now: string;
 }
 
 export interface PayInput {
@@ -93,33 +104,58 @@ export function decidePlacement(input: PlaceInput, world: OrderWorld): readonly 
   );
 }
 
+/** What one step asks of each aggregate an order holds: the stock of each line, its coupon, its wallet (null: nothing). */
+interface AskOfHoldings {
+  readonly line: (line: OrderLine) => DecreaseStock | RestoreStock;
+  readonly coupon: (coupon: AppliedCoupon) => UseCoupon | RestoreCoupon;
+  readonly wallet: UsePoints | RefundPoints | null;
+}
+
+/** The step's events on the order and on every aggregate it holds, each decided by that aggregate's own decider. */
+function acrossHoldings(world: OrderWorld, order: PlacedOrder, decided: readonly OrderEvent[], ask: AskOfHoldings): OrderEffects {
+  const products = new Map(order.lines.map((line) => [line.productId, productDecider.decide(ask.line(line), productIn(world, line.productId))] as const));
+  const coupons = new Map<string, readonly CouponEvent[]>();
+  if (order.coupon) coupons.set(order.coupon.couponId, couponDecider.decide(ask.coupon(order.coupon), couponIn(world, order.coupon.couponId)));
+  return { order: decided, products, coupons, wallet: ask.wallet ? walletDecider.decide(ask.wallet, world.wallet) : [] };
+}
+
 /** Order paid, stock down, coupon consumed, points used: at the order's own prices, each re-checked by its aggregate now. */
 export function decidePayment(input: PayInput, world: OrderWorld): OrderEffects {
   const paid = orderDecider.decide({ type: 'MarkPaid', data: { orderId: input.orderId, userId: input.userId, payer: input.payer, now: input.now } }, world.order);
   // MarkPaid refuses every order that does not exist.
   const order = world.order as PlacedOrder;
-  const products = new Map<string, readonly ProductEvent[]>();
-  for (const line of order.lines) {
-    switch (line.kind) {
-      case 'PRODUCT':
-        products.set(
-          line.productId,
-          productDecider.decide({ type: 'DecreaseStock', data: { productId: line.productId, orderId: order.orderId, quantity: line.quantity, now: input.now } }, productIn(world, line.productId)),
-        );
-        break;
-      default:
-        unreachable(line.kind);
-    }
-  }
-  const coupons = new Map<string, readonly CouponEvent[]>();
-  if (order.coupon) {
-    const { couponId, userCouponId } = order.coupon;
-    const use = { userCouponId, userId: order.userId, orderId: order.orderId, subtotal: order.subtotal, now: input.now };
-    coupons.set(couponId, couponDecider.decide({ type: 'UseCoupon', data: use }, couponIn(world, couponId)));
-  }
-  const wallet =
-    order.total > 0
-      ? walletDecider.decide({ type: 'UsePoints', data: { userId: order.userId, amount: order.total, orderId: order.orderId, now: input.now } }, world.wallet)
-      : [];
-  return { order: paid, products, coupons, wallet };
+  const { orderId, userId } = order;
+  return acrossHoldings(world, order, paid, {
+    line(line) {
+      switch (line.kind) {
+        case 'PRODUCT':
+          return { type: 'DecreaseStock', data: { productId: line.productId, orderId, quantity: line.quantity, now: input.now } };
+        default:
+          return unreachable(line.kind);
+      }
+    },
+    coupon: ({ userCouponId }) => ({ type: 'UseCoupon', data: { userCouponId, userId, orderId, subtotal: order.subtotal, now: input.now } }),
+    wallet: order.total > 0 ? { type: 'UsePoints', data: { userId, amount: order.total, orderId, now: input.now } } : null,
+  });
+}
+
+/** A pending order is just cancelled; a paid one gives back the stock of each line, its coupon and its points, each as its aggregate decides. */
+export function decideCancellation(input: CancelInput, world: OrderWorld): OrderEffects {
+  const cancelled = orderDecider.decide({ type: 'CancelOrder', data: input }, world.order);
+  // CancelOrder refuses every order that does not exist.
+  const order = world.order as PlacedOrder;
+  if (order.status !== 'PAID') return { order: cancelled, products: new Map(), coupons: new Map(), wallet: [] };
+  const { orderId, userId } = order;
+  return acrossHoldings(world, order, cancelled, {
+    line(line) {
+      switch (line.kind) {
+        case 'PRODUCT':
+          return { type: 'RestoreStock', data: { productId: line.productId, orderId, now: input.now } };
+        default:
+          return unreachable(line.kind);
+      }
+    },
+    coupon: ({ userCouponId }) => ({ type: 'RestoreCoupon', data: { userCouponId, orderId, now: input.now } }),
+    wallet: { type: 'RefundPoints', data: { userId, orderId, now: input.now } },
+  });
 }

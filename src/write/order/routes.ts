@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AppServices } from '../../composition/services';
 import { uuidFromHash } from '../../shared/command/event-ids';
 import { UnitOfWork } from '../../shared/command/handler';
-import { DomainError } from '../../shared/domain/errors';
+import { DomainError, DomainErrorCode } from '../../shared/domain/errors';
 import { Principal } from '../../shared/auth/tokens';
 import { ErrorCode } from '../../shared/http/problem';
 import { defineRoute } from '../../shared/http/route';
@@ -40,7 +40,7 @@ const orderIdParams = z.strictObject({ orderId: z.string().min(1).max(64) });
 const orderResponse = orderSchema.extend({ position: positionSchema });
 
 /** Business refusals of a payment; anything else (a conflict, a crash) is not recorded on the order. */
-const PAYMENT_REFUSALS = new Set(['OUT_OF_STOCK', 'POINTS_INSUFFICIENT', 'COUPON_NOT_APPLICABLE', 'PRODUCT_NOT_FOUND']);
+const PAYMENT_REFUSALS: ReadonlySet<DomainErrorCode> = new Set<DomainErrorCode>(['OUT_OF_STOCK', 'POINTS_INSUFFICIENT', 'COUPON_NOT_APPLICABLE', 'PRODUCT_NOT_FOUND']);
 
 const paymentErrors: Readonly<Record<number, readonly ErrorCode[]>> = {
   404: ['ORDER_NOT_FOUND'],

@@ -14,7 +14,7 @@ export interface ProductState {
    * taking twice for one order is a no-op, and this is what a cancellation restores. Persistent
    * (each change shares all but one path with the state before), because a product keeps one
    * entry per order for ever: copying a Map per StockDecreased made each order cost O(orders so
-   * far) and loading a product with 30,000 orders a minute (bench/lib/stream-length.ts).
+   * far) and a cold load quadratic (docs/BENCHMARKS.md, "Profiling and what was fixed").
    */
   readonly takenBy: PersistentMap<number>;
 }

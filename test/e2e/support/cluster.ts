@@ -95,7 +95,7 @@ export class Cluster {
   private adminToken?: Promise<string>;
   /**
    * Resend a keyed request that got no definite answer (a 5xx, a broken connection, its first
-   * send still running), as API.md tells a client to, until it gets one: a rush then ends with
+   * send still running), as docs/API.md tells a client to, until it gets one: a rush then ends with
    * every request decided, while `resent` says how often that took.
    */
   resendUndecided = false;

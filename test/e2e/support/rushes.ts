@@ -17,7 +17,7 @@ export interface Rush {
 }
 
 /**
- * The documented answer to a write that lost COMMAND_MAX_ATTEMPTS races in a row (API.md): it
+ * The documented answer to a write that lost COMMAND_MAX_ATTEMPTS races in a row (docs/API.md): it
  * wrote nothing, which each rush checks against the log like its other refusals. A store with
  * slower appends (PostgreSQL across a network) meets it on the hottest streams.
  */

@@ -2,7 +2,7 @@ import { fold } from '../../../src/shared/domain/decider';
 import { CouponTerms } from '../../../src/write/coupon/commands';
 import { couponDecider, userCouponIdOf } from '../../../src/write/coupon/decider';
 import { CouponEvent } from '../../../src/write/coupon/events';
-import { decidePayment, decidePlacement, OrderEffects, OrderWorld, PayInput, PlaceInput } from '../../../src/write/order/checkout';
+import { CancelInput, decideCancellation, decidePayment, decidePlacement, OrderEffects, OrderWorld, PayInput, PlaceInput } from '../../../src/write/order/checkout';
 import { orderDecider } from '../../../src/write/order/decider';
 import { OrderEvent, OrderPlaced } from '../../../src/write/order/events';
 import { productDecider } from '../../../src/write/product/decider';
@@ -29,6 +29,7 @@ const worldOf = (given: Given): OrderWorld => ({
 
 const placing = decisionSpec(worldOf, decidePlacement);
 const paying = decisionSpec(worldOf, decidePayment);
+const cancelling = decisionSpec(worldOf, decideCancellation);
 
 const before = '2026-11-24T00:00:00.000Z';
 const now = '2026-11-25T01:00:00.000Z';
@@ -172,4 +173,60 @@ describe('checkout: paying an order', () => {
       .when(pay())
       .thenFails('ORDER_NOT_PAYABLE'));
   it('refuses an order past its expiry', () => paying(ready).when({ ...pay(), now: expiresAt }).thenFails('ORDER_EXPIRED'));
+});
+
+describe('checkout: cancelling an order', () => {
+  const cancel = (overrides: Partial<CancelInput> = {}): CancelInput => ({ orderId: 'o1', userId: 'u1', now: later, ...overrides });
+  const paid = (total = 2200): OrderEvent => ({ type: 'OrderPaid', data: { orderId: 'o1', userId: 'u1', total, payer: null, occurredAt: now } });
+  const taken = (productId: string, quantity: number, stockAfter: number): ProductEvent => ({
+    type: 'StockDecreased',
+    data: { productId, orderId: 'o1', quantity, stockAfter, occurredAt: now },
+  });
+  const restored = (productId: string, quantity: number, stockAfter: number): ProductEvent => ({
+    type: 'StockRestored',
+    data: { productId, orderId: 'o1', quantity, stockAfter, occurredAt: later },
+  });
+  const cancelled = (refunded: boolean, at = later): OrderEvent => ({ type: 'OrderCancelled', data: { orderId: 'o1', userId: 'u1', refunded, occurredAt: at } });
+  const couponRestored: CouponEvent = { type: 'CouponRestored', data: { couponId: 'c1', userCouponId, userId: 'u1', orderId: 'o1', occurredAt: later } };
+  const paidOrder: Given = {
+    order: [placed(), paid()],
+    products: { p1: [...shop.p1, taken('p1', 2, 3)], p2: [...shop.p2, taken('p2', 1, 0)] },
+    coupons: { c1: [couponCreated, couponIssued(), couponUsed('o1')] },
+    wallet: [charged(2200), { type: 'PointsUsed', data: { userId: 'u1', amount: 2200, orderId: 'o1', balanceAfter: 0, occurredAt: now } }],
+  };
+  const justCancelled: OrderEffects = { order: [cancelled(false)], products: new Map(), coupons: new Map(), wallet: [] };
+
+  it('refunds a paid order: the stock of each line, its coupon and its points come back', () =>
+    cancelling(paidOrder)
+      .when(cancel())
+      .then({
+        order: [cancelled(true)],
+        products: new Map([
+          ['p1', [restored('p1', 2, 5)]],
+          ['p2', [restored('p2', 1, 1)]],
+        ]),
+        coupons: new Map([['c1', [couponRestored]]]),
+        wallet: [{ type: 'PointsRefunded', data: { userId: 'u1', amount: 2200, orderId: 'o1', balanceAfter: 2200, occurredAt: later } }],
+      }));
+  it('refunds no points to a paid order the coupon made free', () =>
+    cancelling({
+      order: [placed({ lines: [line('p2', 300, 1)], subtotal: 300, discount: 300, total: 0 }), paid(0)],
+      products: { p2: [registered('p2', 300, 1), taken('p2', 1, 0)] },
+      coupons: { c1: [created({ minOrderAmount: 0 }), couponIssued(), couponUsed('o1')] },
+    })
+      .when(cancel())
+      .then({ order: [cancelled(true)], products: new Map([['p2', [restored('p2', 1, 1)]]]), coupons: new Map([['c1', [couponRestored]]]), wallet: [] }));
+  it('just cancels a pending order: it took nothing to give back', () =>
+    cancelling({ order: [placed()], products: shop, coupons: { c1: [couponCreated, couponIssued()] }, wallet: [charged(2200)] })
+      .when(cancel({ seenStatus: 'PENDING' }))
+      .then(justCancelled));
+  it('still cancels a pending order past its expiry', () =>
+    cancelling({ order: [placed()] })
+      .when(cancel({ now: expiresAt }))
+      .then({ ...justCancelled, order: [cancelled(false, expiresAt)] }));
+  it('refuses an order cancelled already', () => cancelling({ order: [placed(), cancelled(false)] }).when(cancel()).thenFails('ORDER_NOT_CANCELLABLE'));
+  it('refuses to refund an order paid while its cancellation was asked of it pending', () =>
+    cancelling(paidOrder).when(cancel({ seenStatus: 'PENDING' })).thenFails('ORDER_NOT_CANCELLABLE'));
+  it('knows no unknown order', () => cancelling({}).when(cancel()).thenFails('ORDER_NOT_FOUND'));
+  it("hides another user's order", () => cancelling(paidOrder).when(cancel({ userId: 'u2' })).thenFails('ORDER_NOT_FOUND'));
 });
