@@ -229,7 +229,7 @@ async function main(): Promise<void> {
       else {
         const server = await BenchPostgres.create();
         databases.push(server);
-        log(`postgres: a cluster of the bench's own on 127.0.0.1:${server.port} (PostgreSQL 15, fsync on)`);
+        log(`postgres: a cluster of the bench's own on 127.0.0.1:${server.port} (PostgreSQL ${server.version}, fsync on)`);
         try {
           await mainRun(mock.url, scenarios, store, { url: server.url, schema: 'bench_main', cpuMs: () => server.cpuMs() });
         } finally {
