@@ -8,10 +8,11 @@
  *   --warmup S          warm-up seconds before each (default 2)
  *   --connections N     concurrent connections (default 50)
  *   --scale a,b,c       filler events for the log-size runs (default 1,10000,1000000; "none" skips)
- *   --only id,id        run only these scenarios (charge, products, product, popular, coupon-rush, checkout, checkout-hot, my-orders)
+ *   --only id,id        run only these scenarios (charge, products, product, popular, coupon-rush, checkout, checkout-hot, my-orders,
+ *                       log-size: the charge and checkout on logs of --scale sizes, on every --store)
  *   --profile           run the app under `node --cpu-prof`; profiles and their summaries go to bench/results/profiles/
  *   --keep              keep the temporary data directories
- *   --store S,S         the stores the main scenarios run on, in turn (sqlite, postgres; default sqlite); postgres is a cluster
+ *   --store S,S         the stores the scenarios and the log-size runs run on, in turn (sqlite, postgres; default sqlite); postgres is a cluster
  *                       of the bench's own (initdb + pg_ctl on a free port), its server CPU counted beside the app's
  *   --peers DIR         also measure Emmett's SQLite event store, installed in DIR (not a dependency of this repository)
  *   --coupons N         coupon campaigns the checkout buyers' coupons come from (default 1000)
@@ -26,14 +27,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
-import { LogReader, LogView, PortLogReader } from './lib/api';
 import { BenchPostgres } from './lib/postgres';
-import { Postgres } from '../src/shared/postgres';
-import { PostgresEventStore } from '../src/shared/eventstore/postgres';
 import { LoadStats } from './lib/load';
 import { summariseProfile } from './lib/profile';
 import { BenchReport, goalMet, goalText, markdown, ScaleResult, ScenarioResult, scaleSvg, throughputSvg } from './lib/report';
-import { Fixtures, LogSeeder, PortSeeder, seedShop } from './lib/seed';
+import { seedShop } from './lib/seed';
+import { logView, seedLog } from './lib/store';
 import { ROOT, RESULTS, PROFILES, settings, wants, runId, redisPrefix, tokens, started, tempDirs, log, tempDir, start, stop, startApp, caughtUp, takeLoadBusy, takeDatabaseCpu, AppDatabase, amountFor, settled, measureReference, MainContext, Measured } from './lib/harness';
 import { chargeMain } from './scenarios/charge';
 import { productsList, productDetail, popular } from './scenarios/reads';
@@ -44,45 +43,12 @@ import { myOrders, placeUserOrders } from './scenarios/my-orders';
 import { streamLength } from './lib/stream-length';
 import { peers } from './scenarios/peers';
 
-/** A pool on the bench's PostgreSQL, in the app's schema (seeding and checks go through the ports over it). */
-const benchPool = (database: AppDatabase) => new Postgres({ url: database.url, schema: database.schema, poolSize: 8, statementTimeoutMs: 120_000 });
-
-/**
- * The shop's events, in the store the app will find them in: rows written into events.db
- * directly for SQLite, appends through PostgresEventStore for PostgreSQL (the app's schema,
- * created by the same migrations the app runs at start-up).
- */
-async function seedMain(dataDir: string, database: AppDatabase | undefined, fill: (seeder: LogSeeder | PortSeeder) => Fixtures): Promise<Fixtures> {
-  if (!database) {
-    const seeder = new LogSeeder(join(dataDir, 'events.db'));
-    const fixtures = fill(seeder);
-    seeder.close();
-    return fixtures;
-  }
-  const seeder = new PortSeeder();
-  const fixtures = fill(seeder);
-  const pool = benchPool(database);
-  const store = await PostgresEventStore.open(pool);
-  try {
-    await seeder.flush(store);
-  } finally {
-    await store.close();
-    await pool.close();
-  }
-  return fixtures;
-}
-
-async function portReader(database: AppDatabase): Promise<LogView> {
-  const pool = benchPool(database);
-  return new PortLogReader(await PostgresEventStore.open(pool), () => pool.close());
-}
-
 /** The scenarios on one app over one seeded store, each beside an Express run of its own. */
 async function mainRun(dataPlatformUrl: string, scenarios: ScenarioResult[], store: 'sqlite' | 'postgres', database?: AppDatabase): Promise<{ chargeRps: number; checkoutRps: number }> {
   const dataDir = tempDir(`main-${store}`);
   const t0 = Date.now();
   const ordersUserId = 'orders-user';
-  const fixtures = await seedMain(dataDir, database, (seeder) =>
+  const fixtures = await seedLog(dataDir, database, (seeder) =>
     seedShop(seeder, {
       tag: 'main',
       products: settings.products,
@@ -97,7 +63,7 @@ async function mainRun(dataPlatformUrl: string, scenarios: ScenarioResult[], sto
   log(`main (${store}): seeded ${fixtures.products.length} products, ${fixtures.buyers.length} buyers with points and a coupon in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const server = await startApp(`eventmart-main-${store}`, dataDir, `main-${store}`, dataPlatformUrl, settings.profile, database);
   const admin = await tokens.mint('bench-admin', 'admin');
-  const reader: LogView = database ? await portReader(database) : new LogReader(join(dataDir, 'events.db'));
+  const reader = await logView(dataDir, database);
   try {
     log(`main: projections caught up in ${(await caughtUp(server, admin)).toFixed(1)} s`);
     const ctx: MainContext = { server, admin, reader, fixtures, ordersUser: { userId: ordersUserId, token: await tokens.mint(ordersUserId) } };
@@ -150,6 +116,22 @@ async function mainRun(dataPlatformUrl: string, scenarios: ScenarioResult[], sto
   }
 }
 
+
+/** The scenarios mainRun measures (the log-size runs, `log-size`, are apart). */
+const MAIN_SCENARIOS = ['charge', 'products', 'product', 'popular', 'coupon-rush', 'checkout', 'checkout-hot', 'my-orders'];
+
+/**
+ * The log-size runs on one store, `database(filler)` naming a schema of its own per size on
+ * PostgreSQL. The same request counts at every size, so the CPU per command compares like with
+ * like (sized from the main run's throughput when it ran).
+ */
+async function logSizeRuns(dataPlatformUrl: string, chargeRps: number, checkoutRps: number, database?: (filler: number) => AppDatabase): Promise<ScaleResult[]> {
+  const chargeAmount = amountFor(chargeRps, settings.durationSeconds, 2_000, 100_000);
+  const checkoutAmount = amountFor(checkoutRps, settings.durationSeconds, 1_000, 30_000);
+  const runs: ScaleResult[] = [];
+  for (const filler of settings.scale) runs.push(await scaleRun(filler, dataPlatformUrl, chargeAmount, checkoutAmount, database?.(filler)));
+  return runs;
+}
 
 async function machine(): Promise<Record<string, string | number>> {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
@@ -224,31 +206,31 @@ async function main(): Promise<void> {
   try {
     let chargeRps = 0;
     let checkoutRps = 0;
+    const mainScenarios = MAIN_SCENARIOS.some(wants);
     for (const store of settings.stores) {
-      if (store === 'sqlite') ({ chargeRps, checkoutRps } = await mainRun(mock.url, scenarios, store));
-      else {
-        const server = await BenchPostgres.create();
-        databases.push(server);
-        log(`postgres: a cluster of the bench's own on 127.0.0.1:${server.port} (PostgreSQL 15, fsync on)`);
-        try {
-          await mainRun(mock.url, scenarios, store, { url: server.url, schema: 'bench_main', cpuMs: () => server.cpuMs() });
-        } finally {
-          await server.destroy();
-          databases.splice(databases.indexOf(server), 1);
-        }
+      if (store === 'sqlite') {
+        if (mainScenarios) ({ chargeRps, checkoutRps } = await mainRun(mock.url, scenarios, store));
+        if (wants('log-size')) scale.push(...(await logSizeRuns(mock.url, chargeRps, checkoutRps)));
+        continue;
       }
-    }
-    if (settings.only === null && !settings.stores.includes('sqlite')) {
-      log('skipped on postgres: the log-size runs, the stream-length model and the peers (they seed and read SQLite files in the bench process; see docs/BENCHMARKS.md)');
-    }
-    if (settings.only === null && settings.stores.includes('sqlite')) {
-      // Same request counts at every log size, so the CPU per command compares like with like.
-      const chargeAmount = amountFor(chargeRps, settings.durationSeconds, 2_000, 100_000);
-      const checkoutAmount = amountFor(checkoutRps, settings.durationSeconds, 1_000, 30_000);
-      for (const filler of settings.scale) scale.push(await scaleRun(filler, mock.url, chargeAmount, checkoutAmount));
+      const server = await BenchPostgres.create();
+      databases.push(server);
+      log(`postgres: a cluster of the bench's own on 127.0.0.1:${server.port} (PostgreSQL ${server.version}, fsync on)`);
+      const database = (schema: string) => ({ url: server.url, schema, cpuMs: () => server.cpuMs() });
+      try {
+        let rps = { chargeRps: 0, checkoutRps: 0 };
+        if (mainScenarios) rps = await mainRun(mock.url, scenarios, store, database('bench_main'));
+        if (wants('log-size')) scale.push(...(await logSizeRuns(mock.url, rps.chargeRps, rps.checkoutRps, (filler) => database(`bench_scale_${filler}`))));
+      } finally {
+        await server.destroy();
+        databases.splice(databases.indexOf(server), 1);
+      }
     }
   } finally {
     await stop(mock);
+  }
+  if (settings.only === null && !settings.stores.includes('sqlite')) {
+    log('skipped on postgres: the stream-length model and the peers (they run in the bench process on SQLite files; see docs/BENCHMARKS.md)');
   }
   let streams: Awaited<ReturnType<typeof streamLength>> = [];
   const COLD_LOAD_GOAL_MS = 20;
@@ -285,13 +267,14 @@ async function main(): Promise<void> {
       measured: `${Math.round(hot.serverCpuUsPerRequest)} against ${Math.round(spread.serverCpuUsPerRequest)} µs (${times.toFixed(2)}×)`,
     });
   }
-  if (scale.length >= 2) {
-    const first = scale[0];
-    const last = scale[scale.length - 1];
+  for (const store of settings.stores) {
+    const runs = scale.filter((r) => r.store === store);
+    if (runs.length < 2) continue;
+    const [first, last] = [runs[0], runs[runs.length - 1]];
     for (const kind of ['charge', 'checkout'] as const) {
       const growth = last[kind].cpuUsPerRequest / first[kind].cpuUsPerRequest;
       goals.push({
-        goal: `${kind}: CPU per command does not grow with the log (${last.eventsAtStart.toLocaleString('en-US')} vs ${first.eventsAtStart.toLocaleString('en-US')} events, ≤ 1.1×)`,
+        goal: `${kind}${store === 'sqlite' ? '' : ` [${store}]`}: CPU per command does not grow with the log (${last.eventsAtStart.toLocaleString('en-US')} vs ${first.eventsAtStart.toLocaleString('en-US')} events, ≤ 1.1×)`,
         met: growth <= 1.1,
         measured: `${Math.round(first[kind].cpuUsPerRequest)} → ${Math.round(last[kind].cpuUsPerRequest)} µs (${growth.toFixed(2)}×); req/s ${Math.round(first[kind].stats.rps)} → ${Math.round(last[kind].stats.rps)}`,
       });

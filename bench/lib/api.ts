@@ -138,13 +138,19 @@ export class LogReader implements LogView {
 export class PortLogReader implements LogView {
   private readonly all: EventRow[] = [];
   private readonly byStream = new Map<string, EventRow[]>();
-  private after: string | null = null;
+  private after: string | null;
 
-  /** `release` frees what the store runs on (its pool) once the store is closed. */
+  /**
+   * `release` frees what the store runs on (its pool) once the store is closed. `skipped`: the
+   * copy starts after this position, in a log seeded in bulk with exactly that many events before it.
+   */
   constructor(
     private readonly store: EventStore,
     private readonly release: () => Promise<void> = async () => undefined,
-  ) {}
+    private readonly skipped = 0,
+  ) {
+    this.after = skipped === 0 ? null : String(skipped);
+  }
 
   async refresh(): Promise<void> {
     for (;;) {
@@ -162,11 +168,11 @@ export class PortLogReader implements LogView {
   }
 
   head(): number {
-    return this.all.at(-1)?.position ?? 0;
+    return this.all.at(-1)?.position ?? this.skipped;
   }
 
   count(): number {
-    return this.all.length;
+    return this.skipped + this.all.length;
   }
 
   stream(stream: string): EventRow[] {

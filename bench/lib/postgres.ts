@@ -1,5 +1,5 @@
 /**
- * A PostgreSQL 15 cluster of the bench's own (`--store postgres`): initdb + pg_ctl as user
+ * A PostgreSQL cluster of the bench's own (`--store postgres`): initdb + pg_ctl as user
  * postgres, in a temporary directory, on a free port, stopped and removed at the end. Its own
  * so that its processes can be found (the postmaster and its children) and their CPU counted
  * from /proc like the app's; the shared server on 5432 serves everybody and cannot be attributed.
@@ -9,9 +9,9 @@ import { appendFileSync, chmodSync, mkdtempSync, readdirSync, readFileSync, rmSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { postgresBin, postgresVersion } from '../../test/support/postgres-bin';
 import { freePort } from './processes';
 
-const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const run = promisify(execFile);
 const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -32,7 +32,13 @@ export class BenchPostgres {
   private constructor(
     readonly port: number,
     private readonly dir: string,
+    private readonly bin: string,
   ) {}
+
+  /** e.g. "15.20". */
+  get version(): string {
+    return postgresVersion(this.bin);
+  }
 
   get url(): string {
     return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
@@ -43,17 +49,19 @@ export class BenchPostgres {
   }
 
   static async create(): Promise<BenchPostgres> {
+    const bin = postgresBin();
+    if (!bin) throw new Error('--store postgres: no PostgreSQL server programs in PG_BIN, pg_config --bindir or /usr/lib/postgresql/*/bin');
     const dir = mkdtempSync(join(tmpdir(), 'eventmart-bench-pg-'));
     try {
       chmodSync(dir, 0o755);
       execFileSync('chown', ['postgres:postgres', dir]);
       const data = join(dir, 'data');
-      await run('runuser', ['-u', 'postgres', '--', join(PG_BIN, 'initdb'), '-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C']);
+      await run('runuser', ['-u', 'postgres', '--', join(bin, 'initdb'), '-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C']);
       // Durability as shipped (fsync and synchronous_commit on), as the SQLite side keeps FULL.
       appendFileSync(join(data, 'postgresql.conf'), ['max_connections = 200', 'shared_buffers = 256MB', "log_min_messages = 'warning'", ''].join('\n'));
       // A free port can be taken by someone else before the postmaster binds it: try another.
       for (let attempt = 1; ; attempt += 1) {
-        const server = new BenchPostgres(await freePort(), dir);
+        const server = new BenchPostgres(await freePort(), dir, bin);
         try {
           await server.pgCtl('-l', join(dir, 'server.log'), '-t', '60', '-o', `-p ${server.port} -k ${dir} -c listen_addresses=127.0.0.1`, 'start');
           return server;
@@ -94,7 +102,7 @@ export class BenchPostgres {
 
   private async pgCtl(...args: string[]): Promise<void> {
     try {
-      await run('runuser', ['-u', 'postgres', '--', join(PG_BIN, 'pg_ctl'), '-D', this.data, '-w', ...args]);
+      await run('runuser', ['-u', 'postgres', '--', join(this.bin, 'pg_ctl'), '-D', this.data, '-w', ...args]);
     } catch (error) {
       let log = '';
       try {

@@ -63,13 +63,22 @@ export interface ScenarioResult {
   readonly halfLoad?: LoadStats & { readonly targetRps: number };
 }
 
+/** One command's load at one log size; the database server's CPU on PostgreSQL. */
+export interface ScaleLoad {
+  readonly stats: LoadStats;
+  readonly cpuUsPerRequest: number;
+  readonly databaseCpuUsPerRequest?: number;
+}
+
 export interface ScaleResult {
+  /** Absent in reports from before PostgreSQL ran these: sqlite. */
+  readonly store?: 'sqlite' | 'postgres';
   readonly fillerEvents: number;
   readonly eventsAtStart: number;
   readonly seedSeconds: number;
   readonly catchUpSeconds: number;
-  readonly charge: { readonly stats: LoadStats; readonly cpuUsPerRequest: number };
-  readonly checkout: { readonly stats: LoadStats; readonly cpuUsPerRequest: number };
+  readonly charge: ScaleLoad;
+  readonly checkout: ScaleLoad;
   readonly peakRssMiB: number;
   readonly checks: readonly Check[];
 }
@@ -141,14 +150,16 @@ export function markdown(report: BenchReport): string {
   }
   if (report.scale.length > 0) {
     lines.push('', '## Cost per command against log size', '');
-    lines.push('| filler events | events at start | seed s | charge req/s | charge p99 ms | charge CPU µs/req | checkout req/s | checkout p99 ms | checkout CPU µs/req | peak RSS MiB | checks |');
-    lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:-:|');
+    lines.push('CPU per request is the app\'s; on PostgreSQL the server\'s own follows after a `+`.', '');
+    lines.push('| store | filler events | events at start | seed s | charge req/s | charge p99 ms | charge CPU µs/req | checkout req/s | checkout p99 ms | checkout CPU µs/req | peak RSS MiB | checks |');
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:-:|');
+    const cpu = (load: ScaleLoad) => `${n0(load.cpuUsPerRequest)}${load.databaseCpuUsPerRequest === undefined ? '' : ` + ${n0(load.databaseCpuUsPerRequest)}`}`;
     for (const r of report.scale) {
       const checks = r.checks.every((c) => c.ok) ? `${r.checks.length}/${r.checks.length} ok` : `**${r.checks.filter((c) => !c.ok).length} FAILED**`;
       lines.push(
-        `| ${n0(r.fillerEvents)} | ${n0(r.eventsAtStart)} | ${n2(r.seedSeconds)} | ${n0(r.charge.stats.rps)} | ${n2(r.charge.stats.latencyMs.p99)} | ${n0(r.charge.cpuUsPerRequest)} | ${n0(
+        `| ${r.store ?? 'sqlite'} | ${n0(r.fillerEvents)} | ${n0(r.eventsAtStart)} | ${n2(r.seedSeconds)} | ${n0(r.charge.stats.rps)} | ${n2(r.charge.stats.latencyMs.p99)} | ${cpu(r.charge)} | ${n0(
           r.checkout.stats.rps,
-        )} | ${n2(r.checkout.stats.latencyMs.p99)} | ${n0(r.checkout.cpuUsPerRequest)} | ${n0(r.peakRssMiB)} | ${checks} |`,
+        )} | ${n2(r.checkout.stats.latencyMs.p99)} | ${cpu(r.checkout)} | ${n0(r.peakRssMiB)} | ${checks} |`,
       );
     }
   }
@@ -173,7 +184,7 @@ export function markdown(report: BenchReport): string {
     for (const c of s.checks) lines.push(`- ${c.ok ? 'ok' : '**FAILED**'} — ${s.title}: ${c.name} (${c.detail})`);
   }
   for (const r of report.scale) {
-    for (const c of r.checks) lines.push(`- ${c.ok ? 'ok' : '**FAILED**'} — log ${n0(r.fillerEvents)} filler: ${c.name} (${c.detail})`);
+    for (const c of r.checks) lines.push(`- ${c.ok ? 'ok' : '**FAILED**'} — log ${n0(r.fillerEvents)} filler (${r.store ?? 'sqlite'}): ${c.name} (${c.detail})`);
   }
   return lines.join('\n') + '\n';
 }

@@ -1,10 +1,10 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { allProjections } from '../../projections';
 import { inParallel } from './api';
 import type { AppServices } from '../../src/composition/services';
-import { SqliteDocumentStore } from '../../src/shared/documents/sqlite';
+import { DocumentStore } from '../../src/shared/documents/port';
+import { Postgres } from '../../src/shared/postgres';
 import { EventStore, formatPosition, NewEvent, StreamWrite } from '../../src/shared/eventstore/port';
 import { SqliteEventStore } from '../../src/shared/eventstore/sqlite';
 import { Decider, DomainEvent } from '../../src/shared/domain/decider';
@@ -250,14 +250,28 @@ export function seedShop(
  * would do: no projection reacts to FILLER_TYPE (checked here against the real projection list),
  * so each would read past those events and write nothing but its checkpoint.
  */
-export async function skipFiller(dataDir: string, position: number): Promise<string[]> {
+export async function skipFiller(documents: DocumentStore, position: number): Promise<string[]> {
   const stub = { cache: {}, documents: {}, ranking: {}, deliveryQueue: {}, logger: {}, config: { POPULAR_TIMEZONE: 'Asia/Seoul' } };
   const projections = allProjections(stub as unknown as AppServices);
   const reacting = projections.filter((p) => p.eventTypes.has(FILLER_TYPE));
   if (reacting.length > 0) throw new Error(`projections react to ${FILLER_TYPE}: ${reacting.map((p) => p.name).join(', ')}`);
-  const documents = new SqliteDocumentStore(join(dataDir, 'readmodels.db'), { synchronous: 'NORMAL' });
   const formatted = formatPosition(position);
   for (const { name } of projections) await documents.write([], { projection: name, position: formatted, previous: null });
-  await documents.close();
   return projections.map((p) => p.name);
+}
+
+/** LogSeeder.filler's events, written by the server itself, a slice per statement: a million rows do not cross the wire. */
+export async function fillPostgres(pool: Postgres, count: number, tag: string, perStatement = 100_000): Promise<void> {
+  const now = new Date().toISOString();
+  for (let from = 0; from < count; from += perStatement) {
+    await pool.query(
+      `INSERT INTO ${pool.table('events')} (id, stream, revision, type, data, metadata)
+       SELECT gen_random_uuid()::text, 'benchfill-' || $1 || '-' || (i / 10), i % 10, $2,
+              format('{"userId":"filler-%s","amount":100,"balanceAfter":%s,"note":"unrelated to every projection","occurredAt":"%s"}', i / 10, (1 + i % 10) * 100, $3::text)::json,
+              $4::json
+       FROM generate_series($5::bigint, $6::bigint) AS i ORDER BY i`,
+      [tag, FILLER_TYPE, now, SEED_METADATA, from, Math.min(count, from + perStatement) - 1],
+      false,
+    );
+  }
 }

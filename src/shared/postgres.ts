@@ -1,4 +1,4 @@
-import { Pool, PoolClient, QueryResultRow } from 'pg';
+import { Client, ClientConfig, Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg';
 
 export interface PostgresOptions {
   /** postgres:// or postgresql:// */
@@ -25,12 +25,26 @@ export interface Migration {
 }
 
 /**
- * The server could not be reached, or dropped the connection mid-statement: a failure of the
- * infrastructure, never an answer about the data. The HTTP layer answers it with 503.
+ * How a failure of the database reads to its caller (null: it is an answer about the statement,
+ * a constraint or a bug, and the caller's to handle):
+ * - `lost`: the connection broke or never came; a statement sent may or may not have run.
+ * - `refused`: the server turned the statement away or rolled it back (overloaded, out of
+ *   resources, a deadlock or serialization victim, shutting down): nothing of it was applied.
+ * - `timeout`: cancelled after its time (statement_timeout), or we stopped waiting (the query
+ *   timeout); the caller's time is spent, so nobody retries it.
+ */
+export type Outage = 'lost' | 'refused' | 'timeout';
+
+/**
+ * PostgreSQL failing, not the request: a failure of the infrastructure, never an answer about
+ * the data. The HTTP layer answers it with 503 STORE_UNAVAILABLE.
  */
 export class DatabaseUnavailable extends Error {
-  constructor(override readonly cause: unknown) {
-    super(`PostgreSQL is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`);
+  constructor(
+    override readonly cause: unknown,
+    readonly outage: Outage,
+  ) {
+    super(`PostgreSQL is unavailable (${outage}): ${cause instanceof Error ? cause.message : String(cause)}`);
     this.name = 'DatabaseUnavailable';
   }
 }
@@ -44,19 +58,46 @@ export const lockNamespace = LOCK_NAMESPACE;
 
 const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
-/**
- * Connection errors and server shutdowns (SQLSTATE classes 08 and 57P): a statement that met one
- * may or may not have run, so only callers whose retry is safe (reads, idempotent writes) retry.
- */
-export function isConnectionError(error: unknown): boolean {
+/** SQLSTATEs of a statement the server refused or rolled back as a whole; whole classes where the last two characters are '000'. */
+const REFUSED = new Set([
+  '53000', // insufficient_resources (class 53: too many connections, disk full, out of memory...)
+  '58000', // system_error (class 58: I/O errors and the like, outside PostgreSQL)
+  '40001', // serialization_failure
+  '40P01', // deadlock_detected
+  '55P03', // lock_not_available
+  '55006', // object_in_use
+]);
+
+/** What `error` says about the database (see Outage). */
+export function outageOf(error: unknown): Outage | null {
   const code = (error as { code?: unknown } | null)?.code;
-  // pg-pool's own words when no connection came within connectionTimeoutMillis (a partition, a full pool that never frees).
-  if (typeof code !== 'string') return error instanceof Error && /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(error.message);
-  return code.startsWith('08') || code.startsWith('57P') || NETWORK_ERRORS.has(code);
+  if (typeof code !== 'string') {
+    if (!(error instanceof Error)) return null;
+    // pg's own words: its query timeout, and the pool giving up on a connection (a partition, a full pool that never frees).
+    if (/Query read timeout/.test(error.message)) return 'timeout';
+    return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(error.message) ? 'lost' : null;
+  }
+  if (NETWORK_ERRORS.has(code)) return 'lost';
+  // query_canceled: statement_timeout, or pg_cancel_backend. The statement was rolled back.
+  if (code === '57014') return 'timeout';
+  // Connection exceptions (08), operator intervention (57: shutdowns, crash recovery, cannot_connect_now), sessions the server ended (25P03 idle in transaction, 25P04 transaction timeout).
+  if (code.startsWith('08') || code.startsWith('57') || code === '25P03' || code === '25P04') return 'lost';
+  return REFUSED.has(code) || REFUSED.has(`${code.slice(0, 2)}000`) ? 'refused' : null;
 }
 
 /** A host cut off (its link down: no route) fails a connect at once with ENETUNREACH or ENETDOWN, not a timeout. */
 const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** DatabaseUnavailable for an outage, else the error itself. */
+const unavailableOr = (error: unknown) => {
+  const outage = outageOf(error);
+  return outage ? new DatabaseUnavailable(error, outage) : error;
+};
+
+/** How much longer than the statement timeout we wait for its answer: the server's cancel has to reach us. */
+const QUERY_TIMEOUT_MARGIN_MS = 2_000;
+/** Idle time before the first keepalive probe (the OS default is two hours). */
+const KEEPALIVE_IDLE_MS = 10_000;
 
 /**
  * The pooled client every PostgreSQL adapter of one process shares. Adapters bring their own
@@ -66,22 +107,39 @@ const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'E
 export class Postgres {
   readonly pool: Pool;
   readonly schema: string;
+  /** Our own wait for an answer: a connection cut mid-query (its link down) answers nothing, not even the statement timeout. */
+  private readonly queryTimeoutMs: number;
 
   constructor(readonly options: PostgresOptions) {
     if (!SCHEMA_PATTERN.test(options.schema)) throw new Error(`schema name ${JSON.stringify(options.schema)} must match ${SCHEMA_PATTERN}`);
     this.schema = options.schema;
+    const statementTimeoutMs = options.statementTimeoutMs ?? 10_000;
+    this.queryTimeoutMs = statementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS;
     this.pool = new Pool({
-      connectionString: options.url,
+      ...this.connection('eventmart'),
       max: options.poolSize ?? 10,
-      statement_timeout: options.statementTimeoutMs ?? 10_000,
+      statement_timeout: statementTimeoutMs,
       // A transaction left open by a bug must not hold row locks (or our advisory lock) for long.
-      idle_in_transaction_session_timeout: Math.max(options.statementTimeoutMs ?? 10_000, 10_000) * 3,
-      connectionTimeoutMillis: 5_000,
-      keepAlive: true,
-      application_name: 'eventmart',
+      idle_in_transaction_session_timeout: Math.max(statementTimeoutMs, 10_000) * 3,
     });
     // An idle connection that breaks is an 'error' on the pool; unhandled, it would end the process.
     this.pool.on('error', (error) => options.onError?.(error));
+  }
+
+  /** A connection of its own, outside the pool (LISTEN holds one for good), set up as the pool's are. */
+  client(applicationName: string): Client {
+    return new Client(this.connection(applicationName));
+  }
+
+  private connection(applicationName: string): ClientConfig {
+    return {
+      connectionString: this.options.url,
+      connectionTimeoutMillis: 5_000,
+      // Probes on an idle connection, so that one whose peer vanished (a partition, a crashed host) is found and replaced.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
+      application_name: applicationName,
+    };
   }
 
   /** A table (or function) of our schema, quoted for SQL. */
@@ -95,27 +153,36 @@ export class Postgres {
   }
 
   /**
-   * One statement on a pooled connection. A read (`retry: true`) that meets a broken connection
-   * is tried once more on a fresh one; any connection failure that remains is DatabaseUnavailable.
+   * One statement on a pooled connection, waited for at most the statement timeout and a margin.
+   * A read (`retry: true`) whose connection was lost or whose statement was refused is tried
+   * once more on a fresh one (not after a timeout: the time is spent). Any outage that remains
+   * is DatabaseUnavailable; writes pass `retry: false` unless running them twice is harmless.
    */
   async query<R extends QueryResultRow = QueryResultRow>(sql: string, params: readonly unknown[] = [], retry = true): Promise<R[]> {
+    // pg takes query_timeout per query; its types do not list it.
+    const config: QueryConfig & { query_timeout: number } = { text: sql, values: params as unknown[], query_timeout: this.queryTimeoutMs };
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return (await this.pool.query<R>(sql, params as unknown[])).rows;
+        // pool.query drops the connection after any failure, so a retry always gets another.
+        return (await this.pool.query<R>(config)).rows;
       } catch (error) {
-        if (!isConnectionError(error)) throw error;
-        if (!retry || attempt >= 2) throw new DatabaseUnavailable(error);
+        const outage = outageOf(error);
+        if (outage === null) throw error;
+        if (!retry || outage === 'timeout' || attempt >= 2) throw new DatabaseUnavailable(error, outage);
       }
     }
   }
 
-  /** `fn` in one transaction on one connection; rolled back if it throws. Not retried: callers decide. */
+  /**
+   * `fn` in one transaction on one connection; rolled back if it throws. Not retried: callers
+   * decide. Its statements are bounded by the statement timeout only (some lift it).
+   */
   async transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
     let client: PoolClient;
     try {
       client = await this.pool.connect();
     } catch (error) {
-      throw isConnectionError(error) ? new DatabaseUnavailable(error) : error;
+      throw unavailableOr(error);
     }
     let broken = false;
     try {
@@ -124,9 +191,9 @@ export class Postgres {
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      broken = isConnectionError(error);
+      broken = outageOf(error) === 'lost';
       if (!broken) await client.query('ROLLBACK').catch(() => undefined);
-      throw broken ? new DatabaseUnavailable(error) : error;
+      throw unavailableOr(error);
     } finally {
       client.release(broken);
     }

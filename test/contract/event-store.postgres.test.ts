@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PostgresEventStore } from '../../src/shared/eventstore/postgres';
-import { Postgres } from '../../src/shared/postgres';
+import { DatabaseUnavailable, Postgres } from '../../src/shared/postgres';
 import { until } from '../support/eventually';
 import { describePostgres, TEST_POSTGRES_URL } from '../support/postgres';
 import { eventStoreContract } from './event-store.contract';
@@ -97,7 +97,81 @@ describePostgres('PostgreSQL event store', (pg) => {
     }
   });
 
-  it('never lets a follower skip an event that commits after a higher position is visible', async () => {
+  /** Makes append_batch fail as `fail` says on the calls it picks; the other calls run as they would. */
+  const failingAppends = (fail: (call: number, run: () => Promise<unknown>) => Promise<unknown> | undefined) => {
+    const real = Postgres.prototype.query;
+    let calls = 0;
+    const spy = jest.spyOn(pg(), 'query').mockImplementation(function (this: Postgres, sql: string, params?: readonly unknown[], retry?: boolean) {
+      const run = () => real.call(this, sql, params, retry);
+      if (!sql.includes('append_batch')) return run();
+      calls += 1;
+      return (fail(calls, run) ?? run()) as ReturnType<Postgres['query']>;
+    });
+    return { calls: () => calls, restore: () => spy.mockRestore() };
+  };
+  const lost = () => new DatabaseUnavailable(Object.assign(new Error('connect ENETUNREACH'), { code: 'ENETUNREACH' }), 'lost');
+
+  it('fails a batch at once when the server stays unreachable, instead of trying its appends one by one', async () => {
+    const store = await PostgresEventStore.open(pg());
+    const appends = failingAppends(() => Promise.reject(lost()));
+    try {
+      const results = await Promise.allSettled(
+        Array.from({ length: 50 }, () => store.append([{ stream: `cut-off-${randomUUID()}`, expectedRevision: 'no_stream', events: [event('CutOff')] }])),
+      );
+      expect(results.map((r) => r.status === 'rejected' && r.reason instanceof DatabaseUnavailable)).toEqual(results.map(() => true));
+      // The batch and one resend: a partition must not hold an in-flight slot for a connect timeout per append.
+      expect(appends.calls()).toBe(2);
+    } finally {
+      appends.restore();
+      await store.close();
+    }
+  });
+
+  it('resends a batch whose answer was lost, and answers each append with what it wrote the first time', async () => {
+    const store = await PostgresEventStore.open(pg());
+    // The first call commits, then its connection breaks before the answer comes back.
+    const appends = failingAppends((call, run) => (call === 1 ? run().then(() => Promise.reject(lost())) : undefined));
+    const stream = `lost-answer-${randomUUID()}`;
+    try {
+      const result = await store.append([{ stream, expectedRevision: 'no_stream', events: [event('Once')] }]);
+      const stored = await store.readStream(stream);
+      expect(stored.map((e) => e.type)).toEqual(['Once']);
+      expect([result.position, result.revisions.get(stream)]).toEqual([stored[0].position, 0n]);
+      expect(appends.calls()).toBe(2);
+    } finally {
+      appends.restore();
+      await store.close();
+    }
+  });
+
+  it('holds a second append back while an earlier one has its position but has not committed, so no follower can pass the gap', async () => {
+    const store = await PostgresEventStore.open(pg());
+    const before = await store.headPosition();
+    const slow = await pg().pool.connect();
+    try {
+      // A writer (another instance, say) inside append_batch: its position taken, its commit not yet made.
+      await slow.query('BEGIN');
+      const held = randomUUID();
+      await slow.query(`SELECT ${pg().table('append_batch')}($1::jsonb)`, [JSON.stringify([[{ s: `slow-${randomUUID()}`, x: 'no_stream', e: [{ i: held, t: 'Slow', d: '{}', m: '{}' }] }]])]);
+      let answered = false;
+      const fast = event('Fast');
+      const second = store.append([{ stream: `fast-${randomUUID()}`, expectedRevision: 'no_stream', events: [fast] }]).finally(() => (answered = true));
+      const waitsForTheLock = async () =>
+        (await pg().query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' AND query LIKE $1`, [`%${pg().schema}%append_batch%`])).length > 0;
+      await until(async () => answered || (await waitsForTheLock()), 'the second append to commit or to wait for the first', 10_000);
+      // What a follower reading after the head sees now: never the later position while the earlier one may still commit.
+      expect((await store.readAll(before, 10)).map((e) => e.id)).toEqual([]);
+      await slow.query('COMMIT');
+      await second;
+      expect((await store.readAll(before, 10)).map((e) => e.id)).toEqual([held, fast.id]);
+    } finally {
+      await slow.query('ROLLBACK').catch(() => undefined);
+      slow.release();
+      await store.close();
+    }
+  });
+
+  it('gives a follower every event exactly once, in position order, while writers on several pools race', async () => {
     // Many writers on several pools (as several instances would be) race; a follower polling
     // "after P" must end up with every event exactly once, in position order.
     const pools = Array.from({ length: 3 }, () => new Postgres({ url: TEST_POSTGRES_URL, schema: pg().schema, poolSize: 4 }));

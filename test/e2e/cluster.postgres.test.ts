@@ -11,7 +11,13 @@ jest.setTimeout(120_000);
 
 const SCHEMA = 'em15_cluster';
 
-/** The rushes of cluster.test.ts; at a `scale` below 1 for the rounds with chaos, to keep the suite near two minutes. */
+/**
+ * The rounds with a server stopped or a host cut off run the rushes at this size; the calm and
+ * the kill -9 rounds at full size. All at full size doubled the suite (docs/TESTING.md).
+ */
+const CHAOS_SCALE = 0.3;
+
+/** The rushes of cluster.test.ts, `scale` times their size. */
 async function rushesFor(cluster: Cluster, tag: string, scale: number): Promise<Rush[]> {
   const n = (full: number) => Math.round(full * scale);
   return [
@@ -93,16 +99,17 @@ describeOnSeparateHosts('a cluster on PostgreSQL and Redis, its instances on sep
   });
 
   it('loses no answered write when instances and the projector are killed -9 mid-rush', async () => {
-    const rushes = await rushesFor(cluster, 'kill', 0.3);
+    const rushes = await rushesFor(cluster, 'kill', 1);
     const kills = await withChaos(cluster, Promise.all(rushes.map((rush) => rush.run())));
     console.log(`rushes under kill -9 (${kills.join(', ')}):\n${describeRushes(rushes)}`);
     expect(kills.length).toBeGreaterThanOrEqual(2);
     await expectSound(cluster, rushes, false);
-  });
+    // At full size on a loaded host this round alone comes near the suite's timeout (docs/TESTING.md).
+  }, 240_000);
 
   it('answers 503 while PostgreSQL is down mid-rush, and loses or doubles nothing once it is back', async () => {
     const { postgres } = hosts();
-    const rushes = await rushesFor(cluster, 'pg', 0.3);
+    const rushes = await rushesFor(cluster, 'pg', CHAOS_SCALE);
     const running = Promise.all(rushes.map((rush) => rush.run()));
     await shortly();
     await postgres.stop('immediate');
@@ -118,7 +125,7 @@ describeOnSeparateHosts('a cluster on PostgreSQL and Redis, its instances on sep
   onHosts(`gives correct answers or clear 503s while one host is partitioned${notOnLoopback}`, async () => {
     const { hosts: separate } = hosts();
     const apis = separate!.apis;
-    const rushes = await rushesFor(cluster, 'split', 0.3);
+    const rushes = await rushesFor(cluster, 'split', CHAOS_SCALE);
     const running = Promise.all(rushes.map((rush) => rush.run()));
     await shortly();
     const cut = cluster.apis[1];
@@ -144,7 +151,7 @@ describeOnSeparateHosts('a cluster on PostgreSQL and Redis, its instances on sep
    */
   it('resumes projecting after a projector was replaced and Redis restarted empty, below the stored lease fence', async () => {
     const { redis } = hosts();
-    const rushes = await rushesFor(cluster, 'redis', 0.3);
+    const rushes = await rushesFor(cluster, 'redis', CHAOS_SCALE);
     const running = Promise.all(rushes.map((rush) => rush.run()));
     await shortly();
     await redis.server.stop('SIGKILL');

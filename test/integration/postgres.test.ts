@@ -5,8 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { verify } from '../../src/operations/verify';
 import { errorToProblem } from '../../src/shared/http/errors';
-import { DatabaseUnavailable, Postgres } from '../../src/shared/postgres';
+import { DatabaseUnavailable, lockKey, lockNamespace, Postgres } from '../../src/shared/postgres';
 import { bearer, REDIS_URL, startTestApp, TestApp } from '../support/app';
+import { as, httpSpec } from '../support/http-spec';
 import { describePostgres, TEST_POSTGRES_URL } from '../support/postgres';
 
 describePostgres('the API on PostgreSQL and Redis', (pg) => {
@@ -81,6 +82,28 @@ describePostgres('the API on PostgreSQL and Redis', (pg) => {
       expect(again.body.position).toBe(charged.body.position);
     } finally {
       await c.close();
+    }
+  });
+
+  it('answers 503 STORE_UNAVAILABLE, not 500, when an append meets the statement timeout, and writes nothing until the retry', async () => {
+    const impatient = await startTestApp({ env: { ...shared, DATABASE_STATEMENT_TIMEOUT_MS: '300', RUN_PROJECTIONS: 'false' } });
+    const holder = await pg().pool.connect();
+    try {
+      // Another writer holding the append lock past the statement timeout: the append_batch behind it is cancelled (57014).
+      await holder.query('BEGIN');
+      await holder.query(`SELECT pg_advisory_xact_lock(${lockNamespace}, ${lockKey(pg().schema, 'append')})`);
+      const charge = as('timed-out').post('/me/points/charge', { amount: 700 }, { 'Idempotency-Key': 'slow-charge' });
+      const refused = await httpSpec(impatient).given().when(charge).thenRefused(503, 'STORE_UNAVAILABLE');
+      expect(refused.headers['retry-after']).toBe('1');
+      await holder.query('ROLLBACK');
+      const token = await impatient.tokenFor('timed-out');
+      const retried = await impatient.http().post('/me/points/charge').set(bearer(token)).set('Idempotency-Key', 'slow-charge').send({ amount: 700 });
+      expect([retried.status, retried.body.balance]).toEqual([200, 700]);
+      expect((await impatient.app.services.events.readStream('wallet-timed-out')).map((e) => e.type)).toEqual(['PointsCharged']);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      holder.release();
+      await impatient.close();
     }
   });
 

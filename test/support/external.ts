@@ -68,6 +68,16 @@ export function describeExternal(target: ExternalTarget, body: (server: () => Ex
   });
 }
 
+/**
+ * A suite whose prerequisites every CI machine of ours has (the local PostgreSQL, root, the
+ * PostgreSQL server programs, redis-server), missing `why`: it fails under CI=true as under
+ * REQUIRE_EXTERNAL=true, so that a broken CI cannot pass green, and is skipped loudly elsewhere.
+ */
+export function planMissing(name: string, why: string, env: NodeJS.ProcessEnv): { readonly kind: 'skip' | 'fail'; readonly reason: string } {
+  const requiredBy = env.REQUIRE_EXTERNAL === 'true' ? 'REQUIRE_EXTERNAL=true' : env.CI === 'true' ? 'CI=true' : undefined;
+  return requiredBy ? { kind: 'fail', reason: `${name} cannot run (${requiredBy}): ${why}` } : { kind: 'skip', reason: `${name} SKIPPED: ${why}` };
+}
+
 /** A suite that cannot run here: a loud warning and a skipped test naming the reason, or a failing one where it is required. */
 export function describeCannotRun(name: string, plan: { readonly kind: 'skip' | 'fail'; readonly reason: string }): void {
   // eslint-disable-next-line no-console

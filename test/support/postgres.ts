@@ -2,11 +2,12 @@
  * Suites for the PostgreSQL adapters run against the local server (CI starts it), each in a
  * schema of its own that is dropped afterwards, so that runs and helpers sharing the server
  * never see each other's tables. A server that does not answer skips the suite loudly, and fails
- * it where it must run (CI, REQUIRE_EXTERNAL=true).
+ * it where it must run (CI=true, REQUIRE_EXTERNAL=true: see planMissing).
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Postgres } from '../../src/shared/postgres';
+import { describeCannotRun, planMissing } from './external';
 
 export const TEST_POSTGRES_URL = process.env.POSTGRES_TEST_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -39,17 +40,7 @@ export async function dropSchema(pg: Postgres): Promise<void> {
 export function describePostgres(name: string, body: (pg: () => Postgres) => void): void {
   answers ??= postgresAnswers(TEST_POSTGRES_URL);
   if (!answers) {
-    const required = process.env.REQUIRE_EXTERNAL === 'true' || process.env.CI === 'true';
-    const reason = `${name} SKIPPED: PostgreSQL does not answer at ${TEST_POSTGRES_URL} (set POSTGRES_TEST_URL)`;
-    // eslint-disable-next-line no-console
-    console.warn(`\n*** ${reason} ***\n`);
-    describe(`${name} (${required ? 'required' : 'skipped'})`, () => {
-      if (!required) it.skip(reason, () => undefined);
-      else
-        it(`${reason}; CI and REQUIRE_EXTERNAL=true need it`, () => {
-          throw new Error(reason);
-        });
-    });
+    describeCannotRun(name, planMissing(name, `PostgreSQL does not answer at ${TEST_POSTGRES_URL} (set POSTGRES_TEST_URL)`, process.env));
     return;
   }
   describe(name, () => {

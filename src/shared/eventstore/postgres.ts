@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Client } from 'pg';
-import { lockKey, lockNamespace, Migration, Postgres } from '../postgres';
+import { DatabaseUnavailable, lockKey, lockNamespace, Migration, Postgres } from '../postgres';
 import { deepFreeze } from './frozen';
 import {
   AppendResult,
@@ -90,8 +90,11 @@ const wire = (writes: readonly StreamWrite[]) =>
  * here with the port's duplicate rule (judgeReplay), outside the lock: the log only grows, so
  * what the rule looks at cannot un-happen.
  *
- * Appends are not retried on a lost connection (the batch may have committed): they fail with
- * DatabaseUnavailable, and the client's retry with its Idempotency-Key meets its own events.
+ * A batch whose connection was lost (or which the server refused) is sent once more: it may
+ * have committed, and then every append of it finds its own event ids and is answered as the
+ * replay it is. Only once, and not after a timeout: the batch holds an in-flight slot while it
+ * waits. What still fails is DatabaseUnavailable, for every append of the batch, and the
+ * client's retry with its Idempotency-Key meets its own events if they landed after all.
  * LISTEN/NOTIFY tells followers in other processes that the log moved.
  */
 export class PostgresEventStore implements EventStore {
@@ -101,7 +104,7 @@ export class PostgresEventStore implements EventStore {
   private readonly channel: string;
   private queue: PendingAppend[] = [];
   private scheduled = false;
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlight = new Set<Promise<unknown>>();
   private listener: Client | null = null;
   private relisten: NodeJS.Timeout | null = null;
   private closed = false;
@@ -207,7 +210,7 @@ export class PostgresEventStore implements EventStore {
     setImmediate(() => {
       this.scheduled = false;
       while (this.queue.length > 0 && this.inFlight.size < MAX_IN_FLIGHT) {
-        const sent: Promise<void> = this.commit(this.queue.splice(0, MAX_BATCH)).finally(() => {
+        const sent: Promise<unknown> = this.commit(this.queue.splice(0, MAX_BATCH)).finally(() => {
           this.inFlight.delete(sent);
           this.schedule();
         });
@@ -216,22 +219,25 @@ export class PostgresEventStore implements EventStore {
     });
   }
 
-  /** Settles every append of the batch; never throws. */
-  private async commit(batch: readonly PendingAppend[]): Promise<void> {
+  /** Settles every append of the batch; never throws. Answers the outage that failed it, if one did. */
+  private async commit(batch: readonly PendingAppend[], retried = false): Promise<DatabaseUnavailable | undefined> {
     let answers: Answer[];
     try {
       answers = await this.appendBatch(batch);
     } catch (error) {
-      // One bad append (ids repeated inside it: a caller's bug) must not fail its neighbours:
-      // apart, each gets its own answer. A lost server fails them all the same way anyway.
-      if (batch.length > 1) {
-        for (const pending of batch) await this.commit([pending]);
-        return;
+      if (error instanceof DatabaseUnavailable) {
+        if (!retried && error.outage !== 'timeout') return this.commit(batch, true);
+        for (const pending of batch) pending.reject(error);
+        return error;
       }
+      // One bad append (ids repeated inside it: a caller's bug) must not fail its neighbours:
+      // apart, each gets its own answer, until the server fails one, which fails the rest alike.
+      if (batch.length > 1) return this.oneByOne(batch);
       batch[0].reject(error);
-      return;
+      return undefined;
     }
-    if (answers.some((answer) => answer.k === 'ok')) this.emitter.emit('appended');
+    // A resent batch may have committed the first time, so every answer is a replay and nobody heard of it.
+    if (retried || answers.some((answer) => answer.k === 'ok')) this.emitter.emit('appended');
     await Promise.all(
       batch.map(async (pending, i) => {
         try {
@@ -241,6 +247,17 @@ export class PostgresEventStore implements EventStore {
         }
       }),
     );
+    return undefined;
+  }
+
+  private async oneByOne(batch: readonly PendingAppend[]): Promise<DatabaseUnavailable | undefined> {
+    for (const [i, pending] of batch.entries()) {
+      const outage = await this.commit([pending]);
+      if (!outage) continue;
+      for (const rest of batch.slice(i + 1)) rest.reject(outage);
+      return outage;
+    }
+    return undefined;
   }
 
   private async appendBatch(batch: readonly PendingAppend[]): Promise<Answer[]> {
@@ -289,7 +306,7 @@ export class PostgresEventStore implements EventStore {
   /** A connection of its own (LISTEN holds one for good), replaced when it breaks. */
   private async listen(): Promise<void> {
     if (this.closed) return;
-    const client = new Client({ connectionString: this.pg.options.url, application_name: 'eventmart-listen' });
+    const client = this.pg.client('eventmart-listen');
     const lost = () => {
       if (this.listener !== client) return;
       this.listener = null;

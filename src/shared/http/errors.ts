@@ -22,7 +22,7 @@ export function errorToProblem(error: unknown): Mapped {
   }
   if (error instanceof DatabaseUnavailable) {
     // A write's statement either committed whole or not at all; a retry with the same Idempotency-Key tells which.
-    return { status: 503, body: problem(503, 'STORE_UNAVAILABLE', 'the database could not be reached; retry shortly'), headers: { 'Retry-After': '1' } };
+    return { status: 503, body: problem(503, 'STORE_UNAVAILABLE', 'the database is unavailable or overloaded; retry shortly'), headers: { 'Retry-After': '1' } };
   }
   if (error instanceof InvalidCursor) return { status: 400, body: problem(400, 'VALIDATION_FAILED', error.message, { errors: [{ in: 'query', path: 'cursor', message: error.message }] }) };
   const bodyParserType = (error as { type?: string } | null)?.type;

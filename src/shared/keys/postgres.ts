@@ -9,17 +9,24 @@ const COLUMNS = 'user_id, key_id, master_key_id, wrapped';
  * a rewrap's UPDATE) leaves the old version in the page, and even VACUUM only marks its space
  * free, the bytes staying until a new row lands there. So the table is hash-partitioned and a
  * destroy rewrites the one partition that held the key (VACUUM FULL: a new file with the live
- * rows only, the old one unlinked), a short exclusive lock on a sixteenth of the keys. What
- * PostgreSQL still keeps after that (WAL segments until recycled, archives, replicas, backups,
- * the unlinked file's blocks on the disk) is in docs/SECURITY.md; a wrapped key is useless
- * without the master key all the same.
+ * rows only, the old one unlinked), a short exclusive lock on a sixteenth of the keys.
+ *
+ * The DELETE and the VACUUM FULL are two statements (VACUUM runs outside any transaction), so
+ * the DELETE records in the same statement that its partition owes a rewrite, and a destroy
+ * pays every rewrite owed before it answers: a destroy repeated after a lost answer, a timed
+ * out VACUUM or a crash in between finds the debt and finishes it, and one that cannot fails.
+ * What PostgreSQL still keeps after that (WAL segments until recycled, archives, replicas,
+ * backups, the unlinked file's blocks on the disk) is in docs/SECURITY.md; a wrapped key is
+ * useless without the master key all the same.
  */
 export class PostgresDataKeyStore implements DataKeyStore {
   readonly adapterName = 'postgres';
   private readonly table: string;
+  private readonly owed: string;
 
   private constructor(private readonly pg: Postgres) {
     this.table = pg.table('data_keys');
+    this.owed = pg.table('data_key_rewrites_owed');
   }
 
   static async open(pg: Postgres): Promise<PostgresDataKeyStore> {
@@ -54,10 +61,16 @@ export class PostgresDataKeyStore implements DataKeyStore {
   }
 
   async destroy(userId: string): Promise<boolean> {
-    const rows = await this.pg.query<{ partition: string }>(`DELETE FROM ${this.table} WHERE user_id = $1 RETURNING tableoid::regclass::text AS partition`, [userId]);
-    if (rows.length === 0) return false;
-    await this.pg.query(`VACUUM FULL ${rows[0].partition}`);
-    return true;
+    const deleted = await this.pg.query(
+      `WITH gone AS (DELETE FROM ${this.table} WHERE user_id = $1 RETURNING tableoid::regclass::text AS partition)
+       INSERT INTO ${this.owed} (user_id, partition) SELECT $1, partition FROM gone RETURNING user_id`,
+      [userId],
+    );
+    const owed = await this.pg.query<{ id: string; user_id: string; partition: string }>(`SELECT id, user_id, partition FROM ${this.owed}`);
+    for (const partition of new Set(owed.map((row) => row.partition))) await this.pg.query(`VACUUM FULL ${partition}`);
+    // Only the debts read before the rewrites: one recorded meanwhile is its destroy's to pay.
+    if (owed.length > 0) await this.pg.query(`DELETE FROM ${this.owed} WHERE id = ANY($1::bigint[])`, [owed.map((row) => row.id)]);
+    return deleted.length > 0 || owed.some((row) => row.user_id === userId);
   }
 
   async list(afterUserId: string | null, limit: number): Promise<WrappedDataKey[]> {
@@ -93,6 +106,14 @@ function migrations(pg: Postgres): Migration[] {
         wrapped text NOT NULL
       ) PARTITION BY HASH (user_id);
       ${partitions.join('\n')}`,
+    },
+    {
+      name: 'data-keys-2',
+      sql: `CREATE TABLE ${pg.table('data_key_rewrites_owed')} (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        user_id text NOT NULL,
+        partition text NOT NULL
+      )`,
     },
   ];
 }

@@ -3,16 +3,22 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { postgresBin, SERVER_PROGRAMS } from '../../support/postgres-bin';
 import { PREFIX } from './hosts';
 import { Place } from './processes';
 
-const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+const PG_BIN = postgresBin();
 const run = promisify(execFile);
+
+/** The server programs' directory; only called once postgresUnavailable said there is one. */
+const bin = (program: string) => join(PG_BIN!, program);
 
 /** Why a throw-away PostgreSQL cannot be made here, or undefined when it can. */
 export function postgresUnavailable(): string | undefined {
-  const missing = ['initdb', 'pg_ctl', 'pg_isready'].filter((program) => !existsSync(join(PG_BIN, program)));
-  if (missing.length > 0) return `no PostgreSQL 15 binaries in ${PG_BIN} (missing ${missing.join(', ')}; PG_BIN names another directory)`;
+  if (!PG_BIN) {
+    const where = process.env.PG_BIN ? `in PG_BIN=${process.env.PG_BIN}` : 'in PG_BIN, pg_config --bindir or /usr/lib/postgresql/*/bin';
+    return `no PostgreSQL server programs (${SERVER_PROGRAMS.join(', ')}) ${where}`;
+  }
   try {
     execFileSync('id', ['-u', 'postgres'], { stdio: 'ignore' });
   } catch {
@@ -56,7 +62,7 @@ export class ThrowAwayPostgres {
     const dir = mkdtempSync(join(tmpdir(), `${PREFIX}pg-`));
     execFileSync('chown', ['postgres:postgres', dir]);
     const server = new ThrowAwayPostgres(place, await place.port(5432), dir);
-    await run('runuser', ['-u', 'postgres', '--', join(PG_BIN, 'initdb'), '-D', server.data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
+    await run('runuser', ['-u', 'postgres', '--', bin('initdb'), '-D', server.data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
     appendFileSync(
       join(server.data, 'postgresql.conf'),
       [
@@ -88,7 +94,7 @@ export class ThrowAwayPostgres {
 
   /** Whether it answers on its address, asked from `from` (another host, or loopback). */
   async answers(from: Place): Promise<boolean> {
-    const [command, args] = from.wrap(join(PG_BIN, 'pg_isready'), ['-q', '-h', this.place.address, '-p', String(this.port), '-t', '2']);
+    const [command, args] = from.wrap(bin('pg_isready'), ['-q', '-h', this.place.address, '-p', String(this.port), '-t', '2']);
     return run(command, args).then(
       () => true,
       () => false,
@@ -103,7 +109,7 @@ export class ThrowAwayPostgres {
   private destroySync(): void {
     process.off('exit', this.onExit);
     try {
-      execFileSync('runuser', ['-u', 'postgres', '--', join(PG_BIN, 'pg_ctl'), '-D', this.data, '-m', 'immediate', 'stop'], { stdio: 'ignore' });
+      execFileSync('runuser', ['-u', 'postgres', '--', bin('pg_ctl'), '-D', this.data, '-m', 'immediate', 'stop'], { stdio: 'ignore' });
     } catch {
       // Not running.
     }
@@ -112,7 +118,7 @@ export class ThrowAwayPostgres {
 
   private async pgCtl(...args: string[]): Promise<void> {
     // Started through its place: a postmaster forked on a host stays on that host's network.
-    const [command, wrapped] = this.place.wrap('runuser', ['-u', 'postgres', '--', join(PG_BIN, 'pg_ctl'), '-D', this.data, '-w', ...args]);
+    const [command, wrapped] = this.place.wrap('runuser', ['-u', 'postgres', '--', bin('pg_ctl'), '-D', this.data, '-w', ...args]);
     try {
       await run(command, wrapped);
     } catch (error) {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { describeCannotRun } from '../../support/external';
+import { describeCannotRun, planMissing } from '../../support/external';
 import { Host, hostsUnavailable, Lan, leftovers, LOCK_WAIT_MS } from './hosts';
 import { postgresUnavailable, ThrowAwayPostgres } from './postgres';
 import { loopback, Place, Proc, throwAwayRedis } from './processes';
@@ -51,15 +51,15 @@ async function make(network: Network): Promise<SeparateHosts> {
 /**
  * Declares `body` with the machines made before its tests and removed after them (and after a
  * failed run: see Lan). Without `ip netns` the suite runs on loopback when `loopbackToo` says
- * it means something there, else it is skipped loudly; without root, the PostgreSQL binaries
- * or redis-server it is skipped loudly, or fails with REQUIRE_EXTERNAL=true.
+ * it means something there, else it is skipped loudly; without root, the PostgreSQL server
+ * programs or redis-server it is skipped loudly, and fails under CI=true or REQUIRE_EXTERNAL=true
+ * (CI runs as root with them all: a CI that lost one must not pass green).
  */
 export function describeOnSeparateHosts(name: string, options: { loopbackToo: boolean }, body: (machines: () => SeparateHosts, network: Network) => void): void {
   const noHosts = hostsUnavailable();
   const why = (noHosts && (!options.loopbackToo || process.getuid?.() !== 0) ? noHosts : undefined) ?? postgresUnavailable() ?? redisUnavailable();
   if (why) {
-    const required = process.env.REQUIRE_EXTERNAL === 'true';
-    describeCannotRun(name, { kind: required ? 'fail' : 'skip', reason: `${name}: suite ${required ? 'cannot run (REQUIRE_EXTERNAL=true)' : 'SKIPPED'}: ${why}` });
+    describeCannotRun(name, planMissing(name, why, process.env));
     return;
   }
   const network: Network = noHosts ? { kind: 'loopback', why: noHosts } : { kind: 'hosts' };
