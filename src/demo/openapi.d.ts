@@ -589,6 +589,11 @@ export interface components {
                 /** @example Too small: expected number to be >=1 */
                 message: string;
             }[];
+            /**
+             * @description CONSISTENCY_TIMEOUT: the position waited for. A refused payment: the position of the PaymentFailed it recorded, which the payer's next read waits for.
+             * @example 1042
+             */
+            position?: string;
         };
         Product: {
             /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */

@@ -115,6 +115,31 @@ describe('read-your-writes in one embedded instance', () => {
   });
   afterAll(async () => t?.close());
 
+  it("counts a refused payment, which writes PaymentFailed, as the payer's own write", async () => {
+    const [buyer, admin] = await Promise.all([t.tokenFor('ryw-refused'), t.tokenFor('ryw-refused-admin', 'admin')]);
+    const product = await must(t, 'POST', '/admin/products', admin, { name: 'Chair', price: 1_000, stock: 10 });
+    await must(t, 'POST', '/me/points/charge', buyer, { amount: 1_000 });
+    // Both are placed while the points suffice; paying the second leaves nothing for the first.
+    const [unpaid, paid] = [
+      await must(t, 'POST', '/orders', buyer, { items: [{ productId: product.id, quantity: 1 }] }),
+      await must(t, 'POST', '/orders', buyer, { items: [{ productId: product.id, quantity: 1 }] }),
+    ];
+    await must(t, 'POST', `/orders/${paid.orderId}/payment`, buyer, {});
+    await t.app.projector.catchUp();
+
+    const refused = await call(t, 'POST', `/orders/${unpaid.orderId}/payment`, buyer, {});
+    expect(refused).toMatchObject({ status: 409, body: { code: 'POINTS_INSUFFICIENT' } });
+    // Projected up to the refusal but not past it: the read must wait for the PaymentFailed it wrote.
+    const read = await call(t, 'GET', `/me/orders/${unpaid.orderId}`, buyer);
+    expect(read).toMatchObject({ status: 503, body: { code: 'CONSISTENCY_TIMEOUT' } });
+    expect(refused.body.position).toBe(read.body.position);
+    expect(refused.body.position > paid.position).toBe(true);
+
+    await t.app.projector.catchUp();
+    const shown = await must(t, 'GET', `/me/orders/${unpaid.orderId}`, buyer);
+    expect(shown.statusHistory).toContainEqual(expect.objectContaining({ status: 'PAYMENT_FAILED', reason: 'POINTS_INSUFFICIENT' }));
+  });
+
   it('makes only the writer wait: others, and anonymous public reads, are answered at once from what is projected', async () => {
     const [writer, other, admin] = await Promise.all([t.tokenFor('ryw-writer'), t.tokenFor('ryw-other'), t.tokenFor('ryw-admin', 'admin')]);
     const charged = await must(t, 'POST', '/me/points/charge', writer, { amount: 500 });

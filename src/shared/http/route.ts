@@ -64,7 +64,8 @@ export interface RouteDefinition<P = unknown, Q = unknown, B = unknown, A extend
   /**
    * Projections this read depends on: a read waits until they have passed the user's own latest
    * write (read-your-writes, also on a public route sent with a valid token) and the position in
-   * X-Consistent-With. A successful write that answers a `position` records it as its user's.
+   * X-Consistent-With. A write that answers a `position` (a success, or a refusal that recorded
+   * why it refused) records it as its user's.
    */
   readonly readsFrom?: readonly string[];
   /** Abuse limit (config RATE_LIMIT_*): state-changing routes count as 'write' unless they name another; reads are not limited unless they name one. */
@@ -169,10 +170,20 @@ export function routeServer(route: RouteDefinition, runtime: RouteRuntime): (req
     };
     const work = (async (): Promise<Answer> => {
       if (route.readsFrom) fresh = await waitForWrites(request, route, user, runtime);
-      const answer = route.idempotent ? await runIdempotently(request, user, run, runtime) : { result: await run(undefined), replayed: false };
       // Before the answer leaves: the user's next read may already be on its way to another instance.
-      const position = user && route.method !== 'get' ? positionOf(answer.result) : undefined;
-      if (user && position) await runtime.ownWrites.record(user.userId, position);
+      const recordOwnWrite = async (body: unknown) => {
+        const position = user && route.method !== 'get' ? writtenPosition(body) : undefined;
+        if (user && position) await runtime.ownWrites.record(user.userId, position);
+      };
+      let answer: Answer;
+      try {
+        answer = route.idempotent ? await runIdempotently(request, user, run, runtime) : { result: await run(undefined), replayed: false };
+      } catch (error) {
+        // A refusal that wrote something (a refused payment records why) answers its position too.
+        await recordOwnWrite(errorToProblem(error).body);
+        throw error;
+      }
+      await recordOwnWrite(answer.result.body);
       return answer;
     })();
     return hasDeadline(route, request) ? answerInTime(request, work, route.method !== 'get', runtime) : work;
@@ -290,10 +301,10 @@ async function optionalReader(request: RouteRequest, tokens: TokenService): Prom
   return authenticate(request, 'user', tokens).catch(() => undefined);
 }
 
-/** The position a successful write answers (see schemas.ts positionSchema). */
-function positionOf(result: RouteResult): string | undefined {
-  if (result.status >= 300 || typeof result.body !== 'object' || result.body === null) return undefined;
-  const { position } = result.body as { position?: unknown };
+/** The position a write answers (see schemas.ts positionSchema): a success's, or a refusal's that wrote why it refused. */
+function writtenPosition(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { position } = body as { position?: unknown };
   return typeof position === 'string' ? position : undefined;
 }
 
