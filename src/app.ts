@@ -100,6 +100,8 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
     ...privacyRoutes(services),
     ...(config.devTokens ? [devTokenRoute(tokens, config.AUTH_DEV_TOKENS_REMOTE)] : []),
   ];
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
   const runtime: RouteRuntime = {
     config,
     tokens,
@@ -108,7 +110,7 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
     adminJournal: new AdminJournal(services.events, services.clock),
     logger,
     waitForProjections: (names, position) => waiter.waitFor(names, position),
-    ownWrites: new OwnWrites(services.sessions, () => services.events.headPosition(), logger),
+    ownWrites: new OwnWrites(services.sessions, () => services.events.headPosition(), logger, config.SESSION_POSITION_TTL_MS, metrics),
   };
 
   const registry = new OpenAPIRegistry();
@@ -133,8 +135,6 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
     servers: [{ url: '/', description: 'The server that serves this document' }],
   });
 
-  const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics });
   const latency = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request latency by route',
