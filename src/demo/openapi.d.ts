@@ -3354,10 +3354,15 @@ export interface operations {
                                 total: number;
                             } | null;
                             /**
-                             * @description Events in the log past the checkpoint (counted up to 1000); 0 when caught up
+                             * @description Events in the log past the checkpoint (counted up to 100000); 0 when caught up
                              * @example 0
                              */
                             lagEvents: number;
+                            /**
+                             * @description True when the count stopped at 100000: at least lagEvents events lie behind
+                             * @example false
+                             */
+                            lagEventsCapped: boolean;
                             /**
                              * @description How old the oldest event past the checkpoint is, in ms (0 when caught up; null when none of those events carries a time)
                              * @example 0
