@@ -127,8 +127,9 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
       contact: { name: 'Eventmart maintainers' },
       description:
         'Event-sourced commerce: points, products, coupons, orders. Errors are RFC 9457 problem+json with a stable `code`. ' +
-        'Reads are session-consistent per user: a read sent with a token reflects every write that user had answered before it, on any instance ' +
-        '(it waits up to CONSISTENCY_WAIT_MS, then 503 CONSISTENCY_TIMEOUT); other users\' writes appear once projected, without a guarantee. ' +
+        'Reads are session-consistent per user: a read of your own data, sent with your token, reflects every write you had answered before it, on any instance ' +
+        '(it waits up to CONSISTENCY_WAIT_MS, then 503 CONSISTENCY_TIMEOUT), and an admin\'s public reads reflect the admin\'s own writes. ' +
+        'Not guaranteed: other users\' writes, and what a customer\'s orders change in public data (stock, ranking), which appear once projected. ' +
         (config.devTokens ? 'Get a token from POST /auth/dev-token, then press Authorize.' : ''),
     },
     // Relative: the document is served by the API it describes, at whatever address that is reached.

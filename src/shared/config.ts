@@ -91,6 +91,8 @@ const schema = z
     /** A stream gets a snapshot in DATA_DIR/snapshots.db every this many events; 0: no snapshots. */
     SNAPSHOT_EVERY: limit(1_000),
     CONSISTENCY_WAIT_MS: positiveInt(5_000),
+    /** Off: reads wait only for X-Consistent-With, and writes record nothing (clients that send the header themselves; the bench's baseline). */
+    READ_YOUR_WRITES: flag.default(true),
     /** How long a user's latest write is remembered for read-your-writes: well beyond any healthy projection lag. */
     SESSION_POSITION_TTL_MS: positiveInt(300_000),
     PROJECTION_POLL_MS: positiveInt(200),
