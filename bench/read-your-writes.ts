@@ -43,7 +43,8 @@ function get(server: ServerProcess, path: string, token?: string): Promise<numbe
       res.resume();
       res.on('end', () => (res.statusCode === 200 ? resolvePromise(performance.now() - started) : reject(new Error(`GET ${path} on ${server.name} answered ${res.statusCode}`))));
     });
-    req.on('error', reject);
+    // A kept-alive socket the server closed as it was reused: Node's documented case for sending again.
+    req.on('error', (error: NodeJS.ErrnoException) => (req.reusedSocket && error.code === 'ECONNRESET' ? get(server, path, token).then(resolvePromise, reject) : reject(error)));
     req.end();
   });
 }
