@@ -1,14 +1,17 @@
 /**
  * `npm run bench:read-your-writes`: how long a user's next read waits for their own write
- * (read-your-writes, docs/API.md), next to a read by a user with no recent write. Two instances
- * of the built server share one embedded store and one Redis: A runs the projections, B does
- * not (`RUN_PROJECTIONS=false`); every write goes to A, and its read to A or to B.
+ * (read-your-writes, docs/API.md), and what the look-up of the user's latest write costs a read
+ * by a user with no recent write. Three instances of the built server share one embedded store
+ * and one Redis: A runs the projections; B and C do not, and C has READ_YOUR_WRITES=false, so
+ * the same reads sent to B and to C, in turns, differ only by the look-up.
  *
  *   --pairs N         write-then-read pairs per case (default 300)
  *   --concurrency N   users writing and reading at once (default 8)
+ *   --reads N         reads per instance in each look-up comparison (default 2000)
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
@@ -22,15 +25,69 @@ const argument = (name: string, fallback: number) => {
 };
 const PAIRS = argument('pairs', 300);
 const CONCURRENCY = argument('concurrency', 8);
+const READS = argument('reads', 2_000);
+/** In flight at once when the look-up's cost is measured as throughput. */
+const LOADED = 32;
 
 const quantile = (values: readonly number[], q: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))];
 const ms = (value: number) => value.toFixed(2);
+
+/** fetch costs the client far more than the server spends on a read: the comparisons use a bare keep-alive agent. */
+const agent = new Agent({ keepAlive: true, maxSockets: LOADED });
+
+function get(server: ServerProcess, path: string, token?: string): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const started = performance.now();
+    const { port } = new URL(server.url);
+    const req = request({ host: '127.0.0.1', port, path, agent, headers: token ? { authorization: `Bearer ${token}` } : {} }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolvePromise(performance.now() - started) : reject(new Error(`GET ${path} on ${server.name} answered ${res.statusCode}`))));
+    });
+    // A kept-alive socket the server closed as it was reused: Node's documented case for sending again.
+    req.on('error', (error: NodeJS.ErrnoException) => (req.reusedSocket && error.code === 'ECONNRESET' ? get(server, path, token).then(resolvePromise, reject) : reject(error)));
+    req.end();
+  });
+}
 
 async function timed(task: () => Promise<{ status: number }>): Promise<number> {
   const started = performance.now();
   const { status } = await task();
   if (status !== 200) throw new Error(`a read answered ${status}`);
   return performance.now() - started;
+}
+
+interface Side {
+  readonly latencies: number[];
+  cpuMs: number;
+  wallMs: number;
+}
+
+/**
+ * The same reads against two instances in alternating rounds (which one goes first alternates
+ * too), so that whatever else the machine does falls on both alike.
+ */
+async function compare(pair: readonly [ServerProcess, ServerProcess], rounds: number, read: (server: ServerProcess, i: number) => Promise<number>, width: number) {
+  const sides: [Side, Side] = [
+    { latencies: [], cpuMs: 0, wallMs: 0 },
+    { latencies: [], cpuMs: 0, wallMs: 0 },
+  ];
+  const perRound = Math.ceil(READS / rounds);
+  for (let round = 0; round < rounds; round++) {
+    for (const which of round % 2 === 0 ? [0, 1] : [1, 0]) {
+      const server = pair[which];
+      const cpu = server.cpuMs();
+      const started = performance.now();
+      const latencies = await inParallel(
+        Array.from({ length: perRound }, (_, i) => round * perRound + i),
+        width,
+        (i) => read(server, i),
+      );
+      sides[which].wallMs += performance.now() - started;
+      sides[which].cpuMs += server.cpuMs() - cpu;
+      sides[which].latencies.push(...latencies);
+    }
+  }
+  return sides;
 }
 
 async function main() {
@@ -52,21 +109,40 @@ async function main() {
   try {
     servers.push(await startNodeServer({ name: 'A (projections)', script, env: { ...env, RUN_PROJECTIONS: 'true' }, readyPath: '/ready' }));
     servers.push(await startNodeServer({ name: 'B', script, env: { ...env, RUN_PROJECTIONS: 'false' }, readyPath: '/ready' }));
-    const [a, b] = servers;
+    servers.push(await startNodeServer({ name: 'C (no look-up)', script, env: { ...env, RUN_PROJECTIONS: 'false', READ_YOUR_WRITES: 'false' }, readyPath: '/ready' }));
+    const [a, b, c] = servers;
     const tokens = new Tokens(secret);
     const admin = await tokens.mint('bench-admin', 'admin');
     const product = await call(a.url, 'POST', '/admin/products', { token: admin, body: { name: 'Bench lamp', price: 100, stock: 1_000_000 } });
     // Users of their own for each case: one who wrote in an earlier case would wait for it (the TTL is minutes).
-    const usersFor = (label: string) => tokens.mintMany(Array.from({ length: PAIRS }, (_, i) => `ryw-${label}-${i}`));
+    const usersFor = (label: string, count = PAIRS) => tokens.mintMany(Array.from({ length: count }, (_, i) => `ryw-${label}-${i}`));
 
+    // What the look-up costs a user with no recent write: the same reads on B (look-up) and C (none).
+    const idle = await usersFor('idle', 200);
+    const customer = idle[0];
+    // Warm both up: the token cache, the product in the near cache, the JIT.
+    for (const server of [b, c]) await inParallel(idle, 8, (token) => get(server, '/me/points', token));
+    for (const server of [b, c]) await get(server, `/products/${product.body.id}`, customer);
+    const lookups: string[] = [];
+    const row = (what: string, [on, off]: [Side, Side], width: number) => {
+      const perSecond = (side: Side) => (side.latencies.length / side.wallMs) * 1000;
+      const cpuUs = (side: Side) => (side.cpuMs * 1000) / side.latencies.length;
+      lookups.push(
+        `| ${what}, ${width} in flight | ${ms(quantile(on.latencies, 0.5))} / ${ms(quantile(off.latencies, 0.5))} | ${ms(quantile(on.latencies, 0.99))} / ${ms(quantile(off.latencies, 0.99))} | ` +
+          `${Math.round(perSecond(on))} / ${Math.round(perSecond(off))} | ${Math.round(cpuUs(on))} / ${Math.round(cpuUs(off))} |`,
+      );
+    };
+    for (const width of [1, LOADED]) {
+      row('GET /me/points, no recent write', await compare([b, c], 6, (server, i) => get(server, '/me/points', idle[i % idle.length]), width), width);
+    }
+    row(`GET /products/{id} with a customer's token`, await compare([b, c], 6, (server) => get(server, `/products/${product.body.id}`, customer), 1), 1);
+    row('GET /products/{id} without a token', await compare([b, c], 6, (server) => get(server, `/products/${product.body.id}`), 1), 1);
+
+    // How long a user's next read waits for their own write.
     const rows: string[] = [];
     const report = (what: string, waits: readonly number[]) =>
       rows.push(`| ${what} | ${waits.length} | ${ms(quantile(waits, 0.5))} | ${ms(quantile(waits, 0.99))} |`);
-
     for (const [name, reader] of [['A', a], ['B', b]] as const) {
-      // Users who wrote nothing: what every read pays for the look-up of their latest write.
-      const idle = await usersFor(`idle-${name}`);
-      report(`GET /me/points on ${name}, no recent write`, await inParallel(idle, CONCURRENCY, (token) => timed(() => call(reader.url, 'GET', '/me/points', { token }))));
       const charge = (token: string) => call(a.url, 'POST', '/me/points/charge', { token, body: { amount: 1_000 } });
       report(
         `charge on A, then GET /me/points on ${name}`,
@@ -89,8 +165,14 @@ async function main() {
         }),
       );
     }
-    process.stdout.write(`read-your-writes, ${CONCURRENCY} users at once (ms from the write's answer to the read's)\n\n| read | n | p50 ms | p99 ms |\n|---|---|---|---|\n${rows.join('\n')}\n`);
+    process.stdout.write(
+      `the look-up of a user's latest write: B (with it) / C (READ_YOUR_WRITES=false), ${READS} reads each in alternating rounds\n\n` +
+        `| read | p50 ms | p99 ms | req/s | server CPU µs per read |\n|---|---|---|---|---|\n${lookups.join('\n')}\n\n` +
+        `the wait for one's own write, ${CONCURRENCY} users at once (ms from the write's answer to the read's)\n\n` +
+        `| read | n | p50 ms | p99 ms |\n|---|---|---|---|\n${rows.join('\n')}\n`,
+    );
   } finally {
+    agent.destroy();
     await Promise.all(servers.map((server) => server.stop()));
     const redis = new Redis(env.REDIS_URL);
     let cursor = '0';

@@ -31,6 +31,8 @@ export interface ProjectorOptions {
   readonly now?: () => number;
   /** How long appends gather before the idle loops are woken to read them; see GATHER_MS. */
   readonly gatherMs?: number;
+  /** How far status() counts the events behind a checkpoint; see LAG_COUNT_LIMIT. */
+  readonly lagCountLimit?: number;
 }
 
 /**
@@ -78,8 +80,10 @@ export interface ProjectionStatus {
   readonly caughtUp: boolean;
   /** A rebuild this process is running, or null. */
   readonly rebuilding: RebuildProgress | null;
-  /** Events in the log past the checkpoint, counted up to LAG_COUNT_LIMIT. */
+  /** Events in the log past the checkpoint, counted up to the lag count limit (LAG_COUNT_LIMIT unless told). */
   readonly lagEvents: number;
+  /** True when the count stopped at that limit: at least `lagEvents` lie behind. */
+  readonly lagEventsCapped: boolean;
   /** Age of the oldest event past the checkpoint (by its `occurredAt`): 0 when caught up, null when none of those events carries a time. */
   readonly lagMs: number | null;
 }
@@ -91,8 +95,16 @@ export interface ProjectionStatus {
  */
 const IGNORED_SCAN_LIMIT = 100;
 
-/** How far status() counts the events behind a checkpoint: past it, the lag is reported as this many. */
-export const LAG_COUNT_LIMIT = 1_000;
+/**
+ * How far status() counts the events behind a checkpoint (EventStore.countAfter): past it the lag
+ * is reported as this many, and capped. A count costs nothing on SQLite and a primary-key range of
+ * at most this many entries on PostgreSQL (docs/BENCHMARKS.md); a lag this long is an incident
+ * whatever its exact size.
+ */
+export const LAG_COUNT_LIMIT = 100_000;
+
+/** Events read past a checkpoint to find the oldest that carries a time (lagMs). */
+const AGE_SCAN_LIMIT = 100;
 
 /**
  * Where one projection stands in this runner. `persisted` is the stored checkpoint as this
@@ -133,6 +145,7 @@ export class Projector {
   private readonly checkpointPersistMs: number;
   private readonly now: () => number;
   private readonly gatherMs: number;
+  private readonly lagCountLimit: number;
 
   constructor(
     private readonly events: EventStore,
@@ -148,6 +161,7 @@ export class Projector {
     this.checkpointPersistMs = options.checkpointPersistMs ?? CHECKPOINT_PERSIST_MS;
     this.now = options.now ?? (() => performance.now());
     this.gatherMs = options.gatherMs ?? GATHER_MS;
+    this.lagCountLimit = options.lagCountLimit ?? LAG_COUNT_LIMIT;
     this.emitter.setMaxListeners(0);
   }
 
@@ -300,17 +314,17 @@ export class Projector {
         const checkpoint = later(await this.documents.getCheckpoint(name), this.reached(name));
         const caughtUp = head === null || (checkpoint !== null && checkpoint >= head);
         if (!caughtUp && !behind.has(checkpoint)) behind.set(checkpoint, this.lagBehind(checkpoint));
-        const { lagEvents, lagMs } = caughtUp ? { lagEvents: 0, lagMs: 0 } : await behind.get(checkpoint)!;
-        return { name, checkpoint, head, caughtUp, rebuilding: this.rebuilds.get(name) ?? null, lagEvents, lagMs };
+        const lag = caughtUp ? { lagEvents: 0, lagEventsCapped: false, lagMs: 0 } : await behind.get(checkpoint)!;
+        return { name, checkpoint, head, caughtUp, rebuilding: this.rebuilds.get(name) ?? null, ...lag };
       }),
     );
   }
 
   private async lagBehind(checkpoint: string | null): Promise<Lag> {
-    const events = await this.events.readAll(checkpoint, LAG_COUNT_LIMIT);
-    const oldest = events.find((event) => typeof event.data.occurredAt === 'string');
+    const [lagEvents, first] = await Promise.all([this.events.countAfter(checkpoint, this.lagCountLimit), this.events.readAll(checkpoint, AGE_SCAN_LIMIT)]);
+    const oldest = first.find((event) => typeof event.data.occurredAt === 'string');
     const age = oldest === undefined ? NaN : Date.now() - Date.parse(oldest.data.occurredAt as string);
-    return { lagEvents: events.length, lagMs: Number.isNaN(age) ? null : Math.max(0, age) };
+    return { lagEvents, lagEventsCapped: lagEvents >= this.lagCountLimit, lagMs: Number.isNaN(age) ? null : Math.max(0, age) };
   }
 
   /**
@@ -461,7 +475,7 @@ export class Projector {
   }
 }
 
-type Lag = Pick<ProjectionStatus, 'lagEvents' | 'lagMs'>;
+type Lag = Pick<ProjectionStatus, 'lagEvents' | 'lagEventsCapped' | 'lagMs'>;
 
 function settle(progress: Progress, stored: string | null): void {
   progress.persisted = stored;

@@ -100,6 +100,8 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
     ...privacyRoutes(services),
     ...(config.devTokens ? [devTokenRoute(tokens, config.AUTH_DEV_TOKENS_REMOTE)] : []),
   ];
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
   const runtime: RouteRuntime = {
     config,
     tokens,
@@ -108,7 +110,7 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
     adminJournal: new AdminJournal(services.events, services.clock),
     logger,
     waitForProjections: (names, position) => waiter.waitFor(names, position),
-    ownWrites: new OwnWrites(services.sessions, () => services.events.headPosition(), logger),
+    ownWrites: new OwnWrites(services.sessions, () => services.events.headPosition(), logger, config.SESSION_POSITION_TTL_MS, metrics),
   };
 
   const registry = new OpenAPIRegistry();
@@ -125,16 +127,15 @@ export async function createEventmart(config: Config, overrides: Overrides = {})
       contact: { name: 'Eventmart maintainers' },
       description:
         'Event-sourced commerce: points, products, coupons, orders. Errors are RFC 9457 problem+json with a stable `code`. ' +
-        'Reads are session-consistent per user: a read sent with a token reflects every write that user had answered before it, on any instance ' +
-        '(it waits up to CONSISTENCY_WAIT_MS, then 503 CONSISTENCY_TIMEOUT); other users\' writes appear once projected, without a guarantee. ' +
+        'Reads are session-consistent per user: a read of your own data, sent with your token, reflects every write you had answered before it, on any instance ' +
+        '(it waits up to CONSISTENCY_WAIT_MS, then 503 CONSISTENCY_TIMEOUT), and an admin\'s public reads reflect the admin\'s own writes. ' +
+        'Not guaranteed: other users\' writes, and what a customer\'s orders change in public data (stock, ranking), which appear once projected. ' +
         (config.devTokens ? 'Get a token from POST /auth/dev-token, then press Authorize.' : ''),
     },
     // Relative: the document is served by the API it describes, at whatever address that is reached.
     servers: [{ url: '/', description: 'The server that serves this document' }],
   });
 
-  const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics });
   const latency = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request latency by route',

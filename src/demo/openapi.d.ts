@@ -589,6 +589,11 @@ export interface components {
                 /** @example Too small: expected number to be >=1 */
                 message: string;
             }[];
+            /**
+             * @description CONSISTENCY_TIMEOUT: the position waited for. A refused payment: the position of the PaymentFailed it recorded, which the payer's next read waits for.
+             * @example 1042
+             */
+            position?: string;
         };
         Product: {
             /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */
@@ -3343,10 +3348,15 @@ export interface operations {
                                 total: number;
                             } | null;
                             /**
-                             * @description Events in the log past the checkpoint (counted up to 1000); 0 when caught up
+                             * @description Events in the log past the checkpoint (counted up to 100000); 0 when caught up
                              * @example 0
                              */
                             lagEvents: number;
+                            /**
+                             * @description True when the count stopped at 100000: at least lagEvents events lie behind
+                             * @example false
+                             */
+                            lagEventsCapped: boolean;
                             /**
                              * @description How old the oldest event past the checkpoint is, in ms (0 when caught up; null when none of those events carries a time)
                              * @example 0

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import proxyaddr from 'proxy-addr';
@@ -90,6 +91,8 @@ const schema = z
     /** A stream gets a snapshot in DATA_DIR/snapshots.db every this many events; 0: no snapshots. */
     SNAPSHOT_EVERY: limit(1_000),
     CONSISTENCY_WAIT_MS: positiveInt(5_000),
+    /** Off: reads wait only for X-Consistent-With, and writes record nothing (clients that send the header themselves; the bench's baseline). */
+    READ_YOUR_WRITES: flag.default(true),
     /** How long a user's latest write is remembered for read-your-writes: well beyond any healthy projection lag. */
     SESSION_POSITION_TTL_MS: positiveInt(300_000),
     PROJECTION_POLL_MS: positiveInt(200),
@@ -191,9 +194,15 @@ export type Program = 'api' | 'projector' | 'cli';
 /**
  * The instance's stable name: INSTANCE_ID, or what the same process started again on this host
  * gets again: an API by its port (two cannot listen on one), the others by their data directory.
+ * An API on an ephemeral port (PORT=0) has nothing its restart gets again, and would share the
+ * name with every neighbour on the host (taking their live leases at its start): it gets a name
+ * of its own, and its restart waits out its leases like any other instance's.
  */
-export const instanceIdOf = (config: Config, program: Program): string =>
-  config.INSTANCE_ID ?? `${hostname()}:${program}:${program === 'api' ? config.PORT : resolve(config.DATA_DIR)}`;
+export function instanceIdOf(config: Config, program: Program): string {
+  if (config.INSTANCE_ID) return config.INSTANCE_ID;
+  if (program !== 'api') return `${hostname()}:${program}:${resolve(config.DATA_DIR)}`;
+  return config.PORT === 0 ? `${hostname()}:api:ephemeral:${process.pid}:${randomUUID().slice(0, 8)}` : `${hostname()}:api:${config.PORT}`;
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {

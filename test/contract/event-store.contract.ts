@@ -145,6 +145,27 @@ export function eventStoreContract(makeStore: () => Promise<EventStore>): void {
     expect(await store.headPosition()).toBe(positions[2]);
   });
 
+  it('counts the events after a position up to a limit, past an append that failed', async () => {
+    const before = await store.headPosition();
+    await store.append([{ stream: s('c1'), expectedRevision: 'no_stream', events: [event('C'), event('C')] }]);
+    // Its first write may be inserted, and its positions drawn, before the second one conflicts.
+    await expect(
+      store.append([
+        { stream: s('c2'), expectedRevision: 'no_stream', events: [event('X'), event('X')] },
+        { stream: s('c1'), expectedRevision: 'no_stream', events: [event('X')] },
+      ]),
+    ).rejects.toBeInstanceOf(ConcurrencyConflict);
+    const third = await store.append([{ stream: s('c3'), expectedRevision: 'no_stream', events: [event('C')] }]);
+    await store.append([{ stream: s('c4'), expectedRevision: 'no_stream', events: [event('C'), event('C'), event('C')] }]);
+    const head = await store.headPosition();
+    // A shared server's log may hold other suites' events before ours, never after.
+    expect(await store.countAfter(before, 1_000)).toBe(6);
+    expect(await store.countAfter(third.position, 1_000)).toBe(3);
+    expect(await store.countAfter(head, 1_000)).toBe(0);
+    expect(await store.countAfter(before, 4)).toBe(4);
+    expect(await store.countAfter(null, 1_000_000)).toBeGreaterThanOrEqual(6);
+  });
+
   it('pages through the global log with a limit', async () => {
     const before = await store.headPosition();
     await store.append([

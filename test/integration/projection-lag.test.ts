@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import { Projector } from '../../projections/runtime';
 import { bearer, startTestApp, TestApp } from '../support/app';
 import { eventually } from '../support/eventually';
 
@@ -5,8 +8,13 @@ interface Status {
   name: string;
   caughtUp: boolean;
   lagEvents: number;
+  lagEventsCapped: boolean;
   lagMs: number | null;
 }
+
+/** Events no projection handles, in one append: a long lag without a thousand requests. */
+const noise = (count: number) =>
+  Array.from({ length: count }, (_, i) => ({ id: randomUUID(), type: 'LagNoise', data: { i, occurredAt: new Date().toISOString() } }));
 
 describe('projection lag, in events and in milliseconds', () => {
   let t: TestApp;
@@ -45,5 +53,26 @@ describe('projection lag, in events and in milliseconds', () => {
     expect(await eventually(balances, (s) => s.caughtUp)).toMatchObject({ lagEvents: 0, lagMs: 0 });
     expect(await eventually(() => scraped('eventmart_projection_lag_events'), (v) => v === 0)).toBe(0);
     expect(await scraped('eventmart_projection_lag_ms')).toBe(0);
+  });
+
+  it('counts a lag of more than a thousand events exactly, on the API and on /metrics', async () => {
+    await t.app.projector.stop();
+    await t.app.services.events.append([{ stream: `lag-noise-${randomUUID()}`, expectedRevision: 'no_stream', events: noise(1_500) }]);
+    expect(await balances()).toMatchObject({ caughtUp: false, lagEvents: 1_500, lagEventsCapped: false });
+    expect(await eventually(() => scraped('eventmart_projection_lag_events'), (v) => v === 1_500)).toBe(1_500);
+    expect(await scraped('eventmart_projection_lag_events_capped')).toBe(0);
+
+    t.app.projector.start();
+    expect(await eventually(balances, (s) => s.caughtUp)).toMatchObject({ lagEvents: 0, lagEventsCapped: false });
+  });
+
+  it('stops counting at its limit and says that the count is capped', async () => {
+    const { events, documents } = t.app.services;
+    const limited = new Projector(events, documents, t.app.projector.projections, pino({ level: 'silent' }), { lagCountLimit: 200 });
+    await t.app.projector.stop();
+    await events.append([{ stream: `lag-noise-${randomUUID()}`, expectedRevision: 'no_stream', events: noise(300) }]);
+    const [status] = (await limited.status()).filter((item) => item.name === 'balances');
+    expect(status).toMatchObject({ caughtUp: false, lagEvents: 200, lagEventsCapped: true });
+    t.app.projector.start();
   });
 });

@@ -98,7 +98,7 @@ describe('checkpoints of batches a projection ignores', () => {
     // Stored checkpoints alone do not show it: this one is not stored yet.
     await expect(new ProjectionWaiter(documents, 0).waitFor(['refunds'], position)).rejects.toMatchObject({ status: 503 });
     // The admin status is about this process's runner, so it reports it caught up.
-    expect(await projector.status()).toContainEqual({ name: 'refunds', checkpoint: position, head: position, caughtUp: true, rebuilding: null, lagEvents: 0, lagMs: 0 });
+    expect(await projector.status()).toContainEqual({ name: 'refunds', checkpoint: position, head: position, caughtUp: true, rebuilding: null, lagEvents: 0, lagEventsCapped: false, lagMs: 0 });
     // A process that does not run the projection (an API beside the projector) sees that the log up to the position holds nothing for it.
     const elsewhere = await projectorOf([counter('charges', 'Charged'), counter('refunds', 'Refunded')], {});
     await expect(new ProjectionWaiter(documents, 0, elsewhere).waitFor(['refunds'], position)).resolves.toBeUndefined();

@@ -115,6 +115,76 @@ describe('read-your-writes in one embedded instance', () => {
   });
   afterAll(async () => t?.close());
 
+  it("counts a refused payment, which writes PaymentFailed, as the payer's own write", async () => {
+    const [buyer, admin] = await Promise.all([t.tokenFor('ryw-refused'), t.tokenFor('ryw-refused-admin', 'admin')]);
+    const product = await must(t, 'POST', '/admin/products', admin, { name: 'Chair', price: 1_000, stock: 10 });
+    await must(t, 'POST', '/me/points/charge', buyer, { amount: 1_000 });
+    // Both are placed while the points suffice; paying the second leaves nothing for the first.
+    const [unpaid, paid] = [
+      await must(t, 'POST', '/orders', buyer, { items: [{ productId: product.id, quantity: 1 }] }),
+      await must(t, 'POST', '/orders', buyer, { items: [{ productId: product.id, quantity: 1 }] }),
+    ];
+    await must(t, 'POST', `/orders/${paid.orderId}/payment`, buyer, {});
+    await t.app.projector.catchUp();
+
+    const refused = await call(t, 'POST', `/orders/${unpaid.orderId}/payment`, buyer, {});
+    expect(refused).toMatchObject({ status: 409, body: { code: 'POINTS_INSUFFICIENT' } });
+    // Projected up to the refusal but not past it: the read must wait for the PaymentFailed it wrote.
+    const read = await call(t, 'GET', `/me/orders/${unpaid.orderId}`, buyer);
+    expect(read).toMatchObject({ status: 503, body: { code: 'CONSISTENCY_TIMEOUT' } });
+    expect(refused.body.position).toBe(read.body.position);
+    expect(refused.body.position > paid.position).toBe(true);
+
+    await t.app.projector.catchUp();
+    const shown = await must(t, 'GET', `/me/orders/${unpaid.orderId}`, buyer);
+    expect(shown.statusHistory).toContainEqual(expect.objectContaining({ status: 'PAYMENT_FAILED', reason: 'POINTS_INSUFFICIENT' }));
+  });
+
+  it("answers a public read sent with a customer's token as an anonymous one, without looking up the customer's writes", async () => {
+    const [customer, admin] = await Promise.all([t.tokenFor('ryw-browser'), t.tokenFor('ryw-catalogue-admin', 'admin')]);
+    const product = await must(t, 'POST', '/admin/products', admin, { name: 'Shelf', price: 300, stock: 2 });
+    await must(t, 'POST', '/me/points/charge', customer, { amount: 1_000 });
+    await t.app.projector.catchUp();
+    await must(t, 'GET', '/me/points', customer);
+    // The customer's checkout takes one of the two off the shelf; nothing projects it.
+    await must(t, 'POST', '/checkout', customer, { items: [{ productId: product.id, quantity: 1 }] });
+    const lookups = jest.spyOn(t.app.services.sessions, 'latest');
+    try {
+      // The catalogue is not the customer's own data: the read neither waits nor looks.
+      for (let i = 0; i < 3; i++) expect(await call(t, 'GET', `/products/${product.id}`, customer)).toMatchObject({ status: 200, body: { stock: 2 } });
+      expect(lookups).not.toHaveBeenCalled();
+      // An admin's token still counts: its own writes are the catalogue's.
+      expect(await call(t, 'GET', `/products/${product.id}`, admin)).toMatchObject({ status: 200, body: { stock: 2 } });
+      expect(lookups).toHaveBeenCalledWith('ryw-catalogue-admin');
+    } finally {
+      lookups.mockRestore();
+    }
+    await t.app.projector.catchUp();
+  });
+
+  it("waits for X-Consistent-With when it names a position later than the user's own write", async () => {
+    const [reader, other] = await Promise.all([t.tokenFor('ryw-header-reader'), t.tokenFor('ryw-header-other')]);
+    const own = await must(t, 'POST', '/me/points/charge', reader, { amount: 100 });
+    const later = await must(t, 'POST', '/me/points/charge', other, { amount: 100 });
+    await t.app.projector.catchUp(undefined, { until: own.position });
+    const read = (consistentWith?: string) =>
+      fetch(`${t.baseUrl}/me/points`, { headers: { authorization: `Bearer ${reader}`, ...(consistentWith ? { 'x-consistent-with': consistentWith } : {}) } }).then(
+        async (res) => ({ status: res.status, body: await res.json() }),
+      );
+
+    expect(await read()).toEqual({ status: 200, body: { userId: 'ryw-header-reader', balance: 100 } });
+    expect(await read(later.position)).toMatchObject({ status: 503, body: { code: 'CONSISTENCY_TIMEOUT', position: later.position } });
+    await t.app.projector.catchUp();
+    expect(await read(later.position)).toEqual({ status: 200, body: { userId: 'ryw-header-reader', balance: 100 } });
+  });
+
+  it("says in /openapi.json what is guaranteed (session consistency per user) and what is not (other users' writes)", async () => {
+    const { info, paths } = await must(t, 'GET', '/openapi.json');
+    expect(info.description).toContain('Reads are session-consistent per user');
+    expect(info.description).toContain("Not guaranteed: other users' writes");
+    expect(paths['/me/points'].get.parameters).toContainEqual(expect.objectContaining({ in: 'header', name: 'X-Consistent-With' }));
+  });
+
   it('makes only the writer wait: others, and anonymous public reads, are answered at once from what is projected', async () => {
     const [writer, other, admin] = await Promise.all([t.tokenFor('ryw-writer'), t.tokenFor('ryw-other'), t.tokenFor('ryw-admin', 'admin')]);
     const charged = await must(t, 'POST', '/me/points/charge', writer, { amount: 500 });

@@ -40,6 +40,11 @@ describe('configuration', () => {
     expect(instanceIdOf(loadConfig({ INSTANCE_ID: 'api-0' }), 'api')).toBe('api-0');
     expect(instanceIdOf(loadConfig({ PORT: '3001' }), 'api')).toBe(`${hostname()}:api:3001`);
     expect(instanceIdOf(loadConfig({ PORT: '3001', DATA_DIR: 'here' }), 'projector')).toBe(`${hostname()}:projector:${resolve('here')}`);
+    // An ephemeral port comes back as another one: no restart can be told by it, and neighbours must not share a name.
+    const [first, second] = [instanceIdOf(loadConfig({ PORT: '0' }), 'api'), instanceIdOf(loadConfig({ PORT: '0' }), 'api')];
+    expect(first).not.toBe(second);
+    expect(first).toMatch(new RegExp(`^${hostname()}:api:`));
+    expect(first).not.toBe(`${hostname()}:api:0`);
     // `|` separates the identity from the process in a lease's owner.
     expect(() => loadConfig({ INSTANCE_ID: 'a|b' })).toThrow(/INSTANCE_ID/);
   });

@@ -30,6 +30,7 @@ export const projectionAdminRoutes = (projector: Projector) => [
                   'A rebuild this process is running: how far it has replayed, in log offsets (events in SQLite, bytes in KurrentDB), so done/total is the share; null otherwise',
               }),
             lagEvents: z.number().int().min(0).openapi({ description: `Events in the log past the checkpoint (counted up to ${LAG_COUNT_LIMIT}); 0 when caught up`, example: 0 }),
+            lagEventsCapped: z.boolean().openapi({ description: `True when the count stopped at ${LAG_COUNT_LIMIT}: at least lagEvents events lie behind`, example: false }),
             lagMs: z
               .number()
               .int()

@@ -51,6 +51,8 @@ const WRAPPED_METADATA = 'eventmart.metadata';
 /** Keys the server adds when it turns multi-stream-append properties back into metadata. */
 const SERVER_METADATA_PREFIX = '$schema.';
 const RESUBSCRIBE_AFTER_MS = 1_000;
+/** Events per read when counting: one page in memory at a time, however far the count goes. */
+const COUNT_PAGE = 1_000;
 
 const POSITION_PATTERN = /^(\d{20})\/(\d{20})$/;
 
@@ -125,6 +127,20 @@ export class KurrentDbEventStore implements EventStore {
       if (events.length === limit) break;
     }
     return events;
+  }
+
+  /** $all has no count: the events are read (their positions are byte offsets), in pages. */
+  async countAfter(after: string | null, limit: number): Promise<number> {
+    let counted = 0;
+    let from = after;
+    for (;;) {
+      const wanted = Math.min(COUNT_PAGE, limit - counted);
+      if (wanted <= 0) return counted;
+      const page = await this.readAll(from, wanted);
+      counted += page.length;
+      if (page.length < wanted) return counted;
+      from = page[page.length - 1].position;
+    }
   }
 
   async headPosition(): Promise<string | null> {

@@ -157,6 +157,12 @@ export interface EventStore {
   /** Position of the newest event in the log, or null when the log is empty. */
   headPosition(): Promise<string | null>;
   /**
+   * How many events lie after `after` (null: the whole log), counted up to `limit`: an answer of
+   * `limit` means at least that many. SQLite and PostgreSQL count without reading the events (a
+   * subtraction over dense positions, a count of primary-key entries); KurrentDB reads them.
+   */
+  countAfter(after: string | null, limit: number): Promise<number>;
+  /**
    * Calls `listener` whenever new events may be in the log (in-process commits at least).
    * A hint only: followers still poll, so a missed call only delays them.
    */

@@ -167,6 +167,15 @@ export class PostgresEventStore implements EventStore {
     return [...(await read)];
   }
 
+  /** An index-only scan of at most `limit` primary-key entries: positions have gaps (a rolled-back append still drew its numbers). */
+  async countAfter(after: string | null, limit: number): Promise<number> {
+    const [row] = await this.pg.query<{ n: string }>(
+      `SELECT count(*) AS n FROM (SELECT 1 FROM ${this.events} WHERE position > $1 ORDER BY position LIMIT $2) AS behind`,
+      [after === null ? '0' : BigInt(after).toString(), limit],
+    );
+    return Number(row.n);
+  }
+
   async headPosition(): Promise<string | null> {
     const [row] = await this.pg.query<{ position: string | null }>(`SELECT max(position) AS position FROM ${this.events}`);
     return row.position === null ? null : formatPosition(BigInt(row.position));

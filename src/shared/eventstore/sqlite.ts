@@ -219,6 +219,16 @@ export class SqliteEventStore implements EventStore {
     return null;
   }
 
+  /**
+   * Positions are dense: AUTOINCREMENT in a table nothing deletes from, and an insert that is
+   * rolled back gives its number back (sqlite_sequence rolls back with it). So the count is a
+   * subtraction, whatever the lag.
+   */
+  async countAfter(after: string | null, limit: number): Promise<number> {
+    const head = this.statements.head.get()!.position ?? 0;
+    return Math.max(0, Math.min(limit, head - (after === null ? 0 : Number(after))));
+  }
+
   async headPosition(): Promise<string | null> {
     const { position } = this.statements.head.get()!;
     return position === null ? null : formatPosition(position);

@@ -4,7 +4,7 @@ import etag from 'etag';
 import type { Logger } from 'pino';
 import proxyaddr from 'proxy-addr';
 import { problemToAnswer } from './errors';
-import { expressPathOf, querySchemaOf, RouteDefinition, RouteResult, RouteRuntime, routeServer } from './route';
+import { expressPathOf, mayWaitForOwnWrites, querySchemaOf, RouteDefinition, RouteResult, RouteRuntime, routeServer } from './route';
 
 /** Takes the request and returns true, or returns false having touched nothing. */
 export type FastLane = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -59,8 +59,8 @@ interface Serialised {
  * Express would (status, headers with the ETag computed the same way, body); a test holds
  * the two side by side.
  *
- * A public GET whose route offers `fromMemory`, sent without a token, is answered in the turn it
- * arrived when the answer is already in memory; its serialised body is kept per answer object, since cached
+ * A public GET whose route offers `fromMemory`, sent without a token or with a customer's, is
+ * answered in the turn it arrived when the answer is already in memory; its serialised body is kept per answer object, since cached
  * values are immutable and replaced, never changed, when invalidated.
  */
 export function fastLane(options: FastLaneOptions): FastLane {
@@ -124,8 +124,8 @@ export function fastLane(options: FastLaneOptions): FastLane {
       observe(method, pattern.expressPath, status, (performance.now() - started) / 1000);
     };
 
-    // A token may belong to a user with a recent write to wait for (read-your-writes): routeServer looks.
-    if (pattern.route.fromMemory && body === undefined && req.headers['x-consistent-with'] === undefined && req.headers.authorization === undefined) {
+    // An admin's token may have a recent write to wait for (read-your-writes): routeServer looks.
+    if (pattern.route.fromMemory && body === undefined && req.headers['x-consistent-with'] === undefined && !mayWaitForOwnWrites(req.headers.authorization, runtime)) {
       const parsedParams = pattern.route.params ? pattern.route.params.safeParse(params) : undefined;
       const parsedQuery = querySchemaOf(pattern.route).safeParse(query);
       const answer = parsedQuery.success && parsedParams?.success !== false ? fromMemory(pattern, parsedParams?.data, parsedQuery.data) : undefined;

@@ -64,7 +64,8 @@ export interface RouteDefinition<P = unknown, Q = unknown, B = unknown, A extend
   /**
    * Projections this read depends on: a read waits until they have passed the user's own latest
    * write (read-your-writes, also on a public route sent with a valid token) and the position in
-   * X-Consistent-With. A successful write that answers a `position` records it as its user's.
+   * X-Consistent-With. A write that answers a `position` (a success, or a refusal that recorded
+   * why it refused) records it as its user's.
    */
   readonly readsFrom?: readonly string[];
   /** Abuse limit (config RATE_LIMIT_*): state-changing routes count as 'write' unless they name another; reads are not limited unless they name one. */
@@ -169,10 +170,20 @@ export function routeServer(route: RouteDefinition, runtime: RouteRuntime): (req
     };
     const work = (async (): Promise<Answer> => {
       if (route.readsFrom) fresh = await waitForWrites(request, route, user, runtime);
-      const answer = route.idempotent ? await runIdempotently(request, user, run, runtime) : { result: await run(undefined), replayed: false };
       // Before the answer leaves: the user's next read may already be on its way to another instance.
-      const position = user && route.method !== 'get' ? positionOf(answer.result) : undefined;
-      if (user && position) await runtime.ownWrites.record(user.userId, position);
+      const recordOwnWrite = async (body: unknown) => {
+        const position = user && route.method !== 'get' && runtime.config.READ_YOUR_WRITES ? writtenPosition(body) : undefined;
+        if (user && position) await runtime.ownWrites.record(user.userId, position);
+      };
+      let answer: Answer;
+      try {
+        answer = route.idempotent ? await runIdempotently(request, user, run, runtime) : { result: await run(undefined), replayed: false };
+      } catch (error) {
+        // A refusal that wrote something (a refused payment records why) answers its position too.
+        await recordOwnWrite(errorToProblem(error).body);
+        throw error;
+      }
+      await recordOwnWrite(answer.result.body);
       return answer;
     })();
     return hasDeadline(route, request) ? answerInTime(request, work, route.method !== 'get', runtime) : work;
@@ -243,14 +254,15 @@ async function answerInTime(request: RouteRequest, work: Promise<Answer>, pendin
   }
 }
 
+const bearerOf = (authorization: string | undefined) => authorization?.match(/^Bearer ([A-Za-z0-9._~+/=-]+)$/)?.[1];
+
 async function authenticate(request: RouteRequest, access: Access, tokens: TokenService): Promise<Principal | undefined> {
   if (access === 'public') return undefined;
-  const header = request.header('authorization');
-  const match = header?.match(/^Bearer ([A-Za-z0-9._~+/=-]+)$/);
-  if (!match) throw new HttpProblem(401, 'UNAUTHENTICATED', 'send Authorization: Bearer <token>', {}, { 'WWW-Authenticate': 'Bearer' });
+  const token = bearerOf(request.header('authorization'));
+  if (!token) throw new HttpProblem(401, 'UNAUTHENTICATED', 'send Authorization: Bearer <token>', {}, { 'WWW-Authenticate': 'Bearer' });
   let principal: Principal;
   try {
-    principal = await tokens.verify(match[1]);
+    principal = await tokens.verify(token);
   } catch (error) {
     if (!(error instanceof InvalidToken)) throw error;
     throw new HttpProblem(401, 'UNAUTHENTICATED', error.message, {}, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
@@ -271,12 +283,15 @@ function parse<T>(schema: ZodType<T> | undefined, value: unknown, where: string)
 /**
  * Waits until the route's projections have passed the later of the user's own latest write and
  * the position the request names; true when there was one (and the read model is past it).
- * Nothing recent to wait for costs one look-up (one Redis GET in a shared deployment).
+ * Nothing recent to wait for costs one look-up (one Redis GET in a shared deployment): strict
+ * read-your-writes across instances must ask the shared record, since the user may have written
+ * through any instance a moment ago, and an authenticated read makes no other Redis round trip
+ * to fold it into (reads are not rate limited; their data comes from the document store).
  */
 async function waitForWrites(request: RouteRequest, route: RouteDefinition, user: Principal | undefined, runtime: RouteRuntime): Promise<boolean> {
   const header = request.header('x-consistent-with');
   const asked = header === undefined ? null : parse(positionSchema, header, 'header X-Consistent-With');
-  const reader = user ?? (route.access === 'public' ? await optionalReader(request, runtime.tokens) : undefined);
+  const reader = !runtime.config.READ_YOUR_WRITES ? undefined : user ?? (route.access === 'public' ? await adminReader(request, runtime.tokens) : undefined);
   const own = reader ? await runtime.ownWrites.latest(reader.userId) : null;
   const position = asked !== null && (own === null || asked > own) ? asked : own;
   if (position === null) return false;
@@ -284,16 +299,32 @@ async function waitForWrites(request: RouteRequest, route: RouteDefinition, user
   return true;
 }
 
-/** Who sent a public read, if it carries a valid token: an admin reading the product it just created. Anything else reads anonymously, as before. */
-async function optionalReader(request: RouteRequest, tokens: TokenService): Promise<Principal | undefined> {
+/**
+ * Whose own writes a public read waits for: an admin's only (the product it just created), the
+ * catalogue being its data. Any other sender, with a token or not, reads anonymously, at no
+ * cost: a public read stays what it was.
+ */
+async function adminReader(request: RouteRequest, tokens: TokenService): Promise<Principal | undefined> {
   if (request.header('authorization') === undefined) return undefined;
-  return authenticate(request, 'user', tokens).catch(() => undefined);
+  const principal = await authenticate(request, 'user', tokens).catch(() => undefined);
+  return principal?.role === 'admin' ? principal : undefined;
 }
 
-/** The position a successful write answers (see schemas.ts positionSchema). */
-function positionOf(result: RouteResult): string | undefined {
-  if (result.status >= 300 || typeof result.body !== 'object' || result.body === null) return undefined;
-  const { position } = result.body as { position?: unknown };
+/**
+ * For a public read that could be answered from memory (the fast lane): whether its sender may
+ * be an admin whose own writes it must wait for. A token this process has verified as a
+ * customer's needs nothing; one it does not know yet goes the long way, once.
+ */
+export function mayWaitForOwnWrites(authorization: string | undefined, runtime: RouteRuntime): boolean {
+  if (authorization === undefined || !runtime.config.READ_YOUR_WRITES) return false;
+  const token = bearerOf(authorization);
+  return token === undefined || runtime.tokens.known(token)?.role !== 'customer';
+}
+
+/** The position a write answers (see schemas.ts positionSchema): a success's, or a refusal's that wrote why it refused. */
+function writtenPosition(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { position } = body as { position?: unknown };
   return typeof position === 'string' ? position : undefined;
 }
 

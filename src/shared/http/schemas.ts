@@ -36,6 +36,13 @@ export const problemSchema = z
         }),
       )
       .optional(),
+    position: z
+      .string()
+      .optional()
+      .openapi({
+        description: 'CONSISTENCY_TIMEOUT: the position waited for. A refused payment: the position of the PaymentFailed it recorded, which the payer\'s next read waits for.',
+        example: EXAMPLE.position,
+      }),
   })
   .openapi('Problem');
 

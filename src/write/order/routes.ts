@@ -80,15 +80,19 @@ export const orderRoutes = ({ clock, ids, commands, payers, config }: AppService
     ...(userCouponId && parseUserCouponId(userCouponId) ? [couponStream(parseUserCouponId(userCouponId)!.couponId)] : []),
   ];
 
-  /** Records why a payment was refused (the order stays payable), then lets the refusal through. */
-  const recordRefusal = async (user: Principal, orderId: string, error: unknown) => {
-    if (!(error instanceof DomainError) || !PAYMENT_REFUSALS.has(error.code)) return;
-    await commands.handle(
+  /**
+   * Records why a payment was refused (the order stays payable) and answers the refusal with the
+   * position of that record: it is the payer's write, which their next read must show.
+   */
+  const recordRefusal = async (user: Principal, orderId: string, error: unknown): Promise<unknown> => {
+    if (!(error instanceof DomainError) || !PAYMENT_REFUSALS.has(error.code)) return error;
+    const { position } = await commands.handle(
       orderDecider,
       orderId,
       { type: 'RecordPaymentFailure', data: { orderId, userId: user.userId, reason: error.code, now: clock.now().toISOString() } },
       { metadata: metadata(user) },
     );
+    return new DomainError(error.code, error.kind, error.message, { ...error.details, position });
   };
 
   return [
@@ -129,8 +133,7 @@ export const orderRoutes = ({ clock, ids, commands, payers, config }: AppService
         try {
           return { status: 200, body: await run(user, params.orderId, streamsOf(state, user.userId), (unit) => payOrder(unit, input), idSeed) };
         } catch (error) {
-          await recordRefusal(user, params.orderId, error);
-          throw error;
+          throw await recordRefusal(user, params.orderId, error);
         }
       },
     }),

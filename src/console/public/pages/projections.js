@@ -82,7 +82,7 @@ export const projectionsPage = {
             { 'data-projection': item.name },
             h('td', {}, h('code', {}, item.name)),
             h('td', {}, h('code', {}, item.checkpoint ?? '—')),
-            lagCell(item.lagEvents, ''),
+            lagCell(item.lagEvents, item.lagEventsCapped ? '+' : ''),
             lagCell(item.lagMs, ' ms'),
             stateCell(item),
             h('td', {}, button),
