@@ -49,6 +49,18 @@ export function eventStoreContract(makeStore: () => Promise<EventStore>): void {
     expect(head[0].metadata).toEqual({ userId: 'u1' });
   });
 
+  it('reads at most `limit` events of a stream from a revision', async () => {
+    await store.append([{ stream: s('l'), expectedRevision: 'no_stream', events: ['A', 'B', 'C', 'D'].map((type) => event(type)) }]);
+    const types = (events: { type: string }[]) => events.map((e) => e.type);
+    expect(types(await store.readStream(s('l'), 0n, 2))).toEqual(['A', 'B']);
+    expect(types(await store.readStream(s('l'), 2n, 10))).toEqual(['C', 'D']);
+    expect(types(await store.readStream(s('l'), 1n))).toEqual(['B', 'C', 'D']);
+    expect(await store.readStream(s('l'), 0n, 0)).toEqual([]);
+    expect(await store.readStream(s('nothing'), 0n, 5)).toEqual([]);
+    // A full page says nothing of the stream's end: what follows it is still read.
+    expect(types(await store.readStream(s('l'), 2n))).toEqual(['C', 'D']);
+  });
+
   it('reads a stream backwards a page at a time, newest first, from its end or below a revision', async () => {
     await store.append([{ stream: s('h'), expectedRevision: 'no_stream', events: ['A', 'B', 'C', 'D', 'E'].map((type) => event(type)) }]);
     await store.append([{ stream: s('other'), expectedRevision: 'no_stream', events: [event('X')] }]);

@@ -84,7 +84,7 @@ describe('SQLite event store (file)', () => {
       const ran: string[] = [];
       const all = proto.all;
       const queries = jest.spyOn(proto, 'all').mockImplementation(function (this: Database.Statement, ...params: unknown[]) {
-        if (this.source.includes('revision >= ? ORDER BY revision') && !this.source.includes('LIMIT')) ran.push(this.source);
+        if (this.source.startsWith('SELECT * FROM events WHERE stream = ? AND revision >= ?')) ran.push(this.source);
         return all.apply(this, params);
       });
       // Its own append moved the head it knows: nothing past revision 0, and no query to say so.

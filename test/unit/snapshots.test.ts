@@ -140,7 +140,11 @@ describe('CommandHandler with snapshots', () => {
 
     const reads = jest.spyOn(store, 'readStream');
     const loaded = await restarted.load(productDecider, `product-${productId}`);
-    expect(reads.mock.calls).toEqual([[`product-${productId}`, 19n]]);
+    // The first EVERY events tell a long stream; then only what follows the snapshot is read.
+    expect(reads.mock.calls).toEqual([
+      [`product-${productId}`, 0n, EVERY],
+      [`product-${productId}`, 19n],
+    ]);
     const events = await store.readStream(`product-${productId}`);
     const folded = fold(productDecider, productDecider.initialState, events as never);
     expect(plain(loaded.state)).toEqual(plain(folded));
@@ -171,29 +175,41 @@ describe('CommandHandler with snapshots', () => {
   it('ignores a snapshot past the end of the log, and one written by another version of the decider', async () => {
     const productId = randomUUID();
     const stream = `product-${productId}`;
-    const history = productEvents(productId, 3);
+    const history = productEvents(productId, EVERY + 2);
     await store.append([{ stream, expectedRevision: 'no_stream', events: history.map((e) => ({ id: randomUUID(), type: e.type, data: e.data })) }]);
     const wrong = encodeState({ ...productDecider.initialState, exists: true, stock: -1 });
     const handler = () => new CommandHandler(store, new InProcessLockService(), config(), snapshots);
+    const folded = fold(productDecider, productDecider.initialState, history).stock;
 
     await snapshotStore.write({ stream, fingerprint: fingerprintOf(productDecider as never), revision: 50n, eventId: randomUUID(), state: wrong });
-    expect((await handler().load(productDecider, stream)).state.stock).toBe(1_000 - 2);
+    expect((await handler().load(productDecider, stream)).state.stock).toBe(folded);
 
-    const [last] = await store.readStream(stream, 3n);
-    await snapshotStore.write({ stream, fingerprint: 'an older decider', revision: 3n, eventId: last.id, state: wrong });
-    expect((await handler().load(productDecider, stream)).state.stock).toBe(1_000 - 2);
+    const [last] = await store.readStream(stream, BigInt(EVERY + 2));
+    await snapshotStore.write({ stream, fingerprint: 'an older decider', revision: BigInt(EVERY + 2), eventId: last.id, state: wrong });
+    expect((await handler().load(productDecider, stream)).state.stock).toBe(folded);
   });
 
   it('folds the log when a snapshot cannot be decoded, and says so', async () => {
     const productId = randomUUID();
     const stream = `product-${productId}`;
+    const history = productEvents(productId, EVERY + 2);
+    await store.append([{ stream, expectedRevision: 'no_stream', events: history.map((e) => ({ id: randomUUID(), type: e.type, data: e.data })) }]);
+    const [last] = await store.readStream(stream, BigInt(EVERY + 2));
+    await snapshotStore.write({ stream, fingerprint: fingerprintOf(productDecider as never), revision: BigInt(EVERY + 2), eventId: last.id, state: Buffer.from('garbage') });
+    const loaded = await new CommandHandler(store, new InProcessLockService(), config(), snapshots).load(productDecider, stream);
+    expect(loaded.state.takenBy.size).toBe(EVERY + 2);
+    expect(errors).toHaveLength(1);
+  });
+
+  it('does not look for a snapshot of a stream too short to have one', async () => {
+    const productId = randomUUID();
+    const stream = `product-${productId}`;
     const history = productEvents(productId, 3);
     await store.append([{ stream, expectedRevision: 'no_stream', events: history.map((e) => ({ id: randomUUID(), type: e.type, data: e.data })) }]);
-    const [last] = await store.readStream(stream, 3n);
-    await snapshotStore.write({ stream, fingerprint: fingerprintOf(productDecider as never), revision: 3n, eventId: last.id, state: Buffer.from('garbage') });
+    const looked = jest.spyOn(snapshotStore, 'read');
     const loaded = await new CommandHandler(store, new InProcessLockService(), config(), snapshots).load(productDecider, stream);
     expect(loaded.state.takenBy.size).toBe(3);
-    expect(errors).toHaveLength(1);
+    expect(looked).not.toHaveBeenCalled();
   });
 
   it('takes no snapshot of a stream shorter than SNAPSHOT_EVERY', async () => {

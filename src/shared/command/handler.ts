@@ -26,6 +26,9 @@ export interface Loaded<S> {
   readonly position: string | null;
 }
 
+/** Events read to tell a short stream, which has no snapshot to look for, from a long one. */
+const SHORT_STREAM = 64;
+
 export const streamName = (decider: Pick<Decider<never, DomainEvent, unknown>, 'category'>, id: string) => `${decider.category}-${id}`;
 
 /** What `transact` hands its work: aggregates loaded once per attempt, decisions kept for one append. */
@@ -82,7 +85,14 @@ export class CommandHandler {
   async load<S>(decider: Decider<never, DomainEvent, S>, stream: string): Promise<Loaded<S>> {
     const cached = this.cache.get(stream) as Loaded<S> | undefined;
     if (cached) return this.foldNewer(decider, stream, cached, await this.store.readStream(stream, cached.revision! + 1n));
-    const snapshot = await this.snapshots?.restore(decider, stream);
+    const empty: Loaded<S> = { state: decider.initialState, revision: null, position: null };
+    // Most cold loads are of short streams (a new order, a wallet seen for the first time): the
+    // start of the stream is read first, and only a stream longer than that can have a snapshot
+    // worth asking for.
+    const probe = this.snapshots ? Math.min(SHORT_STREAM, this.snapshots.every) : undefined;
+    const start = await this.store.readStream(stream, 0n, probe);
+    if (probe === undefined || start.length < probe) return this.foldNewer(decider, stream, empty, start);
+    const snapshot = await this.snapshots!.restore(decider, stream);
     if (snapshot) {
       const events = await this.store.readStream(stream, snapshot.revision);
       // Only the log decides: a snapshot whose event it does not hold at that revision (a log
@@ -93,8 +103,7 @@ export class CommandHandler {
       }
       await this.snapshots!.reject(stream);
     }
-    const empty: Loaded<S> = { state: decider.initialState, revision: null, position: null };
-    return this.foldNewer(decider, stream, empty, await this.store.readStream(stream, 0n));
+    return this.foldNewer(decider, stream, empty, [...start, ...(await this.store.readStream(stream, BigInt(probe)))]);
   }
 
   private foldNewer<S>(decider: Decider<never, DomainEvent, S>, stream: string, from: Loaded<S>, newer: readonly StoredEvent[]): Loaded<S> {

@@ -100,8 +100,9 @@ export class KurrentDbEventStore implements EventStore {
         : connection;
   }
 
-  async readStream(stream: string, fromRevision = 0n): Promise<StoredEvent[]> {
-    return this.readFrom(stream, fromRevision);
+  async readStream(stream: string, fromRevision = 0n, limit?: number): Promise<StoredEvent[]> {
+    if (limit !== undefined && limit <= 0) return [];
+    return this.readFrom(stream, fromRevision, limit);
   }
 
   async readStreamBackward(stream: string, before: bigint | null, limit: number): Promise<StoredEvent[]> {

@@ -129,8 +129,8 @@ export function judgeReplay(
 
 export interface EventStore {
   readonly adapterName: string;
-  /** Events of one stream in revision order, starting at `fromRevision` (inclusive). */
-  readStream(stream: string, fromRevision?: bigint): Promise<StoredEvent[]>;
+  /** Events of one stream in revision order, starting at `fromRevision` (inclusive), at most `limit` of them (all when absent). */
+  readStream(stream: string, fromRevision?: bigint, limit?: number): Promise<StoredEvent[]>;
   /**
    * Up to `limit` events of one stream, newest first, each with a revision below `before` (null:
    * from the stream's last event on): an aggregate's own history, a page at a time.

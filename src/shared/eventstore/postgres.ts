@@ -125,10 +125,11 @@ export class PostgresEventStore implements EventStore {
     return store;
   }
 
-  async readStream(stream: string, fromRevision = 0n): Promise<StoredEvent[]> {
+  async readStream(stream: string, fromRevision = 0n, limit?: number): Promise<StoredEvent[]> {
+    if (limit !== undefined && limit <= 0) return [];
     const rows = await this.pg.query<EventRow>(
-      `SELECT position, id, stream, revision, type, data, metadata FROM ${this.events} WHERE stream = $1 AND revision >= $2 ORDER BY revision`,
-      [stream, fromRevision.toString()],
+      `SELECT position, id, stream, revision, type, data, metadata FROM ${this.events} WHERE stream = $1 AND revision >= $2 ORDER BY revision LIMIT $3`,
+      [stream, fromRevision.toString(), limit ?? null],
     );
     return rows.map(toStored);
   }

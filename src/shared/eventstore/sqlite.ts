@@ -126,8 +126,8 @@ export class SqliteEventStore implements EventStore {
     `);
     this.emitter.setMaxListeners(0);
     this.statements = {
-      readStream: this.db.prepare<[string, number], EventRow>(
-        'SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision',
+      readStream: this.db.prepare<[string, number, number], EventRow>(
+        'SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?',
       ),
       readStreamBackward: this.db.prepare<[string, number, number], EventRow>(
         'SELECT * FROM events WHERE stream = ? AND revision < ? ORDER BY revision DESC LIMIT ?',
@@ -149,8 +149,9 @@ export class SqliteEventStore implements EventStore {
     };
   }
 
-  async readStream(stream: string, fromRevision = 0n): Promise<StoredEvent[]> {
+  async readStream(stream: string, fromRevision = 0n, limit?: number): Promise<StoredEvent[]> {
     const from = Number(fromRevision);
+    if (limit !== undefined && limit <= 0) return [];
     const version = this.dataVersion();
     if (version !== this.headsVersion) {
       this.heads.clear();
@@ -158,9 +159,10 @@ export class SqliteEventStore implements EventStore {
     }
     const head = this.heads.get(stream);
     if (head !== undefined && from > head) return [];
-    const rows = this.statements.readStream.all(stream, from);
+    const rows = this.statements.readStream.all(stream, from, limit ?? -1);
     // An empty answer says only that nothing lies at `from` or beyond: from - 1 bounds the head.
-    this.noteHead(stream, rows.length > 0 ? rows[rows.length - 1].revision : from - 1);
+    // A full page of a limited read leaves the head unknown.
+    if (limit === undefined || rows.length < limit) this.noteHead(stream, rows.length > 0 ? rows[rows.length - 1].revision : from - 1);
     return rows.map(toStored);
   }
 

@@ -24,7 +24,8 @@ export class AggregateSnapshots {
 
   constructor(
     private readonly store: SnapshotStore,
-    private readonly every: number,
+    /** A stream gets a snapshot every this many events; a shorter one never has one. */
+    readonly every: number,
     private readonly onError: (error: unknown, stream: string) => void,
   ) {}
 
