@@ -146,6 +146,9 @@ export class SqliteEventStore implements EventStore {
       insert: this.db.prepare(
         'INSERT INTO events (id, stream, revision, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)',
       ),
+      savepoint: this.db.prepare('SAVEPOINT one_append'),
+      release: this.db.prepare('RELEASE one_append'),
+      rollbackTo: this.db.prepare('ROLLBACK TO one_append'),
     };
   }
 
@@ -293,15 +296,15 @@ export class SqliteEventStore implements EventStore {
     try {
       immediate(this.db, () => {
         for (const pending of batch) {
-          this.db.exec('SAVEPOINT one_append');
+          this.statements.savepoint.run();
           try {
             const rows: EventRow[] = [];
             outcomes.push({ ok: true, result: this.appendNow(pending.writes, rows) });
-            this.db.exec('RELEASE one_append');
+            this.statements.release.run();
             written.push(...rows);
           } catch (error) {
-            this.db.exec('ROLLBACK TO one_append');
-            this.db.exec('RELEASE one_append');
+            this.statements.rollbackTo.run();
+            this.statements.release.run();
             outcomes.push({ ok: false, error });
           }
         }
@@ -370,6 +373,8 @@ export class SqliteEventStore implements EventStore {
     if (replayed) return replayed;
     const revisions = new Map<string, bigint>();
     let position = 0;
+    // The events of one command carry the same metadata object: serialised once.
+    const metadataJson = new Map<object | undefined, string>();
     for (const [i, write] of writes.entries()) {
       const current = currents[i];
       checkExpected(write.stream, write.expectedRevision, current);
@@ -377,7 +382,8 @@ export class SqliteEventStore implements EventStore {
       for (const event of write.events) {
         revision += 1;
         const data = JSON.stringify(event.data);
-        const metadata = JSON.stringify(event.metadata ?? {});
+        let metadata = metadataJson.get(event.metadata);
+        if (metadata === undefined) metadataJson.set(event.metadata, (metadata = JSON.stringify(event.metadata ?? {})));
         const info = this.statements.insert.run(event.id, write.stream, revision, event.type, data, metadata);
         position = Number(info.lastInsertRowid);
         rows.push({ position, id: event.id, stream: write.stream, revision, type: event.type, data, metadata });
