@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { DATA_PLATFORM_DELIVERIES, DeliveryDoc } from '../../projections/data-platform-outbox';
+import { DATA_PLATFORM_DELIVERIES, DELIVERY_STATUSES, DeliveryDoc } from '../../projections/data-platform-outbox';
 import type { AppServices } from '../composition/services';
 import { Deliveries } from './deliveries';
 import { defineRoute } from '../shared/http/route';
 import { EXAMPLE, instantOutSchema, listQuerySchema, pageSchema } from '../shared/http/schemas';
 
-const statusSchema = z.enum(['PENDING', 'DELIVERED', 'DEAD']);
+const statusSchema = z.enum(DELIVERY_STATUSES).openapi({ example: 'DEAD' });
 
 const deliverySchema = z
   .object({
@@ -49,6 +49,27 @@ export const dataPlatformAdminRoutes = ({ documents, clock, config, deliveryQueu
       async handle({ query }) {
         const page = await deliveries.list(query.status, query.limit, query.cursor);
         return { status: 200, body: { items: page.items.map(view), nextCursor: page.nextCursor } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/admin/data-platform/delivery-counts',
+      operationId: 'countDeliveries',
+      summary: 'How many outbox deliveries stand in each status',
+      tags: ['Admin'],
+      access: 'admin',
+      readsFrom: [DATA_PLATFORM_DELIVERIES],
+      response: {
+        status: 200,
+        description: 'Deliveries per status, counted in the read model',
+        schema: z.object({
+          PENDING: z.number().int().min(0).openapi({ description: 'Queued or being retried', example: 2 }),
+          DELIVERED: z.number().int().min(0).openapi({ example: 1_318 }),
+          DEAD: z.number().int().min(0).openapi({ description: 'Out of attempts: waiting for an admin retry', example: 1 }),
+        }),
+      },
+      async handle() {
+        return { status: 200, body: await deliveries.counts() };
       },
     }),
     defineRoute({

@@ -498,6 +498,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/data-platform/delivery-counts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How many outbox deliveries stand in each status */
+        get: operations["countDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/data-platform/deliveries/{id}/retry": {
         parameters: {
             query?: never;
@@ -629,7 +646,10 @@ export interface components {
             orderId: string;
             /** @enum {string} */
             eventType: "OrderPaid" | "OrderCancelled";
-            /** @enum {string} */
+            /**
+             * @example DEAD
+             * @enum {string}
+             */
             status: "PENDING" | "DELIVERED" | "DEAD";
             /**
              * @description Requests made so far (reset by a retry)
@@ -3622,6 +3642,80 @@ export interface operations {
                          * @example eyJmIjoiY3JlYXRlZEF0IiwiZCI6ImRlc2MiLCJ2IjoiMjAyNi0xMi0wM1QxODoxMjo0MC41MTJaIiwiaWQiOiI1YjBjMWY3ZS0yZDQzLTRjOGEtOWY2MS04YTdkM2UyYjljMTQifQ
                          */
                         nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    countDeliveries: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                "X-Consistent-With"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deliveries per status, counted in the read model */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Queued or being retried
+                         * @example 2
+                         */
+                        PENDING: number;
+                        /** @example 1318 */
+                        DELIVERED: number;
+                        /**
+                         * @description Out of attempts: waiting for an admin retry
+                         * @example 1
+                         */
+                        DEAD: number;
                     };
                 };
             };
