@@ -5,11 +5,13 @@ import { Deliveries } from './deliveries';
 import { defineRoute } from '../shared/http/route';
 import { EXAMPLE, instantOutSchema, listQuerySchema, pageSchema } from '../shared/http/schemas';
 
-const statusSchema = z.enum(DELIVERY_STATUSES).openapi({ example: 'DEAD' });
+const statusSchema = z.enum(DELIVERY_STATUSES);
+
+const DELIVERY_ID_EXAMPLE = '3c8e1a7d-0b4f-4e26-9d51-7a2c6b8f0e13';
 
 const deliverySchema = z
   .object({
-    id: z.string().openapi({ description: 'The event id, sent to the data platform as Idempotency-Key', example: '3c8e1a7d-0b4f-4e26-9d51-7a2c6b8f0e13' }),
+    id: z.string().openapi({ description: 'The event id, sent to the data platform as Idempotency-Key', example: DELIVERY_ID_EXAMPLE }),
     orderId: z.string().openapi({ example: EXAMPLE.orderId }),
     eventType: z.enum(['OrderPaid', 'OrderCancelled']),
     status: statusSchema,
@@ -44,7 +46,7 @@ export const dataPlatformAdminRoutes = ({ documents, clock, config, deliveryQueu
       tags: ['Admin'],
       access: 'admin',
       readsFrom: [DATA_PLATFORM_DELIVERIES],
-      query: listQuerySchema.extend({ status: statusSchema.optional() }),
+      query: listQuerySchema.extend({ status: statusSchema.optional().openapi({ param: { example: 'DEAD' } }) }),
       response: { status: 200, description: 'One page of deliveries', schema: pageSchema(deliverySchema) },
       async handle({ query }) {
         const page = await deliveries.list(query.status, query.limit, query.cursor);
@@ -80,7 +82,7 @@ export const dataPlatformAdminRoutes = ({ documents, clock, config, deliveryQueu
       tags: ['Admin'],
       access: 'admin',
       idempotent: true,
-      params: z.strictObject({ id: z.string().min(1).max(100) }),
+      params: z.strictObject({ id: z.string().min(1).max(100).openapi({ param: { example: DELIVERY_ID_EXAMPLE } }) }),
       response: { status: 202, description: 'The delivery is PENDING again and queued', schema: deliverySchema },
       errors: { 404: ['DELIVERY_NOT_FOUND'], 409: ['DELIVERY_NOT_DEAD'] },
       async handle({ params }) {

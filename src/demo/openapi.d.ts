@@ -646,10 +646,7 @@ export interface components {
             orderId: string;
             /** @enum {string} */
             eventType: "OrderPaid" | "OrderCancelled";
-            /**
-             * @example DEAD
-             * @enum {string}
-             */
+            /** @enum {string} */
             status: "PENDING" | "DELIVERED" | "DEAD";
             /**
              * @description Requests made so far (reset by a retry)
@@ -781,6 +778,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @example 8d5c7e2a-4f1b-4e3c-9a6d-2b7f0c1e5a94 */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -880,7 +878,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
                 "X-Consistent-With"?: string;
             };
             path?: never;
@@ -936,11 +937,16 @@ export interface operations {
     listMyPointHistory: {
         parameters: {
             query?: {
+                /** @example eyJmIjoiY3JlYXRlZEF0IiwiZCI6ImRlc2MiLCJ2IjoiMjAyNi0xMi0wM1QxODoxMjo0MC41MTJaIiwiaWQiOiI1YjBjMWY3ZS0yZDQzLTRjOGEtOWY2MS04YTdkM2UyYjljMTQifQ */
                 cursor?: string;
+                /** @example 20 */
                 limit?: number;
             };
             header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
                 "X-Consistent-With"?: string;
             };
             path?: never;
@@ -1013,6 +1019,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @example 8d5c7e2a-4f1b-4e3c-9a6d-2b7f0c1e5a94 */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -1128,9 +1135,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @example 8d5c7e2a-4f1b-4e3c-9a6d-2b7f0c1e5a94 */
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */
                 id: string;
             };
             cookie?: never;
@@ -1249,9 +1258,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @example 8d5c7e2a-4f1b-4e3c-9a6d-2b7f0c1e5a94 */
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */
                 id: string;
             };
             cookie?: never;
@@ -1364,7 +1375,9 @@ export interface operations {
     listPopularProducts: {
         parameters: {
             query?: {
+                /** @example 7 */
                 days?: number;
+                /** @example 10 */
                 limit?: number;
             };
             header?: never;
@@ -1426,10 +1439,14 @@ export interface operations {
     checkPopularProducts: {
         parameters: {
             query?: {
+                /** @example 7 */
                 days?: number;
             };
             header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
                 "X-Consistent-With"?: string;
             };
             path?: never;
@@ -1502,11 +1519,16 @@ export interface operations {
     listProducts: {
         parameters: {
             query?: {
+                /** @example eyJmIjoiY3JlYXRlZEF0IiwiZCI6ImRlc2MiLCJ2IjoiMjAyNi0xMi0wM1QxODoxMjo0MC41MTJaIiwiaWQiOiI1YjBjMWY3ZS0yZDQzLTRjOGEtOWY2MS04YTdkM2UyYjljMTQifQ */
                 cursor?: string;
+                /** @example 20 */
                 limit?: number;
             };
             header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
                 "X-Consistent-With"?: string;
             };
             path?: never;
@@ -1556,10 +1578,14 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
                 "X-Consistent-With"?: string;
             };
             path: {
+                /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */
                 id: string;
             };
             cookie?: never;
@@ -1609,14 +1635,20 @@ export interface operations {
     listStockHistory: {
         parameters: {
             query?: {
+                /** @example eyJmIjoiY3JlYXRlZEF0IiwiZCI6ImRlc2MiLCJ2IjoiMjAyNi0xMi0wM1QxODoxMjo0MC41MTJaIiwiaWQiOiI1YjBjMWY3ZS0yZDQzLTRjOGEtOWY2MS04YTdkM2UyYjljMTQifQ */
                 cursor?: string;
+                /** @example 20 */
                 limit?: number;
             };
             header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
                 "X-Consistent-With"?: string;
             };
             path: {
+                /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */
                 id: string;
             };
             cookie?: never;
@@ -1702,11 +1734,16 @@ export interface operations {
     listCoupons: {
         parameters: {
             query?: {
+                /** @example eyJmIjoiY3JlYXRlZEF0IiwiZCI6ImRlc2MiLCJ2IjoiMjAyNi0xMi0wM1QxODoxMjo0MC41MTJaIiwiaWQiOiI1YjBjMWY3ZS0yZDQzLTRjOGEtOWY2MS04YTdkM2UyYjljMTQifQ */
                 cursor?: string;
+                /** @example 20 */
                 limit?: number;
             };
             header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
                 "X-Consistent-With"?: string;
             };
             path?: never;
@@ -1804,6 +1841,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @example 8d5c7e2a-4f1b-4e3c-9a6d-2b7f0c1e5a94 */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -1940,9 +1978,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @example 8d5c7e2a-4f1b-4e3c-9a6d-2b7f0c1e5a94 */
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example 7f3d2a10-5c8e-4b91-a6d4-2e9f0b7c3a58 */
                 couponId: string;
             };
             cookie?: never;
@@ -2046,10 +2086,14 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
                 "X-Consistent-With"?: string;
             };
             path: {
+                /** @example 7f3d2a10-5c8e-4b91-a6d4-2e9f0b7c3a58 */
                 couponId: string;
             };
             cookie?: never;
@@ -2129,13 +2173,21 @@ export interface operations {
     listMyCoupons: {
         parameters: {
             query?: {
+                /** @example eyJmIjoiY3JlYXRlZEF0IiwiZCI6ImRlc2MiLCJ2IjoiMjAyNi0xMi0wM1QxODoxMjo0MC41MTJaIiwiaWQiOiI1YjBjMWY3ZS0yZDQzLTRjOGEtOWY2MS04YTdkM2UyYjljMTQifQ */
                 cursor?: string;
+                /** @example 20 */
                 limit?: number;
-                /** @description AVAILABLE: not used and not expired; USED; EXPIRED: not used and expired */
+                /**
+                 * @description AVAILABLE: not used and not expired; USED; EXPIRED: not used and expired
+                 * @example AVAILABLE
+                 */
                 status?: "AVAILABLE" | "USED" | "EXPIRED";
             };
             header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
                 "X-Consistent-With"?: string;
             };
             path?: never;
@@ -2227,6 +2279,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @example 8d5c7e2a-4f1b-4e3c-9a6d-2b7f0c1e5a94 */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -2401,9 +2454,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @example 8d5c7e2a-4f1b-4e3c-9a6d-2b7f0c1e5a94 */
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example 5b0c1f7e-2d43-4c8a-9f61-8a7d3e2b9c14 */
                 orderId: string;
             };
             cookie?: never;
@@ -2580,6 +2635,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @example 8d5c7e2a-4f1b-4e3c-9a6d-2b7f0c1e5a94 */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -2768,9 +2824,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @example 8d5c7e2a-4f1b-4e3c-9a6d-2b7f0c1e5a94 */
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example 5b0c1f7e-2d43-4c8a-9f61-8a7d3e2b9c14 */
                 orderId: string;
             };
             cookie?: never;
@@ -2927,11 +2985,16 @@ export interface operations {
     listAllOrders: {
         parameters: {
             query?: {
+                /** @example eyJmIjoiY3JlYXRlZEF0IiwiZCI6ImRlc2MiLCJ2IjoiMjAyNi0xMi0wM1QxODoxMjo0MC41MTJaIiwiaWQiOiI1YjBjMWY3ZS0yZDQzLTRjOGEtOWY2MS04YTdkM2UyYjljMTQifQ */
                 cursor?: string;
+                /** @example 20 */
                 limit?: number;
             };
             header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
                 "X-Consistent-With"?: string;
             };
             path?: never;
@@ -3066,15 +3129,24 @@ export interface operations {
     listMyOrders: {
         parameters: {
             query?: {
+                /** @example eyJmIjoiY3JlYXRlZEF0IiwiZCI6ImRlc2MiLCJ2IjoiMjAyNi0xMi0wM1QxODoxMjo0MC41MTJaIiwiaWQiOiI1YjBjMWY3ZS0yZDQzLTRjOGEtOWY2MS04YTdkM2UyYjljMTQifQ */
                 cursor?: string;
+                /** @example 20 */
                 limit?: number;
+                /** @example PAID */
                 status?: "PENDING" | "EXPIRED" | "PAID" | "CANCELLED";
+                /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */
                 productId?: string;
+                /** @example 2026-12-01T00:00:00+09:00 */
                 from?: string;
+                /** @example 2027-01-01T00:00:00+09:00 */
                 to?: string;
             };
             header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
                 "X-Consistent-With"?: string;
             };
             path?: never;
@@ -3199,10 +3271,14 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
                 "X-Consistent-With"?: string;
             };
             path: {
+                /** @example 5b0c1f7e-2d43-4c8a-9f61-8a7d3e2b9c14 */
                 orderId: string;
             };
             cookie?: never;
@@ -3427,6 +3503,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @example orders */
                 name: string;
             };
             cookie?: never;
@@ -3510,11 +3587,14 @@ export interface operations {
     readStream: {
         parameters: {
             query?: {
+                /** @example 0 */
                 fromRevision?: number | null;
+                /** @example 100 */
                 limit?: number;
             };
             header?: never;
             path: {
+                /** @example wallet-alice */
                 stream: string;
             };
             cookie?: never;
@@ -3616,12 +3696,18 @@ export interface operations {
     listDeliveries: {
         parameters: {
             query?: {
+                /** @example eyJmIjoiY3JlYXRlZEF0IiwiZCI6ImRlc2MiLCJ2IjoiMjAyNi0xMi0wM1QxODoxMjo0MC41MTJaIiwiaWQiOiI1YjBjMWY3ZS0yZDQzLTRjOGEtOWY2MS04YTdkM2UyYjljMTQifQ */
                 cursor?: string;
+                /** @example 20 */
                 limit?: number;
+                /** @example DEAD */
                 status?: "PENDING" | "DELIVERED" | "DEAD";
             };
             header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
                 "X-Consistent-With"?: string;
             };
             path?: never;
@@ -3689,7 +3775,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
                 "X-Consistent-With"?: string;
             };
             path?: never;
@@ -3763,9 +3852,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @example 8d5c7e2a-4f1b-4e3c-9a6d-2b7f0c1e5a94 */
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example 3c8e1a7d-0b4f-4e26-9d51-7a2c6b8f0e13 */
                 id: string;
             };
             cookie?: never;
@@ -3863,9 +3954,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @example 8d5c7e2a-4f1b-4e3c-9a6d-2b7f0c1e5a94 */
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example alice */
                 userId: string;
             };
             cookie?: never;
