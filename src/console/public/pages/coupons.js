@@ -131,7 +131,7 @@ export const couponsPage = {
             h('td', {}, describeDiscount(c.discount), c.minOrderAmount > 0 ? ` on ${formatNumber(c.minOrderAmount)} KRW or more` : ''),
             h('td', {}, issueWindow(c)),
             h('td', {}, validity(c)),
-            h('td', {}, h('progress', { max: c.totalQuantity, value: c.issuedQuantity, 'aria-label': `${c.name} issued` }), ` ${formatNumber(c.issuedQuantity)} / ${formatNumber(c.totalQuantity)}`),
+            h('td', { class: 'issued' }, h('progress', { max: c.totalQuantity, value: c.issuedQuantity, 'aria-label': `${c.name} issued` }), ` ${formatNumber(c.issuedQuantity)} / ${formatNumber(c.totalQuantity)}`),
             h('td', { class: 'num' }, formatNumber(c.remainingQuantity)),
           ),
         ),
