@@ -22,6 +22,9 @@ const EXPRESS_ONLY_SKIPS = [
 module.exports = {
   testTimeout: 60000,
   maxWorkers: 2,
+  // A worker runs many suites in turn and its heap only grows (property tests, rushes); one past
+  // this is replaced between suites rather than running out of memory inside one (seen in CI).
+  workerIdleMemoryLimit: '1GB',
   reporters: ['default', '<rootDir>/test/support/skipped-reporter.js'],
   projects: [
     { ...project, displayName: 'unit, contract, integration', roots: ['<rootDir>/test'], testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/'] },

@@ -6,7 +6,8 @@ import { projection, ProjectionView, skip } from './projection';
 
 export const DATA_PLATFORM_DELIVERIES = 'data_platform_deliveries';
 
-export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'DEAD';
+export const DELIVERY_STATUSES = ['PENDING', 'DELIVERED', 'DEAD'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 export type DeliveredEventType = Extract<OrderEvent['type'], 'OrderPaid' | 'OrderCancelled'>;
 
 /**

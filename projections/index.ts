@@ -34,6 +34,7 @@ export async function createProjector(services: AppServices, logger: Logger, pro
   const instanceId = instanceIdOf(services.config, program);
   const projector = new Projector(services.events, services.documents, allProjections(services), logger, {
     pollMs: services.config.PROJECTION_POLL_MS,
+    batchSize: services.config.PROJECTION_BATCH_SIZE,
     lease: { service: services.leases, ttlMs: services.config.PROJECTION_LEASE_MS, owner: leaseOwner(instanceId), takeOverFrom: `${instanceId}|` },
   });
   await projector.init();

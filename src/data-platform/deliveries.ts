@@ -1,4 +1,4 @@
-import { DATA_PLATFORM_DELIVERIES, DeliveryDoc, DeliveryStatus } from '../../projections/data-platform-outbox';
+import { DATA_PLATFORM_DELIVERIES, DELIVERY_STATUSES, DeliveryDoc, DeliveryStatus } from '../../projections/data-platform-outbox';
 import { Clock } from '../shared/container/tokens';
 import { DocumentStore, DocWrite, Page } from '../shared/documents/port';
 import { DomainError } from '../shared/domain/errors';
@@ -33,6 +33,12 @@ export class Deliveries {
       limit,
       cursor,
     });
+  }
+
+  /** How many deliveries stand in each status, counted in the (status, position) index. */
+  async counts(): Promise<Record<DeliveryStatus, number>> {
+    const [PENDING, DELIVERED, DEAD] = await Promise.all(DELIVERY_STATUSES.map((status) => this.documents.count(DATA_PLATFORM_DELIVERIES, { status })));
+    return { PENDING, DELIVERED, DEAD };
   }
 
   /** Every PENDING delivery, oldest first, a page at a time. */

@@ -1,15 +1,17 @@
 import { z } from 'zod';
-import { DATA_PLATFORM_DELIVERIES, DeliveryDoc } from '../../projections/data-platform-outbox';
+import { DATA_PLATFORM_DELIVERIES, DELIVERY_STATUSES, DeliveryDoc } from '../../projections/data-platform-outbox';
 import type { AppServices } from '../composition/services';
 import { Deliveries } from './deliveries';
 import { defineRoute } from '../shared/http/route';
 import { EXAMPLE, instantOutSchema, listQuerySchema, pageSchema } from '../shared/http/schemas';
 
-const statusSchema = z.enum(['PENDING', 'DELIVERED', 'DEAD']);
+const statusSchema = z.enum(DELIVERY_STATUSES);
+
+const DELIVERY_ID_EXAMPLE = '3c8e1a7d-0b4f-4e26-9d51-7a2c6b8f0e13';
 
 const deliverySchema = z
   .object({
-    id: z.string().openapi({ description: 'The event id, sent to the data platform as Idempotency-Key', example: '3c8e1a7d-0b4f-4e26-9d51-7a2c6b8f0e13' }),
+    id: z.string().openapi({ description: 'The event id, sent to the data platform as Idempotency-Key', example: DELIVERY_ID_EXAMPLE }),
     orderId: z.string().openapi({ example: EXAMPLE.orderId }),
     eventType: z.enum(['OrderPaid', 'OrderCancelled']),
     status: statusSchema,
@@ -44,11 +46,32 @@ export const dataPlatformAdminRoutes = ({ documents, clock, config, deliveryQueu
       tags: ['Admin'],
       access: 'admin',
       readsFrom: [DATA_PLATFORM_DELIVERIES],
-      query: listQuerySchema.extend({ status: statusSchema.optional() }),
+      query: listQuerySchema.extend({ status: statusSchema.optional().openapi({ param: { example: 'DEAD' } }) }),
       response: { status: 200, description: 'One page of deliveries', schema: pageSchema(deliverySchema) },
       async handle({ query }) {
         const page = await deliveries.list(query.status, query.limit, query.cursor);
         return { status: 200, body: { items: page.items.map(view), nextCursor: page.nextCursor } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/admin/data-platform/delivery-counts',
+      operationId: 'countDeliveries',
+      summary: 'How many outbox deliveries stand in each status',
+      tags: ['Admin'],
+      access: 'admin',
+      readsFrom: [DATA_PLATFORM_DELIVERIES],
+      response: {
+        status: 200,
+        description: 'Deliveries per status, counted in the read model',
+        schema: z.object({
+          PENDING: z.number().int().min(0).openapi({ description: 'Queued or being retried', example: 2 }),
+          DELIVERED: z.number().int().min(0).openapi({ example: 1_318 }),
+          DEAD: z.number().int().min(0).openapi({ description: 'Out of attempts: waiting for an admin retry', example: 1 }),
+        }),
+      },
+      async handle() {
+        return { status: 200, body: await deliveries.counts() };
       },
     }),
     defineRoute({
@@ -59,7 +82,7 @@ export const dataPlatformAdminRoutes = ({ documents, clock, config, deliveryQueu
       tags: ['Admin'],
       access: 'admin',
       idempotent: true,
-      params: z.strictObject({ id: z.string().min(1).max(100) }),
+      params: z.strictObject({ id: z.string().min(1).max(100).openapi({ param: { example: DELIVERY_ID_EXAMPLE } }) }),
       response: { status: 202, description: 'The delivery is PENDING again and queued', schema: deliverySchema },
       errors: { 404: ['DELIVERY_NOT_FOUND'], 409: ['DELIVERY_NOT_DEAD'] },
       async handle({ params }) {

@@ -498,6 +498,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/data-platform/delivery-counts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How many outbox deliveries stand in each status */
+        get: operations["countDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/data-platform/deliveries/{id}/retry": {
         parameters: {
             query?: never;
@@ -766,6 +783,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @example 8d5c7e2a-4f1b-4e3c-9a6d-2b7f0c1e5a94 */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -865,7 +883,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
                 "X-Consistent-With"?: string;
             };
             path?: never;
@@ -921,7 +942,9 @@ export interface operations {
     listMyPointHistory: {
         parameters: {
             query?: {
+                /** @example eyJmIjoiY3JlYXRlZEF0IiwiZCI6ImRlc2MiLCJ2IjoiMjAyNi0xMi0wM1QxODoxMjo0MC41MTJaIiwiaWQiOiI1YjBjMWY3ZS0yZDQzLTRjOGEtOWY2MS04YTdkM2UyYjljMTQifQ */
                 cursor?: string;
+                /** @example 20 */
                 limit?: number;
             };
             header?: never;
@@ -995,6 +1018,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @example 8d5c7e2a-4f1b-4e3c-9a6d-2b7f0c1e5a94 */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -1110,9 +1134,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @example 8d5c7e2a-4f1b-4e3c-9a6d-2b7f0c1e5a94 */
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */
                 id: string;
             };
             cookie?: never;
@@ -1231,9 +1257,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @example 8d5c7e2a-4f1b-4e3c-9a6d-2b7f0c1e5a94 */
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */
                 id: string;
             };
             cookie?: never;
@@ -1346,7 +1374,9 @@ export interface operations {
     listPopularProducts: {
         parameters: {
             query?: {
+                /** @example 7 */
                 days?: number;
+                /** @example 10 */
                 limit?: number;
             };
             header?: never;
@@ -1408,10 +1438,14 @@ export interface operations {
     checkPopularProducts: {
         parameters: {
             query?: {
+                /** @example 7 */
                 days?: number;
             };
             header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
                 "X-Consistent-With"?: string;
             };
             path?: never;
@@ -1484,11 +1518,16 @@ export interface operations {
     listProducts: {
         parameters: {
             query?: {
+                /** @example eyJmIjoiY3JlYXRlZEF0IiwiZCI6ImRlc2MiLCJ2IjoiMjAyNi0xMi0wM1QxODoxMjo0MC41MTJaIiwiaWQiOiI1YjBjMWY3ZS0yZDQzLTRjOGEtOWY2MS04YTdkM2UyYjljMTQifQ */
                 cursor?: string;
+                /** @example 20 */
                 limit?: number;
             };
             header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
                 "X-Consistent-With"?: string;
             };
             path?: never;
@@ -1538,10 +1577,14 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
                 "X-Consistent-With"?: string;
             };
             path: {
+                /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */
                 id: string;
             };
             cookie?: never;
@@ -1591,11 +1634,14 @@ export interface operations {
     listStockHistory: {
         parameters: {
             query?: {
+                /** @example eyJmIjoiY3JlYXRlZEF0IiwiZCI6ImRlc2MiLCJ2IjoiMjAyNi0xMi0wM1QxODoxMjo0MC41MTJaIiwiaWQiOiI1YjBjMWY3ZS0yZDQzLTRjOGEtOWY2MS04YTdkM2UyYjljMTQifQ */
                 cursor?: string;
+                /** @example 20 */
                 limit?: number;
             };
             header?: never;
             path: {
+                /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */
                 id: string;
             };
             cookie?: never;
@@ -1681,11 +1727,16 @@ export interface operations {
     listCoupons: {
         parameters: {
             query?: {
+                /** @example eyJmIjoiY3JlYXRlZEF0IiwiZCI6ImRlc2MiLCJ2IjoiMjAyNi0xMi0wM1QxODoxMjo0MC41MTJaIiwiaWQiOiI1YjBjMWY3ZS0yZDQzLTRjOGEtOWY2MS04YTdkM2UyYjljMTQifQ */
                 cursor?: string;
+                /** @example 20 */
                 limit?: number;
             };
             header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
                 "X-Consistent-With"?: string;
             };
             path?: never;
@@ -1783,6 +1834,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @example 8d5c7e2a-4f1b-4e3c-9a6d-2b7f0c1e5a94 */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -1919,9 +1971,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @example 8d5c7e2a-4f1b-4e3c-9a6d-2b7f0c1e5a94 */
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example 7f3d2a10-5c8e-4b91-a6d4-2e9f0b7c3a58 */
                 couponId: string;
             };
             cookie?: never;
@@ -2025,10 +2079,14 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
                 "X-Consistent-With"?: string;
             };
             path: {
+                /** @example 7f3d2a10-5c8e-4b91-a6d4-2e9f0b7c3a58 */
                 couponId: string;
             };
             cookie?: never;
@@ -2108,13 +2166,21 @@ export interface operations {
     listMyCoupons: {
         parameters: {
             query?: {
+                /** @example eyJmIjoiY3JlYXRlZEF0IiwiZCI6ImRlc2MiLCJ2IjoiMjAyNi0xMi0wM1QxODoxMjo0MC41MTJaIiwiaWQiOiI1YjBjMWY3ZS0yZDQzLTRjOGEtOWY2MS04YTdkM2UyYjljMTQifQ */
                 cursor?: string;
+                /** @example 20 */
                 limit?: number;
-                /** @description AVAILABLE: not used and not expired; USED; EXPIRED: not used and expired */
+                /**
+                 * @description AVAILABLE: not used and not expired; USED; EXPIRED: not used and expired
+                 * @example AVAILABLE
+                 */
                 status?: "AVAILABLE" | "USED" | "EXPIRED";
             };
             header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
                 "X-Consistent-With"?: string;
             };
             path?: never;
@@ -2206,6 +2272,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @example 8d5c7e2a-4f1b-4e3c-9a6d-2b7f0c1e5a94 */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -2380,9 +2447,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @example 8d5c7e2a-4f1b-4e3c-9a6d-2b7f0c1e5a94 */
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example 5b0c1f7e-2d43-4c8a-9f61-8a7d3e2b9c14 */
                 orderId: string;
             };
             cookie?: never;
@@ -2559,6 +2628,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @example 8d5c7e2a-4f1b-4e3c-9a6d-2b7f0c1e5a94 */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -2747,9 +2817,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @example 8d5c7e2a-4f1b-4e3c-9a6d-2b7f0c1e5a94 */
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example 5b0c1f7e-2d43-4c8a-9f61-8a7d3e2b9c14 */
                 orderId: string;
             };
             cookie?: never;
@@ -2906,11 +2978,16 @@ export interface operations {
     listAllOrders: {
         parameters: {
             query?: {
+                /** @example eyJmIjoiY3JlYXRlZEF0IiwiZCI6ImRlc2MiLCJ2IjoiMjAyNi0xMi0wM1QxODoxMjo0MC41MTJaIiwiaWQiOiI1YjBjMWY3ZS0yZDQzLTRjOGEtOWY2MS04YTdkM2UyYjljMTQifQ */
                 cursor?: string;
+                /** @example 20 */
                 limit?: number;
             };
             header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
                 "X-Consistent-With"?: string;
             };
             path?: never;
@@ -3045,15 +3122,24 @@ export interface operations {
     listMyOrders: {
         parameters: {
             query?: {
+                /** @example eyJmIjoiY3JlYXRlZEF0IiwiZCI6ImRlc2MiLCJ2IjoiMjAyNi0xMi0wM1QxODoxMjo0MC41MTJaIiwiaWQiOiI1YjBjMWY3ZS0yZDQzLTRjOGEtOWY2MS04YTdkM2UyYjljMTQifQ */
                 cursor?: string;
+                /** @example 20 */
                 limit?: number;
+                /** @example PAID */
                 status?: "PENDING" | "EXPIRED" | "PAID" | "CANCELLED";
+                /** @example 0193a5c2-7b1e-4c4a-9d2f-3e8b5a6c1d20 */
                 productId?: string;
+                /** @example 2026-12-01T00:00:00+09:00 */
                 from?: string;
+                /** @example 2027-01-01T00:00:00+09:00 */
                 to?: string;
             };
             header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
                 "X-Consistent-With"?: string;
             };
             path?: never;
@@ -3178,10 +3264,14 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
                 "X-Consistent-With"?: string;
             };
             path: {
+                /** @example 5b0c1f7e-2d43-4c8a-9f61-8a7d3e2b9c14 */
                 orderId: string;
             };
             cookie?: never;
@@ -3411,6 +3501,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @example orders */
                 name: string;
             };
             cookie?: never;
@@ -3494,11 +3585,14 @@ export interface operations {
     readStream: {
         parameters: {
             query?: {
+                /** @example 0 */
                 fromRevision?: number | null;
+                /** @example 100 */
                 limit?: number;
             };
             header?: never;
             path: {
+                /** @example wallet-alice */
                 stream: string;
             };
             cookie?: never;
@@ -3600,12 +3694,18 @@ export interface operations {
     listDeliveries: {
         parameters: {
             query?: {
+                /** @example eyJmIjoiY3JlYXRlZEF0IiwiZCI6ImRlc2MiLCJ2IjoiMjAyNi0xMi0wM1QxODoxMjo0MC41MTJaIiwiaWQiOiI1YjBjMWY3ZS0yZDQzLTRjOGEtOWY2MS04YTdkM2UyYjljMTQifQ */
                 cursor?: string;
+                /** @example 20 */
                 limit?: number;
+                /** @example DEAD */
                 status?: "PENDING" | "DELIVERED" | "DEAD";
             };
             header?: {
-                /** @description Also wait for this write's position; the user's own writes are waited for without it */
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
                 "X-Consistent-With"?: string;
             };
             path?: never;
@@ -3669,13 +3769,92 @@ export interface operations {
             };
         };
     };
+    countDeliveries: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Also wait for this write's position; the user's own writes are waited for without it
+                 * @example 1042
+                 */
+                "X-Consistent-With"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deliveries per status, counted in the read model */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Queued or being retried
+                         * @example 2
+                         */
+                        PENDING: number;
+                        /** @example 1318 */
+                        DELIVERED: number;
+                        /**
+                         * @description Out of attempts: waiting for an admin retry
+                         * @example 1
+                         */
+                        DEAD: number;
+                    };
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description CONSISTENCY_TIMEOUT, REQUEST_TIMEOUT, STORE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     retryDelivery: {
         parameters: {
             query?: never;
             header?: {
+                /** @example 8d5c7e2a-4f1b-4e3c-9a6d-2b7f0c1e5a94 */
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example 3c8e1a7d-0b4f-4e26-9d51-7a2c6b8f0e13 */
                 id: string;
             };
             cookie?: never;
@@ -3773,9 +3952,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @example 8d5c7e2a-4f1b-4e3c-9a6d-2b7f0c1e5a94 */
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example alice */
                 userId: string;
             };
             cookie?: never;

@@ -96,6 +96,8 @@ const schema = z
     /** How long a user's latest write is remembered for read-your-writes: well beyond any healthy projection lag. */
     SESSION_POSITION_TTL_MS: positiveInt(300_000),
     PROJECTION_POLL_MS: positiveInt(200),
+    /** Events a projection reads, applies and commits with its checkpoint at a time (live, catch-up and rebuild). */
+    PROJECTION_BATCH_SIZE: positiveInt(500),
     /** How long a process holds a projection's lease without renewing it: a dead runner is replaced within about this long. */
     PROJECTION_LEASE_MS: positiveInt(10_000),
     /** This process's name across restarts: a restarted instance takes its own leases back at once. Unset: see instanceIdOf. */

@@ -109,6 +109,18 @@ export function documentStoreContract(make: () => Promise<DocumentStore>): void 
     expect(await find({ userId: 'nobody' })).toEqual([]);
   });
 
+  it('counts the documents an indexed filter matches, and refuses a filter no index covers', async () => {
+    const name = await orders(['a', 'b', 'a', 'c', 'a'].map((status, i) => ({ id: `o${i}`, userId: `u${i % 2}`, occurredAt: i, status, total: i * 10 })));
+    expect(await store.count(name, { status: 'a' })).toBe(3);
+    expect(await store.count(name, { status: 'nothing' })).toBe(0);
+    expect(await store.count(name, { userId: 'u1', occurredAt: { gte: 2 } })).toBe(1);
+    expect(await store.count(name, { total: { gt: 10, lt: 40 } })).toBe(2);
+    expect(await store.count(name)).toBe(5);
+    await store.write([del(name, 'o0')]);
+    expect(await store.count(name, { status: 'a' })).toBe(2);
+    await expect(store.count(name, { unindexed: 'x' })).rejects.toThrow(/not covered by a declared index/);
+  });
+
   it('sorts numbers, strings and booleans both ways, ties broken by id in the same direction', async () => {
     const docs: Order[] = Array.from({ length: 12 }, (_, i) => ({
       id: `o${pad((i * 7) % 12)}`,

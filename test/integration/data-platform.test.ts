@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { Redis } from 'ioredis';
 import { DATA_PLATFORM_DELIVERIES, DeliveryDoc } from '../../projections/data-platform-outbox';
 import { Deliveries } from '../../src/data-platform/deliveries';
@@ -51,6 +52,24 @@ async function listDeliveries(t: TestApp, status?: string, position?: string): P
   } while (cursor);
   return items;
 }
+
+type Counts = Record<DeliveryDoc['status'], number>;
+
+async function countDeliveries(t: TestApp, position?: string): Promise<Counts> {
+  const res = await t
+    .http()
+    .get('/admin/data-platform/delivery-counts')
+    .set(bearer(await t.tokenFor('ops', 'admin')))
+    .set(position ? { 'X-Consistent-With': position } : {});
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+const tally = (items: readonly DeliveryItem[]): Counts => ({
+  PENDING: items.filter((d) => d.status === 'PENDING').length,
+  DELIVERED: items.filter((d) => d.status === 'DELIVERED').length,
+  DEAD: items.filter((d) => d.status === 'DEAD').length,
+});
 
 const deliveryDoc = (t: TestApp, id: string) => t.app.services.documents.get<DeliveryDoc>(DATA_PLATFORM_DELIVERIES, id);
 
@@ -191,6 +210,12 @@ describe.each(modes)('dead data-platform deliveries (%s)', (_name, env) => {
       updatedAt: expect.any(String),
     });
     expect((await platform.state()).deliveries[id]).toMatchObject({ received: 3, accepted: 0 });
+    // The counts are the lists' lengths (read together until no earlier delivery is moving between them).
+    const [before] = await eventually(
+      () => Promise.all([countDeliveries(t, order.position), listDeliveries(t).then(tally)]),
+      ([counted, listed]) => isDeepStrictEqual(counted, listed) && counted.PENDING === 0,
+    );
+    expect(before.DEAD).toBeGreaterThanOrEqual(1);
 
     await platform.mode('up');
     const retry = await t.http().post(`/admin/data-platform/deliveries/${id}/retry`).set(bearer(admin));
@@ -203,6 +228,7 @@ describe.each(modes)('dead data-platform deliveries (%s)', (_name, env) => {
     // One more request, the one that succeeded: nothing retried the delivery while it was DEAD.
     expect((await platform.state()).deliveries[id]).toMatchObject({ received: 4, accepted: 1 });
     expect(await deliveryDoc(t, id)).toMatchObject({ attempts: 1, deliveredAt: expect.any(String) });
+    expect(await countDeliveries(t)).toEqual({ PENDING: 0, DELIVERED: before.DELIVERED + 1, DEAD: before.DEAD - 1 });
 
     const again = await t.http().post(`/admin/data-platform/deliveries/${id}/retry`).set(bearer(admin));
     expect(again.status).toBe(409);
@@ -221,6 +247,7 @@ describe.each(modes)('dead data-platform deliveries (%s)', (_name, env) => {
     const retry = await t.http().post('/admin/data-platform/deliveries/any/retry').set(bearer(customer));
     expect(retry.status).toBe(403);
     expect((await t.http().get('/admin/data-platform/deliveries')).status).toBe(401);
+    expect((await t.http().get('/admin/data-platform/delivery-counts').set(bearer(customer))).status).toBe(403);
     const bad = await t.http().get('/admin/data-platform/deliveries').query({ status: 'LOST' }).set(bearer(await t.tokenFor('ops', 'admin')));
     expect(bad.status).toBe(400);
   });

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { startTestApp, TestApp, bearer } from '../support/app';
 import { sender } from './security.support';
+import { EXAMPLE } from '../../src/shared/http/schemas';
 
 const root = join(__dirname, '..', '..');
 /** Where the lint and the generator read the document: .redocly.lint-ignore.yaml names its problems by this path. */
@@ -35,8 +36,17 @@ interface MediaType {
   readonly examples?: unknown;
 }
 type Body = { readonly content?: Record<string, MediaType> } | undefined;
+interface Parameter {
+  readonly name: string;
+  readonly in: string;
+  readonly example?: unknown;
+  readonly examples?: unknown;
+}
 interface OpenApiDoc {
-  readonly paths: Record<string, Record<string, { readonly requestBody?: Body & { readonly content: Record<string, MediaType> }; readonly responses: Record<string, Body> }>>;
+  readonly paths: Record<
+    string,
+    Record<string, { readonly parameters?: readonly Parameter[]; readonly requestBody?: Body & { readonly content: Record<string, MediaType> }; readonly responses: Record<string, Body> }>
+  >;
   readonly components: { readonly schemas: Record<string, JsonSchema> };
 }
 
@@ -174,6 +184,18 @@ describe('OpenAPI document', () => {
     // Examples of one story, not the generic "string" and 0.
     const charge = doc.paths['/me/points/charge'].post;
     expect(charge.requestBody?.content['application/json'].schema).toMatchObject({ properties: { amount: { example: 50_000 } } });
+  });
+
+  it('gives every path, query and header parameter an example of its own, which Swagger UI fills in', async () => {
+    const doc = (await t.http().get('/openapi.json')).body as OpenApiDoc;
+    const parameters = Object.entries(doc.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).flatMap(([method, op]) => (op.parameters ?? []).map((parameter) => ({ at: `${method} ${path} ${parameter.in} ${parameter.name}`, ...parameter }))),
+    );
+    expect(parameters.length).toBeGreaterThan(0);
+    expect(parameters.filter((p) => p.example === undefined && p.examples === undefined).map((p) => p.at)).toEqual([]);
+    // Examples of the same story as the bodies'.
+    const coupon = parameters.find((p) => p.at === 'get /coupons/{couponId} path couponId');
+    expect(coupon?.example).toBe(EXAMPLE.couponId);
   });
 
   it('answers an unknown route with a problem', async () => {

@@ -25,6 +25,21 @@ export const notice = (text) => h('div', { class: 'notice', role: 'status' }, te
 
 const number = new Intl.NumberFormat('en');
 export const formatNumber = (value) => (typeof value === 'number' ? number.format(value) : '—');
+/** Units of an age, largest first; an age is shown in the largest that fits it twice, so the number keeps its meaning at a glance. */
+const AGE_UNITS = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['min', 60_000],
+  ['s', 1_000],
+];
+const tenths = new Intl.NumberFormat('en', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+/** An age in ms as people read it: exact ms under 10 s (a live lag), then s, min, h or d to a tenth. */
+export function formatAge(ms) {
+  if (typeof ms !== 'number') return '—';
+  if (ms < 10_000) return `${number.format(ms)} ms`;
+  const [unit, size] = AGE_UNITS.find(([, length]) => ms >= 2 * length);
+  return `${tenths.format(ms / size)} ${unit}`;
+}
 export const formatTime = (iso) => (iso ? new Date(iso).toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'medium' }) : '—');
 
 /** Horizontal bars, widths relative to the largest value. */

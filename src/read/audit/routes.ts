@@ -22,10 +22,17 @@ export const auditRoutes = ({ events }: AppServices) => [
     summary: "A stream's events, as stored, for audit",
     tags: ['Admin'],
     access: 'admin',
-    params: z.strictObject({ stream: z.string().min(3).max(200).regex(/^[a-z]+-[A-Za-z0-9_.:@-]+$/, 'a stream name such as wallet-<userId>') }),
+    params: z.strictObject({
+      stream: z
+        .string()
+        .min(3)
+        .max(200)
+        .regex(/^[a-z]+-[A-Za-z0-9_.:@-]+$/, 'a stream name such as wallet-<userId>')
+        .openapi({ param: { example: `wallet-${EXAMPLE.userId}` } }),
+    }),
     query: z.strictObject({
-      fromRevision: z.coerce.number().int().min(0).default(0),
-      limit: z.coerce.number().int().min(1).max(1000).default(100),
+      fromRevision: z.coerce.number().int().min(0).default(0).openapi({ param: { example: 0 } }),
+      limit: z.coerce.number().int().min(1).max(1000).default(100).openapi({ param: { example: 100 } }),
     }),
     response: {
       status: 200,

@@ -93,7 +93,10 @@ export const couponQueryRoutes = ({ documents, clock }: AppServices) => [
     access: 'user',
     readsFrom: [USER_COUPONS],
     query: listQuerySchema.extend({
-      status: z.enum(STATUSES).optional().openapi({ description: 'AVAILABLE: not used and not expired; USED; EXPIRED: not used and expired' }),
+      status: z
+        .enum(STATUSES)
+        .optional()
+        .openapi({ description: 'AVAILABLE: not used and not expired; USED; EXPIRED: not used and expired', param: { example: 'AVAILABLE' } }),
     }),
     response: { status: 200, description: 'One page of my coupons', schema: pageSchema(userCouponItem) },
     async handle({ user, query }) {

@@ -34,10 +34,10 @@ export const ordersQueryRoutes = ({ documents, payers, clock }: AppServices) => 
     access: 'user',
     readsFrom: [ORDERS],
     query: listQuerySchema.extend({
-      status: orderStatusSchema.optional(),
-      productId: z.string().min(1).max(64).optional(),
-      from: isoDate.optional(),
-      to: isoDate.optional(),
+      status: orderStatusSchema.optional().openapi({ param: { example: 'PAID' } }),
+      productId: z.string().min(1).max(64).optional().openapi({ param: { example: EXAMPLE.productId } }),
+      from: isoDate.optional().openapi({ param: { example: '2026-12-01T00:00:00+09:00' } }),
+      to: isoDate.optional().openapi({ param: { example: '2027-01-01T00:00:00+09:00' } }),
     }),
     response: { status: 200, description: 'One page of orders', schema: pageSchema(orderSchema) },
     async handle({ user, query }) {
@@ -71,7 +71,7 @@ export const ordersQueryRoutes = ({ documents, payers, clock }: AppServices) => 
     tags: ['Orders'],
     access: 'user',
     readsFrom: [ORDERS],
-    params: z.strictObject({ orderId: z.string().min(1).max(64) }),
+    params: z.strictObject({ orderId: z.string().min(1).max(64).openapi({ param: { example: EXAMPLE.orderId } }) }),
     response: { status: 200, description: 'The order', schema: orderSchema.extend({ payer: payerSchema.nullable().optional() }) },
     errors: { 404: ['ORDER_NOT_FOUND'] },
     async handle({ user, params }) {

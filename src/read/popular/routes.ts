@@ -52,7 +52,10 @@ export const popularRoutes = ({ config, clock, cache, cacheInMemory, ranking, do
       summary: 'Top products by quantity sold in paid, not cancelled orders over the last N days',
       tags: ['Products'],
       access: 'public',
-      query: z.strictObject({ days: z.coerce.number().int().min(1).max(30).default(3), limit: z.coerce.number().int().min(1).max(50).default(5) }),
+      query: z.strictObject({
+        days: z.coerce.number().int().min(1).max(30).default(3).openapi({ param: { example: 7 } }),
+        limit: z.coerce.number().int().min(1).max(50).default(5).openapi({ param: { example: 10 } }),
+      }),
       response: { status: 200, description: 'The ranking; generatedAt says how fresh it is', schema: popularSchema },
       async handle({ query }) {
         const body = await cache.getOrLoad(rankingKey(query), config.POPULAR_REFRESH_MS, () => compute(query.days, query.limit));
@@ -71,7 +74,7 @@ export const popularRoutes = ({ config, clock, cache, cacheInMemory, ranking, do
       tags: ['Admin'],
       access: 'admin',
       readsFrom: [DAILY_SALES],
-      query: z.strictObject({ days: z.coerce.number().int().min(1).max(30).default(30) }),
+      query: z.strictObject({ days: z.coerce.number().int().min(1).max(30).default(30).openapi({ param: { example: 7 } }) }),
       response: {
         status: 200,
         description: 'consistent is true when every product matches; otherwise the products that differ',

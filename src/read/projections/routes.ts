@@ -52,7 +52,7 @@ export const projectionAdminRoutes = (projector: Projector) => [
     summary: 'Rebuild one read model by replaying the whole log',
     tags: ['Admin'],
     access: 'admin',
-    params: z.strictObject({ name: z.string().max(100) }),
+    params: z.strictObject({ name: z.string().max(100).openapi({ param: { example: 'orders' } }) }),
     response: { status: 202, description: 'The rebuild has started', schema: z.object({ name: z.string().openapi({ example: 'orders' }), status: z.literal('REBUILDING') }) },
     errors: { 404: ['PROJECTION_NOT_FOUND'] },
     async handle({ params }) {

@@ -37,6 +37,7 @@ const NAMESPACE_NOT_FOUND = 26;
 export const RESET_CHUNK = 1000;
 
 const key = (field: string) => (field === 'id' ? '_id' : field);
+const clausesOf = (query: FindQuery): Filter<Stored>[] => conditions(query).map((c) => ({ [key(c.field)]: { [`$${c.op}`]: c.value } }));
 const toDoc = <T extends Doc>({ _id, ...rest }: Stored): T => ({ id: _id, ...rest }) as unknown as T;
 
 /**
@@ -89,7 +90,7 @@ export class MongoDocumentStore implements DocumentStore {
   async find<T extends Doc>(collection: string, query: FindQuery): Promise<Page<T>> {
     await this.catalog.check(collection, query, () => this.storedIndexes(collection));
     const sort = sortOf(query);
-    const clauses: Filter<Stored>[] = conditions(query).map((c) => ({ [key(c.field)]: { [`$${c.op}`]: c.value } }));
+    const clauses = clausesOf(query);
     if (query.cursor) clauses.push(afterFilter(sort, decodeCursor(query.cursor, sort)));
     const dir = sort.direction === 'asc' ? 1 : -1;
     const order: MongoSort = sort.field === 'id' ? { _id: dir } : { [sort.field]: dir, _id: dir };
@@ -99,6 +100,13 @@ export class MongoDocumentStore implements DocumentStore {
       .toArray();
     const items = found.slice(0, query.limit).map((s) => toDoc<T>(s));
     return { items, nextCursor: found.length > query.limit ? encodeCursor(sort, items[items.length - 1]) : null };
+  }
+
+  async count(collection: string, where: FindQuery['where'] = {}): Promise<number> {
+    const query = { where, limit: 1 };
+    await this.catalog.check(collection, query, () => this.storedIndexes(collection));
+    const clauses = clausesOf(query);
+    return this.collection(collection).countDocuments(clauses.length > 0 ? { $and: clauses } : {});
   }
 
   async write(writes: readonly DocWrite[], checkpoint?: Checkpoint): Promise<void> {

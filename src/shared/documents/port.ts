@@ -96,6 +96,8 @@ export interface DocumentStore {
   get<T extends Doc>(collection: string, id: string): Promise<T | null>;
   getMany<T extends Doc>(collection: string, ids: readonly string[]): Promise<T[]>;
   find<T extends Doc>(collection: string, query: FindQuery): Promise<Page<T>>;
+  /** How many documents match `where`, which like find's may name only indexed fields: counted in the index. */
+  count(collection: string, where?: FindQuery['where']): Promise<number>;
   /** Applies every write, and the checkpoint when given, atomically. */
   write(writes: readonly DocWrite[], checkpoint?: Checkpoint): Promise<void>;
   getCheckpoint(projection: string): Promise<string | null>;

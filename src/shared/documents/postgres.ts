@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { lockKey, lockNamespace, Migration, Postgres } from '../postgres';
-import { After, checkName, checkWrite, conditions, decodeCursor, encodeCursor, IndexCatalog, Sort, sortOf } from './query';
+import { After, checkName, checkWrite, Condition, conditions, decodeCursor, encodeCursor, IndexCatalog, Sort, sortOf } from './query';
 import { Checkpoint, CheckpointMoved, LeaseFenced, CollectionSpec, Doc, DocumentStore, DocWrite, FindQuery, Page } from './port';
 
 const SQL_OPS = { eq: '=', gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
@@ -11,6 +11,24 @@ const SQL_OPS = { eq: '=', gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
  * and SQLite do). jsonb compares numbers as numbers and strings by the database's collation.
  */
 const column = (field: string) => (field === 'id' ? 'id' : `nullif(body -> '${field}', 'null'::jsonb)`);
+type Bind = (field: string, value: unknown) => string;
+
+/** Query parameters, each bound as the indexes hold its field: jsonb, but for id. */
+function binder(): { readonly params: unknown[]; readonly bind: Bind } {
+  const params: unknown[] = [];
+  const bind: Bind = (field, value) => {
+    params.push(field === 'id' ? value : JSON.stringify(value));
+    return field === 'id' ? `$${params.length}` : `$${params.length}::jsonb`;
+  };
+  return { params, bind };
+}
+
+/** The collection is inlined, not bound, so the planner can tell that the partial indexes apply. */
+const filterOf = (collection: string, where: readonly Condition[], bind: Bind) => [
+  `collection = '${collection}'`,
+  ...where.map((c) => `${column(c.field)} ${SQL_OPS[c.op]} ${bind(c.field, c.value)}`),
+];
+
 /** Index names must fit in 63 bytes; the field list is recorded in document_indexes instead. */
 const indexName = (collection: string, fields: readonly string[]) =>
   `doc_${createHash('sha256').update(`${collection}(${fields.join(',')})`).digest('hex').slice(0, 24)}`;
@@ -86,19 +104,23 @@ export class PostgresDocumentStore implements DocumentStore {
     // Reading limit + 1 tells whether another page exists without a count.
     for (const run of runs(sort, after, sortFieldFiltered)) {
       if (rows.length > query.limit) break;
-      const params: unknown[] = [];
-      const bind = (field: string, value: unknown) => {
-        params.push(field === 'id' ? value : JSON.stringify(value));
-        return field === 'id' ? `$${params.length}` : `$${params.length}::jsonb`;
-      };
-      // The collection is inlined, not bound, so the planner can tell that the partial indexes apply.
-      const filter = [`collection = '${collection}'`, ...where.map((c) => `${column(c.field)} ${SQL_OPS[c.op]} ${bind(c.field, c.value)}`), ...run.where(bind)];
+      const { params, bind } = binder();
+      const filter = [...filterOf(collection, where, bind), ...run.where(bind)];
       params.push(query.limit + 1 - rows.length);
       const sql = `SELECT body FROM ${this.documents} WHERE ${filter.join(' AND ')} ORDER BY ${run.order} LIMIT $${params.length}`;
       rows = rows.concat(await this.pg.query<{ body: T }>(sql, params));
     }
     const items = rows.slice(0, query.limit).map((row) => row.body);
     return { items, nextCursor: rows.length > query.limit ? encodeCursor(sort, items[items.length - 1]) : null };
+  }
+
+  async count(collection: string, where: FindQuery['where'] = {}): Promise<number> {
+    const query = { where, limit: 1 };
+    await this.catalog.check(collection, query, () => this.storedIndexes(collection));
+    const { params, bind } = binder();
+    const sql = `SELECT count(*) AS n FROM ${this.documents} WHERE ${filterOf(collection, conditions(query), bind).join(' AND ')}`;
+    const [row] = await this.pg.query<{ n: string }>(sql, params);
+    return Number(row.n);
   }
 
   async write(writes: readonly DocWrite[], checkpoint?: Checkpoint): Promise<void> {
@@ -148,7 +170,7 @@ export class PostgresDocumentStore implements DocumentStore {
 }
 
 interface Run {
-  readonly where: (bind: (field: string, value: unknown) => string) => string[];
+  readonly where: (bind: Bind) => string[];
   /** Exactly the index read forwards or backwards ((value NULLS FIRST, id)), or the planner sorts. */
   readonly order: string;
 }

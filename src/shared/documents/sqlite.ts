@@ -48,8 +48,8 @@ export class SqliteDocumentStore implements DocumentStore {
   readonly adapterName = 'sqlite';
   private readonly db: SqliteDatabase;
   private readonly catalog = new IndexCatalog();
-  /** Find statements are built per query shape; there are few shapes, so keep them all. */
-  private readonly finds = new Map<string, Database.Statement<unknown[], string>>();
+  /** Find and count statements are built per query shape; there are few shapes, so keep them all. */
+  private readonly queries = new Map<string, Database.Statement<unknown[], unknown>>();
   private readonly statements;
   private queue: PendingWrite[] = [];
   private readonly checkpoints: BackgroundCheckpoints;
@@ -129,14 +129,7 @@ export class SqliteDocumentStore implements DocumentStore {
   }
 
   async find<T extends Doc>(collection: string, query: FindQuery): Promise<Page<T>> {
-    await this.catalog.check(collection, query, async () => this.storedIndexes(collection));
-    const sort = sortOf(query);
-    const where = conditions(query);
-    const hint = chooseIndex(this.catalog.indexes(collection), where, sort.field);
-    const from = `FROM documents${hint ? ` INDEXED BY ${indexName(collection, hint)}` : ''}`;
-    // The collection is inlined, not bound, so SQLite can tell that the partial indexes apply.
-    const filter = [`collection = '${collection}'`, ...where.map((c) => `${column(c.field)} ${SQL_OPS[c.op]} ?`)];
-    const params = where.map((c) => bindable(c.value));
+    const { sort, where, from, filter, params } = await this.selection(collection, query);
     const after = query.cursor ? decodeCursor(query.cursor, sort) : null;
     const sortFieldFiltered = where.some((c) => c.field === sort.field);
 
@@ -145,11 +138,29 @@ export class SqliteDocumentStore implements DocumentStore {
     for (const run of runs(sort, after, sortFieldFiltered)) {
       if (bodies.length > query.limit) break;
       const sql = `SELECT body ${from} WHERE ${[...filter, ...run.where].join(' AND ')} ORDER BY ${run.order} LIMIT ?`;
-      bodies = bodies.concat(this.findStatement(sql).all(...params, ...run.params, query.limit + 1 - bodies.length));
+      bodies = bodies.concat(this.statement<string>(sql).all(...params, ...run.params, query.limit + 1 - bodies.length));
     }
     const items = bodies.slice(0, query.limit).map((body) => JSON.parse(body) as T);
     const more = bodies.length > query.limit;
     return { items, nextCursor: more ? encodeCursor(sort, items[items.length - 1]) : null };
+  }
+
+  async count(collection: string, where: FindQuery['where'] = {}): Promise<number> {
+    const { from, filter, params } = await this.selection(collection, { where, limit: 1 });
+    return this.statement<number>(`SELECT COUNT(*) ${from} WHERE ${filter.join(' AND ')}`).get(...params)!;
+  }
+
+  /** The checked query's rows: the index to read them through, and the filter on it. */
+  private async selection(collection: string, query: FindQuery) {
+    await this.catalog.check(collection, query, async () => this.storedIndexes(collection));
+    const sort = sortOf(query);
+    const where = conditions(query);
+    const hint = chooseIndex(this.catalog.indexes(collection), where, sort.field);
+    const from = `FROM documents${hint ? ` INDEXED BY ${indexName(collection, hint)}` : ''}`;
+    // The collection is inlined, not bound, so SQLite can tell that the partial indexes apply.
+    const filter = [`collection = '${collection}'`, ...where.map((c) => `${column(c.field)} ${SQL_OPS[c.op]} ?`)];
+    const params = where.map((c) => bindable(c.value));
+    return { sort, where, from, filter, params };
   }
 
   write(writes: readonly DocWrite[], checkpoint?: Checkpoint): Promise<void> {
@@ -243,13 +254,14 @@ export class SqliteDocumentStore implements DocumentStore {
     return names.map((name) => name.slice(prefix.length, -1).split(','));
   }
 
-  private findStatement(sql: string): Database.Statement<unknown[], string> {
-    let statement = this.finds.get(sql);
+  /** Prepared once per query shape; the single column is plucked. */
+  private statement<R>(sql: string): Database.Statement<unknown[], R> {
+    let statement = this.queries.get(sql);
     if (!statement) {
-      statement = this.db.prepare<unknown[], string>(sql).pluck();
-      this.finds.set(sql, statement);
+      statement = this.db.prepare<unknown[], unknown>(sql).pluck();
+      this.queries.set(sql, statement);
     }
-    return statement;
+    return statement as Database.Statement<unknown[], R>;
   }
 }
 

@@ -11,7 +11,7 @@ import { OwnWrites } from '../session/own-writes';
 import { LimitKind, LimitScope, RateLimits } from '../ratelimit/limits';
 import { errorToProblem, logFailure } from './errors';
 import { ErrorCode, HttpProblem, problem } from './problem';
-import { problemSchema } from './schemas';
+import { EXAMPLE, problemSchema } from './schemas';
 
 /** public: anyone; user: any valid token (customers and admins alike); admin: the admin role. */
 export type Access = 'public' | 'user' | 'admin';
@@ -434,9 +434,12 @@ function document(registry: OpenAPIRegistry, route: RouteDefinition): void {
   for (const [status, codes] of Object.entries(route.errors ?? {})) add(Number(status), ...codes);
 
   const headers: ZodType[] = [];
-  if (route.idempotent) headers.push(z.object({ 'Idempotency-Key': idempotencyKeySchema.optional() }));
+  if (route.idempotent) headers.push(z.object({ 'Idempotency-Key': idempotencyKeySchema.optional().openapi({ param: { example: EXAMPLE.idempotencyKey } }) }));
   if (route.readsFrom) {
-    headers.push(z.object({ 'X-Consistent-With': z.string().optional().openapi({ description: "Also wait for this write's position; the user's own writes are waited for without it" }) }));
+    headers.push(z.object({ 'X-Consistent-With': z
+          .string()
+          .optional()
+          .openapi({ description: "Also wait for this write's position; the user's own writes are waited for without it", param: { example: EXAMPLE.position } }) }));
   }
 
   registry.registerPath({

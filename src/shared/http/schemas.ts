@@ -14,6 +14,7 @@ export const EXAMPLE = {
   orderId: '5b0c1f7e-2d43-4c8a-9f61-8a7d3e2b9c14',
   instant: '2026-12-03T18:12:40.512Z',
   position: '1042',
+  idempotencyKey: '8d5c7e2a-4f1b-4e3c-9a6d-2b7f0c1e5a94',
   cursor: 'eyJmIjoiY3JlYXRlZEF0IiwiZCI6ImRlc2MiLCJ2IjoiMjAyNi0xMi0wM1QxODoxMjo0MC41MTJaIiwiaWQiOiI1YjBjMWY3ZS0yZDQzLTRjOGEtOWY2MS04YTdkM2UyYjljMTQifQ',
 } as const;
 
@@ -51,8 +52,8 @@ export const positionSchema = z
   .openapi({ description: 'Global log position of the write; send it back in X-Consistent-With to read your own write.', example: EXAMPLE.position });
 
 export const listQuerySchema = z.strictObject({
-  cursor: z.string().max(512).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(512).optional().openapi({ param: { example: EXAMPLE.cursor } }),
+  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ param: { example: 20 } }),
 });
 
 export const pageSchema = <T extends z.ZodType>(item: T) =>

@@ -1,15 +1,6 @@
 import { Command } from '../../shared/domain/decider';
 import { DiscountPolicy } from './discount';
 
-/** Bounds the HTTP schemas and the decider share. */
-export const COUPON_LIMITS = {
-  maxNameLength: 100,
-  maxQuantity: 1_000_000,
-  /** For fixed discounts, caps and minimum order amounts, in KRW. */
-  maxAmount: 1_000_000_000,
-  maxValidDays: 3650,
-} as const;
-
 /**
  * What an admin decides when creating a coupon. Absent options are null, not missing, so the
  * event data has one shape. Validity is `validUntil` (a fixed instant), `validDays` (counted

@@ -1,9 +1,10 @@
 import { Decider, unreachable } from '../../shared/domain/decider';
 import { DomainError } from '../../shared/domain/errors';
-import { COUPON_LIMITS, CouponCommand, CouponTerms, CreateCoupon, IssueCoupon, RestoreCoupon, UseCoupon } from './commands';
+import { CouponCommand, CreateCoupon, IssueCoupon, RestoreCoupon, UseCoupon } from './commands';
 import { discountFor } from './discount';
 import { CouponCreated, CouponEvent } from './events';
 import { PersistentMap } from '../../shared/domain/persistent-map';
+import { couponTermProblems } from './term-rules';
 
 export type CouponDefinition = CouponCreated['data'];
 
@@ -107,45 +108,10 @@ function userCouponIn(state: CouponState, userCouponId: string): UserCoupon | un
   return state.holders.get(parsed.userId);
 }
 
-const isWhole = (n: number, min: number, max: number) => Number.isSafeInteger(n) && n >= min && n <= max;
-
-/** Every broken rule of the terms, so one answer lists them all. */
-function termProblems(terms: CouponTerms, now: string): string[] {
-  const problems: string[] = [];
-  const after = (a: string, b: string) => Date.parse(a) > Date.parse(b);
-  const name = terms.name.trim();
-  if (name.length === 0 || name.length > COUPON_LIMITS.maxNameLength) problems.push(`name must be 1..${COUPON_LIMITS.maxNameLength} characters`);
-  const { discount } = terms;
-  if (discount.type === 'FIXED' && !isWhole(discount.amount, 1, COUPON_LIMITS.maxAmount)) problems.push('discount.amount must be a positive whole amount');
-  if (discount.type === 'PERCENT') {
-    if (!isWhole(discount.percent, 1, 100)) problems.push('discount.percent must be a whole number 1..100');
-    if (discount.maxDiscount !== undefined && !isWhole(discount.maxDiscount, 1, COUPON_LIMITS.maxAmount)) {
-      problems.push('discount.maxDiscount must be a positive whole amount');
-    }
-  }
-  if (!isWhole(terms.minOrderAmount, 0, COUPON_LIMITS.maxAmount)) problems.push('minOrderAmount must be a non-negative whole amount');
-  if (!isWhole(terms.totalQuantity, 1, COUPON_LIMITS.maxQuantity)) problems.push(`totalQuantity must be 1..${COUPON_LIMITS.maxQuantity}`);
-  if (terms.validDays !== null && !isWhole(terms.validDays, 1, COUPON_LIMITS.maxValidDays)) problems.push(`validDays must be 1..${COUPON_LIMITS.maxValidDays}`);
-  if (terms.validUntil !== null && terms.validDays !== null) problems.push('give validUntil or validDays, not both');
-  const instants = { issueStartsAt: terms.issueStartsAt, issueEndsAt: terms.issueEndsAt, validUntil: terms.validUntil };
-  const unreadable = Object.entries(instants).filter(([, value]) => value !== null && Number.isNaN(Date.parse(value)));
-  // Comparing unreadable instants would only add noise to the answer.
-  if (unreadable.length > 0) return [...problems, ...unreadable.map(([field]) => `${field} must be an ISO-8601 instant`)];
-  if (terms.issueStartsAt !== null && terms.issueEndsAt !== null && !after(terms.issueEndsAt, terms.issueStartsAt)) {
-    problems.push('issueEndsAt must be after issueStartsAt');
-  }
-  if (terms.issueEndsAt !== null && !after(terms.issueEndsAt, now)) problems.push('issueEndsAt must be in the future');
-  const { validUntil } = terms;
-  if (validUntil !== null && !(after(validUntil, now) && (terms.issueStartsAt === null || after(validUntil, terms.issueStartsAt)))) {
-    problems.push('validUntil must be in the future and after issueStartsAt');
-  }
-  return problems;
-}
-
 function create({ data }: CreateCoupon, state: CouponState): CouponEvent[] {
   if (state.coupon !== null) throw new DomainError('COUPON_ALREADY_EXISTS', 'conflict', `coupon ${data.couponId} already exists`);
   const { couponId, now, ...terms } = data;
-  const problems = termProblems(terms, now);
+  const problems = couponTermProblems(terms, now);
   if (problems.length > 0) throw new DomainError('COUPON_INVALID', 'invalid', problems.join('; '), { problems });
   return [{ type: 'CouponCreated', data: { couponId, ...terms, name: terms.name.trim(), occurredAt: now } }];
 }

@@ -3,7 +3,7 @@ import type { AppServices } from '../../composition/services';
 import { uuidFromHash } from '../../shared/command/event-ids';
 import { defineRoute } from '../../shared/http/route';
 import { EXAMPLE, instantOutSchema, positionSchema } from '../../shared/http/schemas';
-import { COUPON_LIMITS } from './commands';
+import { COUPON_LIMITS, couponTermsOf } from './term-rules';
 import { couponDecider } from './decider';
 import { CouponIssuer } from './issuer';
 import { couponIdSchema, couponTermsSchema, discountSchema, instantSchema } from './schemas';
@@ -60,14 +60,7 @@ export const couponRoutes = ({ config, clock, ids, commands, events, couponGate 
             type: 'CreateCoupon',
             data: {
               couponId,
-              name: body.name,
-              discount: body.discount,
-              minOrderAmount: body.minOrderAmount ?? 0,
-              totalQuantity: body.totalQuantity,
-              issueStartsAt: body.issueStartsAt ?? null,
-              issueEndsAt: body.issueEndsAt ?? null,
-              validUntil: body.validUntil ?? null,
-              validDays: body.validDays ?? null,
+              ...couponTermsOf(body),
               now: clock.now().toISOString(),
             },
           },

@@ -1,10 +1,14 @@
 import { z } from 'zod';
 // Also for its side effect: zod schemas get .openapi().
 import { EXAMPLE, instantOutSchema } from '../../shared/http/schemas';
-import { COUPON_LIMITS } from './commands';
+import { COUPON_LIMITS } from './term-rules';
 
 /** Coupon ids end up in stream names and Redis keys: a plain, bounded alphabet. */
-export const couponIdSchema = z.string().max(64).regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only (1..64)');
+export const couponIdSchema = z
+  .string()
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only (1..64)')
+  .openapi({ param: { example: EXAMPLE.couponId } });
 
 const amount = z.number().int().min(1).max(COUPON_LIMITS.maxAmount).openapi({ example: 5_000 });
 

@@ -35,7 +35,7 @@ const payerSchema = z.strictObject({
 
 const userCouponIdSchema = z.string().min(1).max(200).openapi({ description: 'One of GET /me/coupons', example: `${EXAMPLE.couponId}:${EXAMPLE.userId}` });
 
-const orderIdParams = z.strictObject({ orderId: z.string().min(1).max(64) });
+const orderIdParams = z.strictObject({ orderId: z.string().min(1).max(64).openapi({ param: { example: EXAMPLE.orderId } }) });
 
 const orderResponse = orderSchema.extend({ position: positionSchema });
 

@@ -14,7 +14,8 @@ export const privacyRoutes = ({ clock, commands, dataKeys }: AppServices) => [
     tags: ['Admin', 'Privacy'],
     access: 'admin',
     idempotent: true,
-    params: z.strictObject({ userId: userIdSchema }),
+    // .meta: userIdSchema is made before zod learns .openapi (src/shared/http/schemas.ts), the same metadata either way.
+    params: z.strictObject({ userId: userIdSchema.meta({ param: { example: EXAMPLE.userId } }) }),
     response: {
       status: 200,
       description: 'The key is destroyed; the request is recorded in the stream privacy-<userId>',

@@ -16,7 +16,7 @@ export type Product = z.infer<typeof productSchema>;
 
 export const productWrittenSchema = productSchema.extend({ position: positionSchema });
 
-export const productIdParams = z.strictObject({ id: z.string().min(1).max(100) });
+export const productIdParams = z.strictObject({ id: z.string().min(1).max(100).openapi({ param: { example: EXAMPLE.productId } }) });
 
 export const toProduct = (id: string, { name, price, stock }: { name: string; price: number; stock: number }): Product => ({
   id,

@@ -1,12 +1,21 @@
 import { api, apiDescription, bodySchema, resolve } from '../api.js';
 import { applyRules, formatNumber, formatTime, h, load, notice, numberOf, problemView, replace } from '../dom.js';
-import { couponProblems, couponSchemaParts } from '../coupon-rules.js';
+import { couponTermProblems, couponTermsOf } from '../coupon-term-rules.js';
 
 const describeDiscount = (d) =>
   d.type === 'FIXED' ? `${formatNumber(d.amount)} KRW off` : `${d.percent}% off${d.maxDiscount !== undefined ? `, at most ${formatNumber(d.maxDiscount)} KRW` : ''}`;
 
 const issueWindow = (c) => (c.issueStartsAt || c.issueEndsAt ? `${formatTime(c.issueStartsAt)} → ${formatTime(c.issueEndsAt)}` : 'always');
 const validity = (c) => (c.validUntil ? `until ${formatTime(c.validUntil)}` : c.validDays ? `${c.validDays} days from issue` : 'never expires');
+
+/** The create body's properties and the discount's two variants, found by their `type`: their bounds go onto the inputs. */
+function couponSchemaParts(body, resolveRef) {
+  const properties = body.properties ?? {};
+  const discount = resolveRef(properties.discount) ?? {};
+  const variants = (discount.oneOf ?? discount.anyOf ?? []).map(resolveRef);
+  const variant = (type) => variants.find((v) => v.properties?.type?.const === type || v.properties?.type?.enum?.includes(type))?.properties ?? {};
+  return { properties, fixed: variant('FIXED'), percent: variant('PERCENT') };
+}
 
 /** A datetime-local input's value as an ISO instant (in the browser's zone), or undefined when empty. */
 const instant = (input) => (input.value ? new Date(input.value).toISOString() : undefined);
@@ -20,7 +29,6 @@ export const couponsPage = {
     const status = h('div');
     const rows = h('tbody');
     let position;
-    let rules = null;
 
     const input = (name, props = {}) => h('input', { name, ...props });
     const f = {
@@ -65,7 +73,7 @@ export const couponsPage = {
 
     Promise.all([bodySchema('post', '/admin/coupons'), apiDescription()])
       .then(([body, doc]) => {
-        rules = couponSchemaParts(body, (schema) => resolve(doc, schema));
+        const rules = couponSchemaParts(body, (schema) => resolve(doc, schema));
         applyRules(f.name, rules.properties.name);
         applyRules(f.totalQuantity, rules.properties.totalQuantity);
         applyRules(f.minOrderAmount, rules.properties.minOrderAmount);
@@ -92,9 +100,9 @@ export const couponsPage = {
 
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
-      if (!rules) return;
       const body = JSON.parse(JSON.stringify(terms()));
-      const problems = couponProblems(body, Date.now(), rules);
+      // The decider's own rules (src/write/coupon/term-rules.ts), so nothing is sent that the API would refuse for them.
+      const problems = couponTermProblems(couponTermsOf(body), new Date().toISOString());
       if (problems.length > 0) {
         replace(status, problemView({ title: 'The coupon is not valid', detail: 'nothing was sent:', errors: problems.map((message) => ({ path: '', in: 'form', message })) }));
         return;
@@ -123,7 +131,7 @@ export const couponsPage = {
             h('td', {}, describeDiscount(c.discount), c.minOrderAmount > 0 ? ` on ${formatNumber(c.minOrderAmount)} KRW or more` : ''),
             h('td', {}, issueWindow(c)),
             h('td', {}, validity(c)),
-            h('td', {}, h('progress', { max: c.totalQuantity, value: c.issuedQuantity, 'aria-label': `${c.name} issued` }), ` ${formatNumber(c.issuedQuantity)} / ${formatNumber(c.totalQuantity)}`),
+            h('td', { class: 'issued' }, h('progress', { max: c.totalQuantity, value: c.issuedQuantity, 'aria-label': `${c.name} issued` }), ` ${formatNumber(c.issuedQuantity)} / ${formatNumber(c.totalQuantity)}`),
             h('td', { class: 'num' }, formatNumber(c.remainingQuantity)),
           ),
         ),

@@ -12,21 +12,21 @@ export const ordersPage = {
     const deliveries = { loading: h('div'), status: h('div'), rows: h('tbody'), shown: 'DEAD' };
     const ranking = { loading: h('div'), chart: h('div'), generated: h('p', { class: 'muted' }) };
 
-    const tabs = h('div', { class: 'tabs', role: 'group', 'aria-label': 'Delivery status' });
-    const drawTabs = () =>
-      replace(
-        tabs,
-        STATUSES.map((status) => {
-          const tab = h('button', { type: 'button', class: 'secondary', 'aria-pressed': String(status === deliveries.shown) }, status);
-          tab.addEventListener('click', () => {
-            deliveries.shown = status;
-            drawTabs();
-            refreshDeliveries().catch(() => undefined);
-          });
-          return tab;
-        }),
-      );
-    drawTabs();
+    /** One tab per status with its count, built once: a refresh only changes the counts, so a click never lands on a replaced button. */
+    const counts = Object.fromEntries(STATUSES.map((status) => [status, h('span', { class: 'count' }, '…')]));
+    const tabs = h(
+      'div',
+      { class: 'tabs', role: 'group', 'aria-label': 'Delivery status' },
+      STATUSES.map((status) => {
+        const tab = h('button', { type: 'button', class: 'secondary', 'data-status': status, 'aria-pressed': String(status === deliveries.shown) }, status, ' ', counts[status]);
+        tab.addEventListener('click', () => {
+          deliveries.shown = status;
+          for (const other of tabs.children) other.setAttribute('aria-pressed', String(other === tab));
+          refreshDeliveries().catch(() => undefined);
+        });
+        return tab;
+      }),
+    );
 
     const days = h('input', { type: 'range', name: 'days', min: '1', max: '30', step: '1', value: '7', 'aria-label': 'Days' });
     const daysLabel = h('span');
@@ -63,7 +63,10 @@ export const ordersPage = {
 
     async function refreshDeliveries() {
       const status = deliveries.shown;
-      const page = await load(deliveries.loading, () => api(`/admin/data-platform/deliveries?limit=20&status=${status}`));
+      const [page, counted] = await load(deliveries.loading, () =>
+        Promise.all([api(`/admin/data-platform/deliveries?limit=20&status=${status}`), api('/admin/data-platform/delivery-counts')]),
+      );
+      for (const each of STATUSES) replace(counts[each], formatNumber(counted[each]));
       if (status !== deliveries.shown) return;
       replace(
         deliveries.rows,

@@ -1,8 +1,5 @@
 import { api } from '../api.js';
-import { formatNumber, h, load, notice, problemView, replace } from '../dom.js';
-
-/** Lag fields are shown when the API reports them (older servers do not). */
-const lagCell = (value, unit) => h('td', { class: 'num' }, typeof value === 'number' ? `${formatNumber(value)}${unit}` : '—');
+import { formatAge, formatNumber, h, load, notice, problemView, replace } from '../dom.js';
 
 function stateCell(item) {
   if (item.rebuilding) {
@@ -34,7 +31,7 @@ export const projectionsPage = {
         h(
           'table',
           {},
-          h('thead', {}, h('tr', {}, h('th', {}, 'Projection'), h('th', {}, 'Checkpoint'), h('th', { class: 'num' }, 'Lag (events)'), h('th', { class: 'num' }, 'Lag (ms)'), h('th', {}, 'State'), h('th', {}, ''))),
+          h('thead', {}, h('tr', {}, h('th', {}, 'Projection'), h('th', {}, 'Checkpoint'), h('th', { class: 'num' }, 'Lag (events)'), h('th', { class: 'num' }, 'Lag (time)'), h('th', {}, 'State'), h('th', {}, ''))),
           body,
         ),
       ),
@@ -82,8 +79,9 @@ export const projectionsPage = {
             { 'data-projection': item.name },
             h('td', {}, h('code', {}, item.name)),
             h('td', {}, h('code', {}, item.checkpoint ?? '—')),
-            lagCell(item.lagEvents, item.lagEventsCapped ? '+' : ''),
-            lagCell(item.lagMs, ' ms'),
+            // Lag fields are shown when the API reports them (older servers do not); a count past the cap is marked +.
+            h('td', { class: 'num' }, typeof item.lagEvents === 'number' ? `${formatNumber(item.lagEvents)}${item.lagEventsCapped ? '+' : ''}` : '—'),
+            h('td', { class: 'num', title: typeof item.lagMs === 'number' ? `${formatNumber(item.lagMs)} ms` : null }, formatAge(item.lagMs)),
             stateCell(item),
             h('td', {}, button),
           );
