@@ -1,3 +1,4 @@
+import { createSecretKey, KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
@@ -58,7 +59,8 @@ interface Verified {
  * that passed verification are trusted again.
  */
 export class TokenService {
-  private readonly key: Uint8Array;
+  /** A key object made once: given raw bytes, jose makes one for every token it checks. */
+  private readonly key: KeyObject;
   private readonly verified = new LRUCache<string, Verified>({ max: VERIFIED_MAX });
 
   constructor(
@@ -66,7 +68,7 @@ export class TokenService {
     private readonly policy: TokenPolicy = { maxTokenAgeSeconds: DEFAULT_MAX_TOKEN_AGE_HOURS * 3600 },
     private readonly now: () => number = Date.now,
   ) {
-    this.key = new TextEncoder().encode(secret);
+    this.key = createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
   /** Who this very token proved to be, if it was verified here and has not expired since; no checking, no I/O. */
