@@ -54,4 +54,18 @@ describe('CommandHandler over the event store port', () => {
     expect(errorToProblem(await refused.catch((error: unknown) => error)).status).toBe(500);
     expect(await store.readStream('counter-c')).toEqual([]);
   });
+
+  it('decides on a new stream without reading it, and reads it on the retry when it existed after all', async () => {
+    const reads = jest.spyOn(store, 'readStream');
+    const add = (amount: number) => commands.transact(['counter-fresh'], (unit) => unit.decide(counter, 'fresh', { type: 'Add', data: { amount } }), { metadata, newStreams: ['counter-fresh'] });
+    await add(1);
+    expect(reads).not.toHaveBeenCalled();
+    expect((await store.readStream('counter-fresh')).map((e) => e.data)).toEqual([{ amount: 1 }]);
+    reads.mockClear();
+    // Named new again, but it exists: the first attempt's no_stream conflicts, the retry reads it.
+    const second = await add(2);
+    expect(reads).toHaveBeenCalledWith('counter-fresh', 0n, undefined);
+    expect(second.aggregates.get('counter-fresh')?.state).toBe(3);
+    expect((await store.readStream('counter-fresh')).map((e) => e.data)).toEqual([{ amount: 1 }, { amount: 2 }]);
+  });
 });

@@ -14,6 +14,12 @@ import { eventIds, uuidFromHash } from './event-ids';
 export interface CommandContext {
   /** Makes event ids deterministic (see ./event-ids.ts); absent means random ids. */
   readonly idSeed?: string;
+  /**
+   * Streams the command creates under ids it has just drawn at random, which no one else can
+   * know yet: the first attempt decides on their initial state without reading them (the
+   * append's no_stream still checks), a retry reads them like any other.
+   */
+  readonly newStreams?: readonly string[];
   /** Who asked, and why: kept on every event for audit. */
   readonly metadata: JsonObject;
 }
@@ -145,10 +151,10 @@ export class CommandHandler {
    */
   async transact<T>(lockKeys: readonly string[], work: (unit: UnitOfWork) => Promise<T>, context: CommandContext): Promise<Committed<T>> {
     const keys = [...new Set(lockKeys)].sort();
-    const attempt = () => this.attemptUnit(work, context);
+    const attempt = () => this.attemptUnit(work, { ...context, newStreams: undefined });
     return underLocks(this.local, keys, async () => {
       try {
-        return await attempt();
+        return await this.attemptUnit(work, context);
       } catch (error) {
         if (!(error instanceof ConcurrencyConflict)) throw error;
         this.cache.delete(error.stream);
@@ -165,7 +171,7 @@ export class CommandHandler {
       const stream = streamName(decider, id);
       let found = entries.get(stream);
       if (!found) {
-        const loaded = await this.load(decider, stream);
+        const loaded = context.newStreams?.includes(stream) ? { state: decider.initialState, revision: null, position: null } : await this.load(decider, stream);
         found = { decider, loaded, state: loaded.state, events: [] };
         entries.set(stream, found);
       }

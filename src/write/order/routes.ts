@@ -60,14 +60,15 @@ export const orderRoutes = ({ clock, ids, commands, payers, config }: AppService
   };
 
   /** Runs one step and answers with the order as written. */
-  const run = async (user: Principal, orderId: string, lockKeys: string[], step: (unit: UnitOfWork) => Promise<void>, idSeed: string | undefined) => {
+  /** `placing`: the step creates the order, whose id was drawn at random unless an Idempotency-Key gave it. */
+  const run = async (user: Principal, orderId: string, lockKeys: string[], step: (unit: UnitOfWork) => Promise<void>, idSeed: string | undefined, placing = false) => {
     const committed = await commands.transact(
       lockKeys,
       async (unit) => {
         await step(unit);
         return unit.state(orderDecider, orderId);
       },
-      { idSeed, metadata: metadata(user) },
+      { idSeed, metadata: metadata(user), newStreams: placing && idSeed === undefined ? [orderStream(orderId)] : [] },
     );
     const order = committed.duplicate ? (await commands.load(orderDecider, orderStream(orderId))).state : committed.result;
     return presentOrder({ ...(order as PlacedOrder), position: committed.position }, clock.now());
@@ -110,7 +111,7 @@ export const orderRoutes = ({ clock, ids, commands, payers, config }: AppService
       async handle({ body, user, idSeed }) {
         const orderId = newOrderId(idSeed);
         const input = { orderId, userId: user.userId, lines: toLines(body.items), userCouponId: body.userCouponId ?? null, ...placedNow() };
-        const order = await run(user, orderId, placementStreams(user, body.items, body.userCouponId), (unit) => placeOrder(unit, input), idSeed);
+        const order = await run(user, orderId, placementStreams(user, body.items, body.userCouponId), (unit) => placeOrder(unit, input), idSeed, true);
         return { status: 201, body: order };
       },
     }),
@@ -157,7 +158,7 @@ export const orderRoutes = ({ clock, ids, commands, payers, config }: AppService
         const order = await run(user, orderId, streams, async (unit) => {
           await placeOrder(unit, place);
           await payOrder(unit, pay);
-        }, idSeed);
+        }, idSeed, true);
         return { status: 201, body: order };
       },
     }),
