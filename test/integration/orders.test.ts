@@ -198,6 +198,31 @@ describe.each([
     expect(balances.filter((b) => b === 1000)).toHaveLength(190);
   });
 
+  it('200 buyers with coupons of one campaign check out at once: all paid, and not one checkout writes to the campaign stream', async () => {
+    const basket = [await product(shop, 'Welcome A', 1000, 100_000), await product(shop, 'Welcome B', 2000, 100_000), await product(shop, 'Welcome C', 3000, 100_000)];
+    const campaign = await coupon(shop, { discount: { type: 'FIXED', amount: 500 } });
+    const buyers = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const token = await customer(shop, `welcome-${i}`, 10_000);
+        return { token, userCouponId: await issue(shop, token, campaign) };
+      }),
+    );
+    const { events } = shop.t.app.services;
+    const campaignBefore = (await events.readStream(`coupon-${campaign}`)).map((e) => e.type);
+    expect(campaignBefore).toEqual(['CouponCreated', ...Array(200).fill('CouponIssued')]);
+
+    const items = basket.map((productId) => ({ productId, quantity: 1 }));
+    const responses = await Promise.all(buyers.map(({ token, userCouponId }) => shop.t.http().post('/checkout').set(bearer(token)).send({ items, userCouponId })));
+    expect(responses.map((r) => [r.status, r.body.status, r.body.total])).toEqual(Array(200).fill([201, 'PAID', 5500]));
+
+    // A checkout reads the campaign (terms, issue) and records the use on the holder's own stream,
+    // so checkouts of one campaign never queue or conflict on it.
+    expect((await events.readStream(`coupon-${campaign}`)).map((e) => e.type)).toEqual(campaignBefore);
+    const uses = await Promise.all(buyers.map(async ({ userCouponId }) => (await events.readStream(`usercoupon-${userCouponId}`)).map((e) => `${e.type} ${e.data.orderId}`)));
+    expect(uses).toEqual(responses.map((r) => [`CouponUsed ${r.body.orderId}`]));
+    expect(await Promise.all(basket.map((p) => stockOf(shop, p)))).toEqual([99_800, 99_800, 99_800]);
+  });
+
   it('racing pay and cancel on one order 50 times: one wins, or they ran one after the other', async () => {
     const p = await product(shop, 'Racy', 10, 1000);
     const token = await customer(shop, 'racer', 100_000);
