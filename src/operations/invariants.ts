@@ -1,6 +1,8 @@
 import { EventStore, StoredEvent } from '../shared/eventstore/port';
 import { recorded } from '../shared/eventstore/recorded';
 import { CouponEvent } from '../write/coupon/events';
+import { userCouponStream } from '../write/usercoupon/decider';
+import { UserCouponEvent } from '../write/usercoupon/events';
 import { OrderEvent, OrderPlaced } from '../write/order/events';
 import { ProductEvent } from '../write/product/events';
 import { WalletEvent } from '../write/wallet/events';
@@ -15,6 +17,8 @@ export interface LogCheck {
   readonly wallets: number;
   readonly products: number;
   readonly coupons: number;
+  /** User coupons with a stream of their own (used at least once since uses moved there). */
+  readonly userCoupons: number;
   readonly orders: number;
   /** One line per broken rule, naming the stream and revision; empty when the log is sound. */
   readonly problems: readonly string[];
@@ -43,7 +47,13 @@ export async function checkLog(events: EventStore, rules: LogRules, onBatch?: (e
   const problems: string[] = [];
   const wallets = new Map<string, { balance: number; used: Map<string, number>; refundable: number }>();
   const products = new Map<string, { stock: number; taken: Map<string, number> }>();
-  const coupons = new Map<string, { total: number; holders: Map<string, string | null> }>();
+  const coupons = new Map<string, { total: number; holders: Set<string> }>();
+  /**
+   * Each issued user coupon's use across both places it is recorded: its campaign's stream (logs
+   * from before user coupons had streams of their own) and then its own stream. `ownStream`:
+   * its own stream has begun, so its campaign must not record a use any more.
+   */
+  const uses = new Map<string, { usedBy: string | null; ownStream: boolean }>();
   const orders = new Map<string, OrderFold>();
   const effects = new Map<string, Effects>();
   const effectsOf = (orderId: string) => {
@@ -126,36 +136,63 @@ export async function checkLog(events: EventStore, rules: LogRules, onBatch?: (e
     if (e.data.stockAfter !== state.stock) wrong(event, `says stock ${e.data.stockAfter}, the events before it sum to ${state.stock}`);
   };
 
+  /** "Used by one order at a time, restored only by the order that used it", wherever the use is recorded. */
+  const use = (event: StoredEvent, e: UserCouponEvent) => {
+    const held = uses.get(e.data.userCouponId);
+    if (!held) return void wrong(event, `user ${e.data.userId} holds no ${e.data.userCouponId}`);
+    switch (e.type) {
+      case 'CouponUsed':
+        if (held.usedBy !== null) wrong(event, `already used by order ${held.usedBy}`);
+        held.usedBy = e.data.orderId;
+        effectsOf(e.data.orderId).couponUsed += 1;
+        return;
+      case 'CouponRestored':
+        if (held.usedBy !== e.data.orderId) wrong(event, `restores for order ${e.data.orderId}, but it is used by ${held.usedBy ?? 'nobody'}`);
+        held.usedBy = null;
+        effectsOf(e.data.orderId).couponRestored += 1;
+        return;
+      default:
+        return unknown(event, e);
+    }
+  };
+
   const coupon = (event: StoredEvent) => {
     const e = recorded<CouponEvent>(event);
     const state = coupons.get(event.stream);
     if (e.type === 'CouponCreated') {
       if (state) wrong(event, 'created twice');
-      coupons.set(event.stream, { total: e.data.totalQuantity, holders: new Map() });
+      coupons.set(event.stream, { total: e.data.totalQuantity, holders: new Set() });
       return;
     }
     if (!state) return void wrong(event, 'before the coupon was created');
     switch (e.type) {
       case 'CouponIssued': {
         if (state.holders.has(e.data.userId)) wrong(event, `user ${e.data.userId} got a second coupon`);
-        state.holders.set(e.data.userId, null);
+        state.holders.add(e.data.userId);
+        if (!uses.has(e.data.userCouponId)) uses.set(e.data.userCouponId, { usedBy: null, ownStream: false });
         if (state.holders.size > state.total) wrong(event, `issued ${state.holders.size} of ${state.total}`);
         if (e.data.issuedQuantity !== state.holders.size) wrong(event, `says ${e.data.issuedQuantity} issued, the log has ${state.holders.size}`);
         return;
       }
-      case 'CouponUsed': {
-        const usedBy = state.holders.get(e.data.userId);
-        if (usedBy !== null) wrong(event, usedBy === undefined ? `user ${e.data.userId} holds none` : `already used by order ${usedBy}`);
-        state.holders.set(e.data.userId, e.data.orderId);
-        effectsOf(e.data.orderId).couponUsed += 1;
-        return;
-      }
+      case 'CouponUsed':
+      case 'CouponRestored':
+        // An instance of the version before user coupon streams, running beside this one, would write here.
+        if (uses.get(e.data.userCouponId)?.ownStream) wrong(event, `recorded in the campaign after ${e.data.userCouponId} had its own stream`);
+        return use(event, e);
+      default:
+        return unknown(event, e);
+    }
+  };
+
+  const userCoupon = (event: StoredEvent) => {
+    const e = recorded<UserCouponEvent>(event);
+    switch (e.type) {
+      case 'CouponUsed':
       case 'CouponRestored': {
-        const usedBy = state.holders.get(e.data.userId);
-        if (usedBy !== e.data.orderId) wrong(event, `restores for order ${e.data.orderId}, but it is used by ${usedBy ?? 'nobody'}`);
-        state.holders.set(e.data.userId, null);
-        effectsOf(e.data.orderId).couponRestored += 1;
-        return;
+        if (event.stream !== userCouponStream(e.data.userCouponId)) wrong(event, `is about ${e.data.userCouponId}, not this stream's user coupon`);
+        const held = uses.get(e.data.userCouponId);
+        if (held) held.ownStream = true;
+        return use(event, e);
       }
       default:
         return unknown(event, e);
@@ -191,7 +228,7 @@ export async function checkLog(events: EventStore, rules: LogRules, onBatch?: (e
     }
   };
 
-  const folds: Record<string, (event: StoredEvent) => void> = { wallet, product, coupon, order };
+  const folds: Record<string, (event: StoredEvent) => void> = { wallet, product, coupon, usercoupon: userCoupon, order };
   let count = 0;
   for (let after: string | null = null; ; ) {
     const page = await events.readAll(after, 1000);
@@ -222,5 +259,6 @@ export async function checkLog(events: EventStore, rules: LogRules, onBatch?: (e
     if (effect.couponRestored !== (state.refunded ? coupons : 0)) say(`gave a coupon back ${effect.couponRestored} times`);
   }
 
-  return { events: count, wallets: wallets.size, products: products.size, coupons: coupons.size, orders: orders.size, problems };
+  const userCoupons = [...uses.values()].filter((held) => held.ownStream).length;
+  return { events: count, wallets: wallets.size, products: products.size, coupons: coupons.size, userCoupons, orders: orders.size, problems };
 }

@@ -126,8 +126,8 @@ export function formatReport(report: VerifyReport): string {
   const mark = (ok: boolean) => (ok ? 'ok  ' : 'FAIL');
   const { log } = report;
   lines.push(
-    `${mark(log.problems.length === 0)} log: ${log.events} events; ${log.wallets} wallets, ${log.products} products, ${log.coupons} coupons, ${log.orders} orders` +
-      (log.problems.length === 0 ? ': balances and stock never negative and equal to their events, no charge past the balance cap, coupons within quantity and one per user, no order paid twice' : `: ${log.problems.length} problems`),
+    `${mark(log.problems.length === 0)} log: ${log.events} events; ${log.wallets} wallets, ${log.products} products, ${log.coupons} coupons (${log.userCoupons} user coupon streams), ${log.orders} orders` +
+      (log.problems.length === 0 ? ': balances and stock never negative and equal to their events, no charge past the balance cap, coupons within quantity and one per user, each used by one order at a time, no order paid twice' : `: ${log.problems.length} problems`),
   );
   lines.push(...log.problems.slice(0, 50).map((p) => `       ${p}`));
   if (log.problems.length > 50) lines.push(`       … and ${log.problems.length - 50} more`);

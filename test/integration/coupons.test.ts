@@ -3,6 +3,7 @@ import type { Response } from 'supertest';
 import { Clock } from '../../src/shared/container/tokens';
 import { Admission } from '../../src/write/coupon/gate/port';
 import { couponDecider, couponStream } from '../../src/write/coupon/decider';
+import { userCouponDecider } from '../../src/write/usercoupon/decider';
 import { bearer, REDIS_URL, startTestApp, TestApp } from '../support/app';
 import { deleteKeys } from '../support/redis';
 import { as, httpSpec } from '../support/http-spec';
@@ -406,18 +407,19 @@ describe('coupons: creating, reading, windows and expiry', () => {
     const { userCouponId } = (await issue(t, couponId, token)).body;
     const commands = t.app.services.commands;
     const context = { metadata: { actorId: 'shopper', role: 'customer' } };
+    const { state: campaign } = await commands.load(couponDecider, couponStream(couponId));
     // What payment and cancellation will put into their atomic appends.
     const used = await commands.handle(
-      couponDecider,
-      couponId,
-      { type: 'UseCoupon', data: { userCouponId, userId: 'shopper', orderId: 'order-1', subtotal: 5000, now: NOW } },
+      userCouponDecider,
+      userCouponId,
+      { type: 'UseCoupon', data: { userCouponId, userId: 'shopper', orderId: 'order-1', subtotal: 5000, now: NOW, campaign } },
       context,
     );
     const [usedItem] = await myCoupons(token, used.position!, 'USED');
     expect(usedItem).toMatchObject({ userCouponId, used: true, usedAt: NOW, orderId: 'order-1', valid: true, status: 'USED' });
     expect(await myCoupons(token, used.position!, 'AVAILABLE')).toEqual([]);
 
-    const restored = await commands.handle(couponDecider, couponId, { type: 'RestoreCoupon', data: { userCouponId, orderId: 'order-1', now: NOW } }, context);
+    const restored = await commands.handle(userCouponDecider, userCouponId, { type: 'RestoreCoupon', data: { userCouponId, orderId: 'order-1', now: NOW, campaign } }, context);
     const [again] = await myCoupons(token, restored.position!, 'AVAILABLE');
     expect(again).toMatchObject({ userCouponId, used: false, status: 'AVAILABLE' });
     expect(again).not.toHaveProperty('usedAt');

@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkLog } from '../../src/operations/invariants';
+import { verify } from '../../src/operations/verify';
 import { REDIS_URL, startTestApp, TestApp, bearer } from '../support/app';
 import { as, httpSpec } from '../support/http-spec';
 
@@ -77,7 +80,7 @@ describe.each([
     expect(await stockOf(shop, p1)).toBe(5);
     expect(await balanceOf(shop, 'buyer')).toBe(100_000);
 
-    // Paying is one atomic write over the order, every product, the coupon and the wallet.
+    // Paying is one atomic write over the order, every product, the user coupon and the wallet.
     const paid = await spec()
       .when(buyer.post(`/orders/${orderId}/payment`, { payer: { name: 'Kim Minji', phone: '010-2222-3333', email: 'minji@example.com' } }))
       .then(200, { status: 'PAID', total: 63_000, paidAt: expect.any(String) }, [
@@ -85,7 +88,7 @@ describe.each([
         { type: 'StockDecreased', stream: `product-${p1}`, data: { orderId, quantity: 1, stockAfter: 4 } },
         { type: 'StockDecreased', stream: `product-${p2}`, data: { orderId, quantity: 2, stockAfter: 3 } },
         { type: 'StockDecreased', stream: `product-${p3}`, data: { orderId, quantity: 3, stockAfter: 2 } },
-        { type: 'CouponUsed', stream: `coupon-${percent}`, data: { userCouponId, userId: 'buyer', orderId } },
+        { type: 'CouponUsed', stream: `usercoupon-${userCouponId}`, data: { userCouponId, userId: 'buyer', orderId } },
         { type: 'PointsUsed', stream: 'wallet-buyer', data: { amount: 63_000 } },
       ]);
     expect([await stockOf(shop, p1), await stockOf(shop, p2), await stockOf(shop, p3)]).toEqual([4, 3, 2]);
@@ -110,7 +113,7 @@ describe.each([
         { type: 'StockRestored', stream: `product-${p1}`, data: { orderId, quantity: 1, stockAfter: 5 } },
         { type: 'StockRestored', stream: `product-${p2}`, data: { orderId, quantity: 2, stockAfter: 5 } },
         { type: 'StockRestored', stream: `product-${p3}`, data: { orderId, quantity: 3, stockAfter: 5 } },
-        { type: 'CouponRestored', stream: `coupon-${percent}`, data: { userCouponId, orderId } },
+        { type: 'CouponRestored', stream: `usercoupon-${userCouponId}`, data: { userCouponId, orderId } },
         { type: 'PointsRefunded', stream: 'wallet-buyer', data: { amount: 63_000 } },
       ]);
     expect([await stockOf(shop, p1), await stockOf(shop, p2), await stockOf(shop, p3)]).toEqual([5, 5, 5]);
@@ -175,8 +178,7 @@ describe.each([
     expect(failed.status).toBe(409);
     expect(failed.body.code).toBe('OUT_OF_STOCK');
     expect(await balanceOf(shop, 'slow-payer')).toBe(5000);
-    const couponEvents = await shop.t.app.services.events.readStream(`coupon-${fixed}`);
-    expect(couponEvents.map((e) => e.type)).not.toContain('CouponUsed');
+    expect(await shop.t.app.services.events.readStream(`usercoupon-${userCouponId}`)).toEqual([]);
     const view = await shop.t.http().get(`/me/orders/${order.body.orderId}`).set(bearer(first)).set({ 'X-Consistent-With': failed.body.position ?? (await shop.t.app.services.events.headPosition())! });
     expect(view.body.status).toBe('PENDING');
     expect(view.body.statusHistory.map((h: { status: string }) => h.status)).toEqual(['PENDING', 'PAYMENT_FAILED']);
@@ -196,6 +198,31 @@ describe.each([
     const balances = await Promise.all(tokens.map((_, i) => balanceOf(shop, `rush-${i}`)));
     expect(balances.filter((b) => b === 900)).toHaveLength(10);
     expect(balances.filter((b) => b === 1000)).toHaveLength(190);
+  });
+
+  it('200 buyers with coupons of one campaign check out at once: all paid, and not one checkout writes to the campaign stream', async () => {
+    const basket = [await product(shop, 'Welcome A', 1000, 100_000), await product(shop, 'Welcome B', 2000, 100_000), await product(shop, 'Welcome C', 3000, 100_000)];
+    const campaign = await coupon(shop, { discount: { type: 'FIXED', amount: 500 } });
+    const buyers = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const token = await customer(shop, `welcome-${i}`, 10_000);
+        return { token, userCouponId: await issue(shop, token, campaign) };
+      }),
+    );
+    const { events } = shop.t.app.services;
+    const campaignBefore = (await events.readStream(`coupon-${campaign}`)).map((e) => e.type);
+    expect(campaignBefore).toEqual(['CouponCreated', ...Array(200).fill('CouponIssued')]);
+
+    const items = basket.map((productId) => ({ productId, quantity: 1 }));
+    const responses = await Promise.all(buyers.map(({ token, userCouponId }) => shop.t.http().post('/checkout').set(bearer(token)).send({ items, userCouponId })));
+    expect(responses.map((r) => [r.status, r.body.status, r.body.total])).toEqual(Array(200).fill([201, 'PAID', 5500]));
+
+    // A checkout reads the campaign (terms, issue) and records the use on the holder's own stream,
+    // so checkouts of one campaign never queue or conflict on it.
+    expect((await events.readStream(`coupon-${campaign}`)).map((e) => e.type)).toEqual(campaignBefore);
+    const uses = await Promise.all(buyers.map(async ({ userCouponId }) => (await events.readStream(`usercoupon-${userCouponId}`)).map((e) => `${e.type} ${e.data.orderId}`)));
+    expect(uses).toEqual(responses.map((r) => [`CouponUsed ${r.body.orderId}`]));
+    expect(await Promise.all(basket.map((p) => stockOf(shop, p)))).toEqual([99_800, 99_800, 99_800]);
   });
 
   it('racing pay and cancel on one order 50 times: one wins, or they ran one after the other', async () => {
@@ -276,6 +303,141 @@ describe.each([
     const page2 = await shop.t.http().get('/me/orders').query({ limit: 2, cursor: page1.body.nextCursor }).set(bearer(token)).set(at);
     expect([...page1.body.items, ...page2.body.items].map((o: { orderId: string }) => o.orderId)).toEqual(await list({}));
     expect((await shop.t.http().get('/me/orders').query({ status: 'LOST' }).set(bearer(token))).status).toBe(400);
+  });
+});
+
+/** The log's own verdict on every coupon use, stock and point movement so far. */
+const logProblems = async (t: TestApp) => (await checkLog(t.app.services.events, { balanceCap: t.app.services.config.POINTS_BALANCE_CAP })).problems;
+
+const holderEvents = async (t: TestApp, userCouponId: string) =>
+  (await t.app.services.events.readStream(`usercoupon-${userCouponId}`)).map((e) => `${e.type} ${e.data.orderId}`);
+
+describe('one user coupon on two instances of one store: each locks in its own process, so only the expected revision guards it', () => {
+  const shop = {} as Shop;
+  let other: TestApp;
+  let campaign: string;
+  let p: string;
+  beforeAll(async () => {
+    shop.t = await startTestApp();
+    other = await startTestApp({ dataDir: shop.t.dataDir, env: { RUN_PROJECTIONS: 'false' } });
+    shop.admin = await shop.t.tokenFor('admin-2', 'admin');
+    campaign = await coupon(shop, { discount: { type: 'FIXED', amount: 100 } });
+    p = await product(shop, 'Twice', 1000, 100_000);
+  });
+  afterAll(async () => {
+    await other.stop();
+    await shop.t.close();
+  });
+
+  /** A new buyer with points and a coupon of the campaign. */
+  const buyer = async (userId: string) => {
+    const token = await customer(shop, userId, 10_000);
+    return { token, userCouponId: await issue(shop, token, campaign) };
+  };
+
+  it('two checkouts with one user coupon at once, 20 times: one is paid with it, the other is refused as USED', async () => {
+    for (let round = 0; round < 20; round += 1) {
+      const { token, userCouponId } = await buyer(`double-${round}`);
+      const body = { items: [{ productId: p, quantity: 1 }], userCouponId };
+      const answers = await Promise.all([shop.t, other].map((t) => t.http().post('/checkout').set(bearer(token)).send(body)));
+      expect(answers.map((r) => r.status).sort()).toEqual([201, 409]);
+      expect(answers.find((r) => r.status === 409)!.body).toMatchObject({ code: 'COUPON_NOT_APPLICABLE', reason: 'USED' });
+      expect(await holderEvents(shop.t, userCouponId)).toEqual([`CouponUsed ${answers.find((r) => r.status === 201)!.body.orderId}`]);
+      expect(await balanceOf(shop, `double-${round}`)).toBe(10_000 - 900);
+    }
+    expect(await logProblems(shop.t)).toEqual([]);
+  });
+
+  it('paying and cancelling an order with a coupon at once, 20 times: the coupon is used exactly while the order is paid', async () => {
+    for (let round = 0; round < 20; round += 1) {
+      const { token, userCouponId } = await buyer(`pay-or-cancel-${round}`);
+      const order = await shop.t.http().post('/orders').set(bearer(token)).send({ items: [{ productId: p, quantity: 1 }], userCouponId });
+      const { orderId } = order.body;
+      const [pay, cancel] = await Promise.all([
+        shop.t.http().post(`/orders/${orderId}/payment`).set(bearer(token)).send({}),
+        other.http().post(`/orders/${orderId}/cancel`).set(bearer(token)),
+      ]);
+      const uses = await holderEvents(shop.t, userCouponId);
+      if (pay.status === 200 && cancel.status === 200) expect(uses).toEqual([`CouponUsed ${orderId}`, `CouponRestored ${orderId}`]);
+      else if (pay.status === 200) expect([cancel.body.code, uses]).toEqual(['ORDER_NOT_CANCELLABLE', [`CouponUsed ${orderId}`]]);
+      else expect([pay.body.code, cancel.status, uses]).toEqual(['ORDER_NOT_PAYABLE', 200, []]);
+    }
+    expect(await logProblems(shop.t)).toEqual([]);
+  });
+});
+
+/**
+ * Before user coupons had streams of their own, paying wrote CouponUsed to the campaign stream.
+ * Such a log keeps its meaning: the coupon stays used until that order gives it back.
+ */
+describe('a coupon used before the upgrade, in the campaign stream', () => {
+  const shop = {} as Shop;
+  beforeAll(async () => {
+    shop.t = await startTestApp();
+    shop.admin = await shop.t.tokenFor('admin-3', 'admin');
+  });
+  afterAll(async () => shop.t.close());
+
+  /** What the version before wrote for a checkout: one atomic write, the use on the campaign stream. */
+  async function paidBeforeTheUpgrade(userId: string, productId: string, couponId: string, userCouponId: string): Promise<string> {
+    const orderId = randomUUID();
+    const at = new Date().toISOString();
+    const expiresAt = new Date(Date.now() + 30 * 60_000).toISOString();
+    const write = (stream: string, ...events: Array<[type: string, data: Record<string, unknown>]>) => ({
+      stream,
+      expectedRevision: 'any' as const,
+      events: events.map(([type, data]) => ({ id: randomUUID(), type, data: { ...data, occurredAt: at }, metadata: {} })),
+    });
+    const lines = [{ kind: 'PRODUCT', productId, name: 'Legacy', unitPrice: 1000, quantity: 2, amount: 2000 }];
+    await shop.t.app.services.events.append([
+      write(
+        `order-${orderId}`,
+        ['OrderPlaced', { orderId, userId, orderType: 'NORMAL', lines, coupon: { userCouponId, couponId, discount: 300 }, subtotal: 2000, discount: 300, total: 1700, expiresAt }],
+        ['OrderPaid', { orderId, userId, total: 1700, payer: null }],
+      ),
+      write(`product-${productId}`, ['StockDecreased', { productId, orderId, quantity: 2, stockAfter: 8 }]),
+      write(`coupon-${couponId}`, ['CouponUsed', { couponId, userCouponId, userId, orderId }]),
+      write(`wallet-${userId}`, ['PointsUsed', { userId, orderId, amount: 1700, balanceAfter: 3300 }]),
+    ]);
+    return orderId;
+  }
+
+  it('stays used until its order is cancelled after the upgrade, which gives it back on its own stream; then it is used again', async () => {
+    const productId = await product(shop, 'Legacy', 1000, 10);
+    const couponId = await coupon(shop, { discount: { type: 'FIXED', amount: 300 } });
+    const token = await customer(shop, 'early-bird', 5000);
+    const userCouponId = await issue(shop, token, couponId);
+    const oldOrder = await paidBeforeTheUpgrade('early-bird', productId, couponId, userCouponId);
+    const buyer = as('early-bird');
+    const spec = () => httpSpec(shop.t).given();
+    const checkout = buyer.post('/checkout', { items: [{ productId, quantity: 2 }], userCouponId });
+
+    await spec().when(checkout).thenRefused(409, 'COUPON_NOT_APPLICABLE', { reason: 'USED' });
+    await spec()
+      .when(buyer.post(`/orders/${oldOrder}/cancel`))
+      .then(200, { status: 'CANCELLED' }, [
+        { type: 'OrderCancelled', stream: `order-${oldOrder}`, data: { refunded: true } },
+        { type: 'StockRestored', stream: `product-${productId}`, data: { orderId: oldOrder, quantity: 2, stockAfter: 10 } },
+        { type: 'CouponRestored', stream: `usercoupon-${userCouponId}`, data: { userCouponId, orderId: oldOrder } },
+        { type: 'PointsRefunded', stream: 'wallet-early-bird', data: { orderId: oldOrder, amount: 1700, balanceAfter: 5000 } },
+      ]);
+    const paid = await spec()
+      .when(checkout)
+      .then(201, { status: 'PAID', discount: 300, total: 1700 }, [
+        { type: 'StockDecreased', stream: `product-${productId}`, data: { quantity: 2, stockAfter: 8 } },
+        { type: 'CouponUsed', stream: `usercoupon-${userCouponId}`, data: { userCouponId } },
+        { type: 'OrderPlaced' },
+        { type: 'OrderPaid' },
+        { type: 'PointsUsed', stream: 'wallet-early-bird', data: { amount: 1700, balanceAfter: 3300 } },
+      ]);
+    await spec().when(checkout).thenRefused(409, 'COUPON_NOT_APPLICABLE', { reason: 'USED' });
+
+    expect((await shop.t.app.services.events.readStream(`coupon-${couponId}`)).map((e) => e.type)).toEqual(['CouponCreated', 'CouponIssued', 'CouponUsed']);
+    const mine = await shop.t.http().get('/me/coupons').set(bearer(token)).set({ 'X-Consistent-With': paid.body.position });
+    expect(mine.body.items).toEqual([expect.objectContaining({ userCouponId, used: true, orderId: paid.body.orderId, status: 'USED' })]);
+    await shop.t.app.projector.catchUp();
+    const report = await verify(shop.t.app.services);
+    expect([report.log.problems, report.readModels.flatMap((r) => r.differences)]).toEqual([[], []]);
   });
 });
 

@@ -20,9 +20,5 @@ export interface CouponTerms {
 export type CreateCoupon = Command<'CreateCoupon', CouponTerms & { couponId: string; now: string }>;
 /** First come, first served: one per user while any are left and the issue window is open. */
 export type IssueCoupon = Command<'IssueCoupon', { couponId: string; userId: string; now: string }>;
-/** Issued by payment, in the same append as the order: spends the user coupon on one order. */
-export type UseCoupon = Command<'UseCoupon', { userCouponId: string; userId: string; orderId: string; subtotal: number; now: string }>;
-/** Issued by cancellation: frees the user coupon the order spent, at most once. */
-export type RestoreCoupon = Command<'RestoreCoupon', { userCouponId: string; orderId: string; now: string }>;
-
-export type CouponCommand = CreateCoupon | IssueCoupon | UseCoupon | RestoreCoupon;
+/** Using and restoring a user coupon are the user coupon's own (src/write/usercoupon). */
+export type CouponCommand = CreateCoupon | IssueCoupon;

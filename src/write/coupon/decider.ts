@@ -1,7 +1,6 @@
 import { Decider, unreachable } from '../../shared/domain/decider';
 import { DomainError } from '../../shared/domain/errors';
-import { CouponCommand, CreateCoupon, IssueCoupon, RestoreCoupon, UseCoupon } from './commands';
-import { discountFor } from './discount';
+import { CouponCommand, CreateCoupon, IssueCoupon } from './commands';
 import { CouponCreated, CouponEvent } from './events';
 import { PersistentMap } from '../../shared/domain/persistent-map';
 import { couponTermProblems } from './term-rules';
@@ -15,14 +14,18 @@ export interface UserCoupon {
   readonly issuedAt: string;
   /** Null: never expires. */
   readonly validUntil: string | null;
-  /** The order that spent it, or null while it is free to use. */
+  /**
+   * The order that spent it, or null while it is free to use, as far as this stream tells: since
+   * uses have their own streams (src/write/usercoupon) only logs from before hold any here.
+   */
   readonly usedBy: string | null;
   readonly usedAt: string | null;
 }
 
 /**
- * User coupons live in their coupon's stream: "one per user" and "no more than the quantity"
- * are then checked against one state and guarded by one expected revision.
+ * A campaign's stream holds its creation and every issue: "one per user" and "no more than the
+ * quantity" are then checked against one state and guarded by one expected revision. Its terms
+ * never change once created and an issue is for good, so orders read it without writing to it.
  */
 export interface CouponState {
   readonly coupon: CouponDefinition | null;
@@ -34,8 +37,9 @@ export const couponStream = (couponId: string) => `coupon-${couponId}`;
 
 /**
  * A user holds at most one of each coupon, so the user coupon id is derived, not drawn:
- * `<couponId>:<userId>`. Orders receive only this id from the client and find the coupon
- * stream from it. User ids never contain ':' (see userIdSchema), so the last ':' splits it.
+ * `<couponId>:<userId>`. Orders receive only this id from the client and find the campaign
+ * stream and the user coupon's own stream from it. User ids never contain ':' (see
+ * userIdSchema), so the last ':' splits it.
  */
 export const userCouponIdOf = (couponId: string, userId: string) => `${couponId}:${userId}`;
 
@@ -75,34 +79,8 @@ export function requireIssuable(coupon: CouponDefinition, now: string): void {
   }
 }
 
-export interface ApplicableCoupon {
-  readonly coupon: CouponDefinition;
-  readonly userCoupon: UserCoupon;
-  /** What the coupon takes off this subtotal. */
-  readonly discount: number;
-}
-
-/**
- * For orders: may `userId` spend this user coupon on an order of `subtotal` at `now`? Throws
- * COUPON_NOT_APPLICABLE (with a `reason`) when it is not theirs, already used, expired, or the
- * subtotal is below the minimum; otherwise says what it takes off.
- */
-export function checkCouponApplicable(state: CouponState, userCouponId: string, userId: string, subtotal: number, now: string): ApplicableCoupon {
-  const refuse = (reason: 'NOT_OWNED' | 'USED' | 'EXPIRED' | 'BELOW_MINIMUM', message: string, extra: Record<string, unknown> = {}) =>
-    new DomainError('COUPON_NOT_APPLICABLE', 'conflict', message, { userCouponId, reason, ...extra });
-  const held = userCouponIn(state, userCouponId);
-  if (state.coupon === null || held === undefined || held.userId !== userId) throw refuse('NOT_OWNED', 'you hold no such coupon');
-  if (held.usedBy !== null) throw refuse('USED', 'the coupon has already been used');
-  if (!isValidAt(held.validUntil, now)) throw refuse('EXPIRED', 'the coupon has expired', { validUntil: held.validUntil });
-  if (subtotal < state.coupon.minOrderAmount) {
-    throw refuse('BELOW_MINIMUM', `the coupon needs an order of at least ${state.coupon.minOrderAmount}`, {
-      minOrderAmount: state.coupon.minOrderAmount,
-    });
-  }
-  return { coupon: state.coupon, userCoupon: held, discount: discountFor(state.coupon.discount, subtotal) };
-}
-
-function userCouponIn(state: CouponState, userCouponId: string): UserCoupon | undefined {
+/** The user coupon `userCouponId` names, if this campaign issued it. */
+export function issuedIn(state: CouponState, userCouponId: string): UserCoupon | undefined {
   const parsed = parseUserCouponId(userCouponId);
   if (parsed === null || parsed.couponId !== state.coupon?.couponId) return undefined;
   return state.holders.get(parsed.userId);
@@ -139,21 +117,6 @@ function issue({ data }: IssueCoupon, state: CouponState): CouponEvent[] {
   ];
 }
 
-function use({ data }: UseCoupon, state: CouponState): CouponEvent[] {
-  const held = userCouponIn(state, data.userCouponId);
-  if (held?.userId === data.userId && held.usedBy === data.orderId) return [];
-  const { userCoupon } = checkCouponApplicable(state, data.userCouponId, data.userId, data.subtotal, data.now);
-  const { couponId, userCouponId, userId } = userCoupon;
-  return [{ type: 'CouponUsed', data: { couponId, userCouponId, userId, orderId: data.orderId, occurredAt: data.now } }];
-}
-
-function restore({ data }: RestoreCoupon, state: CouponState): CouponEvent[] {
-  const held = userCouponIn(state, data.userCouponId);
-  if (held === undefined || held.usedBy !== data.orderId) return [];
-  const { couponId, userCouponId, userId } = held;
-  return [{ type: 'CouponRestored', data: { couponId, userCouponId, userId, orderId: data.orderId, occurredAt: data.now } }];
-}
-
 const initialState: CouponState = { coupon: null, holders: PersistentMap.empty() };
 
 export const couponDecider: Decider<CouponCommand, CouponEvent, CouponState> = {
@@ -165,10 +128,6 @@ export const couponDecider: Decider<CouponCommand, CouponEvent, CouponState> = {
         return create(command, state);
       case 'IssueCoupon':
         return issue(command, state);
-      case 'UseCoupon':
-        return use(command, state);
-      case 'RestoreCoupon':
-        return restore(command, state);
       default:
         return unreachable(command);
     }

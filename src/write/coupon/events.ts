@@ -1,4 +1,5 @@
 import { DomainEvent } from '../../shared/domain/decider';
+import type { CouponRestored, CouponUsed } from '../usercoupon/events';
 import { CouponTerms } from './commands';
 
 export type CouponCreated = DomainEvent<'CouponCreated', CouponTerms & { couponId: string; occurredAt: string }>;
@@ -7,10 +8,9 @@ export type CouponIssued = DomainEvent<
   'CouponIssued',
   { couponId: string; userCouponId: string; userId: string; validUntil: string | null; issuedQuantity: number; occurredAt: string }
 >;
-export type CouponUsed = DomainEvent<'CouponUsed', { couponId: string; userCouponId: string; userId: string; orderId: string; occurredAt: string }>;
-export type CouponRestored = DomainEvent<
-  'CouponRestored',
-  { couponId: string; userCouponId: string; userId: string; orderId: string; occurredAt: string }
->;
 
+/**
+ * CouponUsed and CouponRestored are written to the user coupon's own stream; a campaign stream
+ * holds them only from before those streams existed, and its decider still folds them.
+ */
 export type CouponEvent = CouponCreated | CouponIssued | CouponUsed | CouponRestored;

@@ -1,8 +1,9 @@
 import { unreachable } from '../../shared/domain/decider';
 import { DomainError } from '../../shared/domain/errors';
-import { checkCouponApplicable, couponDecider, CouponState, parseUserCouponId } from '../coupon/decider';
-import { RestoreCoupon, UseCoupon } from '../coupon/commands';
-import { CouponEvent } from '../coupon/events';
+import { couponDecider, CouponState, parseUserCouponId } from '../coupon/decider';
+import { checkCouponApplicable, userCouponDecider, UserCouponState } from '../usercoupon/decider';
+import { RestoreCoupon, UseCoupon } from '../usercoupon/commands';
+import { UserCouponEvent } from '../usercoupon/events';
 import { productDecider, ProductState } from '../product/decider';
 import { DecreaseStock, RestoreStock } from '../product/commands';
 import { ProductEvent } from '../product/events';
@@ -15,7 +16,8 @@ import { orderDecider, OrderState, OrderStatus, PlacedOrder } from './decider';
 /**
  * Placing, paying and cancelling an order as pure decisions over every aggregate they touch. The rules
  * stay with their aggregates: whether stock can be taken is the product decider's question,
- * whether the points cover it the wallet's, whether a coupon applies the coupon's. Placing
+ * whether the points cover it the wallet's, whether a coupon applies the user coupon's (over
+ * its campaign's terms and issue, which these steps read and never write). Placing
  * asks those same questions without keeping the answers (nothing is taken until payment),
  * so a placed order is one that could be paid at that moment.
  */
@@ -54,7 +56,10 @@ export interface PayInput {
 export interface OrderWorld {
   readonly order: OrderState;
   readonly products: ReadonlyMap<string, ProductState>;
+  /** Campaigns by coupon id, read only. */
   readonly coupons: ReadonlyMap<string, CouponState>;
+  /** User coupons by user coupon id. */
+  readonly userCoupons: ReadonlyMap<string, UserCouponState>;
   readonly wallet: WalletState;
 }
 
@@ -62,12 +67,13 @@ export interface OrderWorld {
 export interface OrderEffects {
   readonly order: readonly OrderEvent[];
   readonly products: ReadonlyMap<string, readonly ProductEvent[]>;
-  readonly coupons: ReadonlyMap<string, readonly CouponEvent[]>;
+  readonly userCoupons: ReadonlyMap<string, readonly UserCouponEvent[]>;
   readonly wallet: readonly WalletEvent[];
 }
 
 const productIn = (world: OrderWorld, productId: string) => world.products.get(productId) ?? productDecider.initialState;
-const couponIn = (world: OrderWorld, couponId: string) => world.coupons.get(couponId) ?? couponDecider.initialState;
+const campaignIn = (world: OrderWorld, couponId: string) => world.coupons.get(couponId) ?? couponDecider.initialState;
+const userCouponIn = (world: OrderWorld, userCouponId: string) => world.userCoupons.get(userCouponId) ?? userCouponDecider.initialState;
 
 /** Prices a requested line from the current product, once its decider would let the order take that stock. */
 function priceLine(world: OrderWorld, orderId: string, line: RequestedLine, now: string): OrderLine {
@@ -87,7 +93,7 @@ function applyCoupon(world: OrderWorld, userCouponId: string, userId: string, su
   if (!parsed || parsed.userId !== userId) {
     throw new DomainError('COUPON_NOT_APPLICABLE', 'conflict', 'you hold no such coupon', { userCouponId, reason: 'NOT_OWNED' });
   }
-  const { discount } = checkCouponApplicable(couponIn(world, parsed.couponId), userCouponId, userId, subtotal, now);
+  const { discount } = checkCouponApplicable(campaignIn(world, parsed.couponId), userCouponIn(world, userCouponId), userCouponId, userId, subtotal, now);
   return { userCouponId, couponId: parsed.couponId, discount };
 }
 
@@ -104,19 +110,22 @@ export function decidePlacement(input: PlaceInput, world: OrderWorld): readonly 
   );
 }
 
-/** What one step asks of each aggregate an order holds: the stock of each line, its coupon, its wallet (null: nothing). */
+/** What one step asks of each aggregate an order holds: the stock of each line, its coupon (with its campaign as read), its wallet (null: nothing). */
 interface AskOfHoldings {
   readonly line: (line: OrderLine) => DecreaseStock | RestoreStock;
-  readonly coupon: (coupon: AppliedCoupon) => UseCoupon | RestoreCoupon;
+  readonly coupon: (coupon: AppliedCoupon, campaign: CouponState) => UseCoupon | RestoreCoupon;
   readonly wallet: UsePoints | RefundPoints | null;
 }
 
 /** The step's events on the order and on every aggregate it holds, each decided by that aggregate's own decider. */
 function acrossHoldings(world: OrderWorld, order: PlacedOrder, decided: readonly OrderEvent[], ask: AskOfHoldings): OrderEffects {
   const products = new Map(order.lines.map((line) => [line.productId, productDecider.decide(ask.line(line), productIn(world, line.productId))] as const));
-  const coupons = new Map<string, readonly CouponEvent[]>();
-  if (order.coupon) coupons.set(order.coupon.couponId, couponDecider.decide(ask.coupon(order.coupon), couponIn(world, order.coupon.couponId)));
-  return { order: decided, products, coupons, wallet: ask.wallet ? walletDecider.decide(ask.wallet, world.wallet) : [] };
+  const userCoupons = new Map<string, readonly UserCouponEvent[]>();
+  if (order.coupon) {
+    const { userCouponId, couponId } = order.coupon;
+    userCoupons.set(userCouponId, userCouponDecider.decide(ask.coupon(order.coupon, campaignIn(world, couponId)), userCouponIn(world, userCouponId)));
+  }
+  return { order: decided, products, userCoupons, wallet: ask.wallet ? walletDecider.decide(ask.wallet, world.wallet) : [] };
 }
 
 /** Order paid, stock down, coupon consumed, points used: at the order's own prices, each re-checked by its aggregate now. */
@@ -134,7 +143,7 @@ export function decidePayment(input: PayInput, world: OrderWorld): OrderEffects 
           return unreachable(line.kind);
       }
     },
-    coupon: ({ userCouponId }) => ({ type: 'UseCoupon', data: { userCouponId, userId, orderId, subtotal: order.subtotal, now: input.now } }),
+    coupon: ({ userCouponId }, campaign) => ({ type: 'UseCoupon', data: { userCouponId, userId, orderId, subtotal: order.subtotal, now: input.now, campaign } }),
     wallet: order.total > 0 ? { type: 'UsePoints', data: { userId, amount: order.total, orderId, now: input.now } } : null,
   });
 }
@@ -144,7 +153,7 @@ export function decideCancellation(input: CancelInput, world: OrderWorld): Order
   const cancelled = orderDecider.decide({ type: 'CancelOrder', data: input }, world.order);
   // CancelOrder refuses every order that does not exist.
   const order = world.order as PlacedOrder;
-  if (order.status !== 'PAID') return { order: cancelled, products: new Map(), coupons: new Map(), wallet: [] };
+  if (order.status !== 'PAID') return { order: cancelled, products: new Map(), userCoupons: new Map(), wallet: [] };
   const { orderId, userId } = order;
   return acrossHoldings(world, order, cancelled, {
     line(line) {
@@ -155,7 +164,7 @@ export function decideCancellation(input: CancelInput, world: OrderWorld): Order
           return unreachable(line.kind);
       }
     },
-    coupon: ({ userCouponId }) => ({ type: 'RestoreCoupon', data: { userCouponId, orderId, now: input.now } }),
+    coupon: ({ userCouponId }, campaign) => ({ type: 'RestoreCoupon', data: { userCouponId, orderId, now: input.now, campaign } }),
     wallet: { type: 'RefundPoints', data: { userId, orderId, now: input.now } },
   });
 }

@@ -1,5 +1,6 @@
 import { UnitOfWork } from '../../shared/command/handler';
-import { couponDecider, CouponState, couponStream, parseUserCouponId } from '../coupon/decider';
+import { couponDecider, CouponState, parseUserCouponId } from '../coupon/decider';
+import { userCouponDecider, UserCouponState, userCouponStream } from '../usercoupon/decider';
 import { productDecider, ProductState, productStream } from '../product/decider';
 import { walletDecider, walletStream } from '../wallet/decider';
 import { CancelInput, decideCancellation, decidePayment, decidePlacement, OrderEffects, OrderWorld, PayInput, PlaceInput } from './checkout';
@@ -7,8 +8,9 @@ import { orderDecider, OrderState, orderStream, PlacedOrder } from './decider';
 
 /**
  * The multi-aggregate steps of ordering. Each runs inside one unit of work, so whatever it
- * decides on the order, the products, the wallet and the coupon is appended in one atomic
+ * decides on the order, the products, the wallet and the user coupon is appended in one atomic
  * write or not at all, and a concurrent change to any of them makes the whole step decide again.
+ * The coupon's campaign is read, never written: a change to it (a new issue) is no conflict.
  * Placing, paying and cancelling are decided by the pure functions of checkout.ts on the states loaded here.
  */
 
@@ -18,19 +20,23 @@ async function worldOf(
   orderId: string,
   userId: string,
   productIds: readonly string[],
-  couponIds: readonly string[],
+  userCouponId: string | null,
 ): Promise<OrderWorld> {
   const products = new Map<string, ProductState>();
   for (const id of productIds) products.set(id, await unit.state(productDecider, id));
   const coupons = new Map<string, CouponState>();
-  for (const id of couponIds) coupons.set(id, await unit.state(couponDecider, id));
-  return { order: await unit.state(orderDecider, orderId), products, coupons, wallet: await unit.state(walletDecider, userId) };
+  const userCoupons = new Map<string, UserCouponState>();
+  const held = userCouponId === null ? null : parseUserCouponId(userCouponId);
+  if (userCouponId !== null && held !== null) {
+    coupons.set(held.couponId, await unit.state(couponDecider, held.couponId));
+    userCoupons.set(userCouponId, await unit.state(userCouponDecider, userCouponId));
+  }
+  return { order: await unit.state(orderDecider, orderId), products, coupons, userCoupons, wallet: await unit.state(walletDecider, userId) };
 }
 
 export async function placeOrder(unit: UnitOfWork, input: PlaceInput): Promise<void> {
-  const couponId = input.userCouponId ? parseUserCouponId(input.userCouponId)?.couponId : undefined;
   const productIds = input.lines.map((line) => line.productId);
-  const world = await worldOf(unit, input.orderId, input.userId, productIds, couponId ? [couponId] : []);
+  const world = await worldOf(unit, input.orderId, input.userId, productIds, input.userCouponId);
   await unit.record(orderDecider, input.orderId, decidePlacement(input, world));
 }
 
@@ -38,14 +44,14 @@ export async function placeOrder(unit: UnitOfWork, input: PlaceInput): Promise<v
 async function worldAround(unit: UnitOfWork, orderId: string, userId: string, involves: (order: PlacedOrder) => boolean): Promise<OrderWorld> {
   const order = await unit.state(orderDecider, orderId);
   return order.exists && involves(order)
-    ? worldOf(unit, orderId, order.userId, order.lines.map((line) => line.productId), order.coupon ? [order.coupon.couponId] : [])
-    : worldOf(unit, orderId, userId, [], []);
+    ? worldOf(unit, orderId, order.userId, order.lines.map((line) => line.productId), order.coupon?.userCouponId ?? null)
+    : worldOf(unit, orderId, userId, [], null);
 }
 
 async function keep(unit: UnitOfWork, input: { orderId: string; userId: string }, effects: OrderEffects): Promise<void> {
   await unit.record(orderDecider, input.orderId, effects.order);
   for (const [id, events] of effects.products) await unit.record(productDecider, id, events);
-  for (const [id, events] of effects.coupons) await unit.record(couponDecider, id, events);
+  for (const [id, events] of effects.userCoupons) await unit.record(userCouponDecider, id, events);
   await unit.record(walletDecider, input.userId, effects.wallet);
 }
 
@@ -65,6 +71,6 @@ export function streamsOf(order: OrderState, userId: string): string[] {
     orderStream(order.orderId),
     walletStream(userId),
     ...order.lines.map((line) => productStream(line.productId)),
-    ...(order.coupon ? [couponStream(order.coupon.couponId)] : []),
+    ...(order.coupon ? [userCouponStream(order.coupon.userCouponId)] : []),
   ];
 }

@@ -9,7 +9,8 @@ import { defineRoute } from '../../shared/http/route';
 import { EXAMPLE, positionSchema } from '../../shared/http/schemas';
 import { Payer } from '../../shared/crypto/payer';
 import { productStream } from '../product/decider';
-import { couponStream, parseUserCouponId } from '../coupon/decider';
+import { parseUserCouponId } from '../coupon/decider';
+import { userCouponStream } from '../usercoupon/decider';
 import { walletStream } from '../wallet/decider';
 import { MAX_LINES, orderDecider, orderStream, PlacedOrder } from './decider';
 import { RequestedLine } from './checkout';
@@ -74,11 +75,11 @@ export const orderRoutes = ({ clock, ids, commands, payers, config }: AppService
     return presentOrder({ ...(order as PlacedOrder), position: committed.position }, clock.now());
   };
 
-  /** Lock keys for a new order: the products and wallet it reads, and the coupon if any. */
+  /** Lock keys for a new order: the products and wallet it reads, and the user coupon if any (not its campaign, which no order writes). */
   const placementStreams = (user: Principal, items: readonly { productId: string }[], userCouponId: string | undefined) => [
     walletStream(user.userId),
     ...items.map((item) => productStream(item.productId)),
-    ...(userCouponId && parseUserCouponId(userCouponId) ? [couponStream(parseUserCouponId(userCouponId)!.couponId)] : []),
+    ...(userCouponId && parseUserCouponId(userCouponId) ? [userCouponStream(userCouponId)] : []),
   ];
 
   /**

@@ -39,8 +39,8 @@ async function charge(cluster: Cluster, token: string, amount: number) {
   await cluster.must(keyed({ method: 'POST', path: '/me/points/charge', token, body: { amount } }));
 }
 
-async function placeOrder(cluster: Cluster, token: string, productId: string): Promise<string> {
-  return (await cluster.must(keyed({ method: 'POST', path: '/orders', token, body: { items: [{ productId, quantity: 1 }] } }))).orderId;
+async function placeOrder(cluster: Cluster, token: string, productId: string, userCouponId?: string): Promise<string> {
+  return (await cluster.must(keyed({ method: 'POST', path: '/orders', token, body: { items: [{ productId, quantity: 1 }], userCouponId } }))).orderId;
 }
 
 /** Sets up `n` users at a time, so set-up does not swamp the processes either. */
@@ -166,17 +166,24 @@ export async function walletRush(cluster: Cluster, tag: string, walletCount: num
   };
 }
 
-/** Orders paid and cancelled at the same time: one transition wins, or the cancellation refunds the payment; never both half-way. */
+/**
+ * Orders paid and cancelled at the same time: one transition wins, or the cancellation refunds the
+ * payment; never both half-way. Each uses a coupon of one campaign, which verify then finds used
+ * exactly by the paid orders and given back by the refunded ones.
+ */
 export async function payCancelRush(cluster: Cluster, tag: string, orderCount: number): Promise<Rush> {
   const productId = await product(cluster, 500, 1_000_000);
+  const body = { name: `pay or cancel ${tag}`, discount: { type: 'FIXED', amount: 100 }, totalQuantity: orderCount };
+  const couponId = (await cluster.must({ method: 'POST', path: '/admin/coupons', token: await cluster.admin(), body })).couponId as string;
   const people = await users(cluster, `${tag}-r`, orderCount);
   const orders: Array<{ orderId: string; token: string; pay?: Outcome; cancel?: Outcome }> = [];
   await inBatches(people, 50, async ({ token }) => {
     await charge(cluster, token, 10_000);
-    orders.push({ orderId: await placeOrder(cluster, token, productId), token });
+    const { userCouponId } = await cluster.must(keyed({ method: 'POST', path: `/coupons/${couponId}/issue`, token }));
+    orders.push({ orderId: await placeOrder(cluster, token, productId, userCouponId), token });
   });
   return {
-    name: `${orderCount} orders paid and cancelled at once`,
+    name: `${orderCount} orders with coupons of one campaign paid and cancelled at once`,
     async run() {
       await Promise.all(
         orders.flatMap((o) => {

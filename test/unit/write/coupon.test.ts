@@ -1,61 +1,17 @@
 import { DomainError } from '../../../src/shared/domain/errors';
 import { fold } from '../../../src/shared/domain/decider';
 import { CouponCommand, CouponTerms } from '../../../src/write/coupon/commands';
-import {
-  checkCouponApplicable,
-  couponDecider,
-  parseUserCouponId,
-  userCouponIdOf,
-} from '../../../src/write/coupon/decider';
-import { CouponEvent } from '../../../src/write/coupon/events';
+import { couponDecider, issuedIn, parseUserCouponId, userCouponIdOf } from '../../../src/write/coupon/decider';
 import { specFor } from '../../support/decider-spec';
+import { couponCreated, couponId, couponIssued as issued, couponRestored as restored, couponTerms as terms, couponUsed as used, createdAt as created, now } from '../../support/coupons';
 
 const given = specFor(couponDecider);
-const couponId = 'c1';
-const created = '2026-11-01T00:00:00.000Z';
-const now = '2026-11-25T00:00:00.000Z';
-
-const terms = (overrides: Partial<CouponTerms> = {}): CouponTerms => ({
-  name: 'Welcome',
-  discount: { type: 'FIXED', amount: 1000 },
-  minOrderAmount: 10_000,
-  totalQuantity: 2,
-  issueStartsAt: null,
-  issueEndsAt: null,
-  validUntil: null,
-  validDays: null,
-  ...overrides,
-});
 
 const create = (overrides: Partial<CouponTerms> = {}, at = created): CouponCommand => ({
   type: 'CreateCoupon',
   data: { couponId, ...terms(overrides), now: at },
 });
-const couponCreated = (overrides: Partial<CouponTerms> = {}): CouponEvent => ({
-  type: 'CouponCreated',
-  data: { couponId, ...terms(overrides), occurredAt: created },
-});
 const issue = (userId: string, at = now): CouponCommand => ({ type: 'IssueCoupon', data: { couponId, userId, now: at } });
-const issued = (userId: string, issuedQuantity: number, validUntil: string | null = null, at = now): CouponEvent => ({
-  type: 'CouponIssued',
-  data: { couponId, userCouponId: `c1:${userId}`, userId, validUntil, issuedQuantity, occurredAt: at },
-});
-const use = (userId: string, orderId = 'o1', subtotal = 20_000, at = now, userCouponId = `c1:${userId}`): CouponCommand => ({
-  type: 'UseCoupon',
-  data: { userCouponId, userId, orderId, subtotal, now: at },
-});
-const used = (userId: string, orderId = 'o1', at = now): CouponEvent => ({
-  type: 'CouponUsed',
-  data: { couponId, userCouponId: `c1:${userId}`, userId, orderId, occurredAt: at },
-});
-const restore = (userId: string, orderId = 'o1'): CouponCommand => ({
-  type: 'RestoreCoupon',
-  data: { userCouponId: `c1:${userId}`, orderId, now },
-});
-const restored = (userId: string, orderId = 'o1'): CouponEvent => ({
-  type: 'CouponRestored',
-  data: { couponId, userCouponId: `c1:${userId}`, userId, orderId, occurredAt: now },
-});
 
 function problemsOf(command: CouponCommand): string[] {
   try {
@@ -135,56 +91,21 @@ describe('coupon: user coupon ids', () => {
   it.each(['', 'nocolon', ':u1', 'c1:'])('does not parse %p', (id) => expect(parseUserCouponId(id)).toBeNull());
 });
 
-describe('coupon: using and restoring', () => {
-  const held = [couponCreated(), issued('u1', 1)];
-  it('uses a held coupon for an order', () => given(...held).when(use('u1')).then([used('u1')]));
-  it('does nothing when the same order uses it again', () => given(...held, used('u1')).when(use('u1')).thenNothingHappens());
-  it('refuses another order once used', () => given(...held, used('u1')).when(use('u1', 'o2')).thenFails('COUPON_NOT_APPLICABLE'));
-  it('refuses a coupon the user does not hold', () => given(...held).when(use('u2', 'o1', 20_000, now, 'c1:u1')).thenFails('COUPON_NOT_APPLICABLE'));
-  it('refuses a coupon never issued', () => given(couponCreated()).when(use('u1')).thenFails('COUPON_NOT_APPLICABLE'));
-  it('refuses an id of another coupon', () => given(...held).when(use('u1', 'o1', 20_000, now, 'c2:u1')).thenFails('COUPON_NOT_APPLICABLE'));
-  it('refuses an order below the minimum', () => given(...held).when(use('u1', 'o1', 9_999)).thenFails('COUPON_NOT_APPLICABLE'));
-  it('accepts an order at the minimum', () => given(...held).when(use('u1', 'o1', 10_000)).then([used('u1')]));
-  it('refuses an expired coupon, from the instant it expires', () =>
-    given(couponCreated({ validDays: 1 }), issued('u1', 1, '2026-11-26T00:00:00.000Z'))
-      .when(use('u1', 'o1', 20_000, '2026-11-26T00:00:00.000Z'))
-      .thenFails('COUPON_NOT_APPLICABLE'));
-  it('restores the coupon the order used', () => given(...held, used('u1')).when(restore('u1')).then([restored('u1')]));
-  it('restores once only', () => given(...held, used('u1'), restored('u1')).when(restore('u1')).thenNothingHappens());
-  it('does not restore for another order', () => given(...held, used('u1')).when(restore('u1', 'o2')).thenNothingHappens());
-  it('does not restore an unused coupon', () => given(...held).when(restore('u1')).thenNothingHappens());
-  it('lets a restored coupon be used again', () => given(...held, used('u1'), restored('u1')).when(use('u1', 'o2')).then([used('u1', 'o2')]));
-});
-
-describe('checkCouponApplicable', () => {
-  const state = (...events: CouponEvent[]) => fold(couponDecider, couponDecider.initialState, events);
-  const reasonOf = (run: () => unknown) => {
-    try {
-      run();
-    } catch (error) {
-      expect((error as DomainError).code).toBe('COUPON_NOT_APPLICABLE');
-      return (error as DomainError).details!.reason;
-    }
-    throw new Error('expected COUPON_NOT_APPLICABLE');
-  };
-
-  it('says what the coupon takes off', () => {
-    const s = state(couponCreated({ discount: { type: 'PERCENT', percent: 10, maxDiscount: 1500 } }), issued('u1', 1));
-    expect(checkCouponApplicable(s, 'c1:u1', 'u1', 12_345, now)).toMatchObject({ discount: 1234, userCoupon: { userId: 'u1', usedBy: null } });
-    expect(checkCouponApplicable(s, 'c1:u1', 'u1', 20_000, now).discount).toBe(1500);
-  });
-  it('gives the reason of a refusal', () => {
-    const s = state(couponCreated(), issued('u1', 1, '2026-11-30T00:00:00.000Z'), issued('u2', 2), used('u2'));
-    expect(reasonOf(() => checkCouponApplicable(s, 'c1:u1', 'u9', 20_000, now))).toBe('NOT_OWNED');
-    expect(reasonOf(() => checkCouponApplicable(s, 'garbage', 'u1', 20_000, now))).toBe('NOT_OWNED');
-    expect(reasonOf(() => checkCouponApplicable(s, 'c1:u2', 'u2', 20_000, now))).toBe('USED');
-    expect(reasonOf(() => checkCouponApplicable(s, 'c1:u1', 'u1', 20_000, '2026-12-01T00:00:00.000Z'))).toBe('EXPIRED');
-    expect(reasonOf(() => checkCouponApplicable(s, 'c1:u1', 'u1', 100, now))).toBe('BELOW_MINIMUM');
+describe('coupon: uses recorded in the campaign stream before user coupons had streams of their own', () => {
+  const state = fold(couponDecider, couponDecider.initialState, [couponCreated(), issued('u1', 1), issued('u2', 2)]);
+  it('folds them into the holder, as the user coupon starts from there', () => {
+    expect(issuedIn(fold(couponDecider, state, [used('u1')]), 'c1:u1')).toMatchObject({ usedBy: 'o1', usedAt: now });
+    expect(issuedIn(fold(couponDecider, state, [used('u1'), restored('u1')]), 'c1:u1')).toMatchObject({ usedBy: null, usedAt: null });
   });
   it('never changes a state it was given: older states still see what they saw', () => {
-    const before = state(couponCreated(), issued('u1', 1));
-    const after = couponDecider.evolve(before, used('u1') as never);
-    expect(before.holders.get('u1')!.usedBy).toBeNull();
+    const after = couponDecider.evolve(state, used('u1'));
+    expect(state.holders.get('u1')!.usedBy).toBeNull();
     expect(after.holders.get('u1')!.usedBy).toBe('o1');
+  });
+  it('finds a user coupon only by an id of this campaign', () => {
+    expect(issuedIn(state, 'c1:u2')).toMatchObject({ userId: 'u2', couponId: 'c1' });
+    expect(issuedIn(state, 'c2:u2')).toBeUndefined();
+    expect(issuedIn(state, 'c1:u9')).toBeUndefined();
+    expect(issuedIn(state, 'garbage')).toBeUndefined();
   });
 });
