@@ -8,6 +8,20 @@ import { SqliteEventStore } from '../../src/shared/eventstore/sqlite';
 import { ConcurrencyConflict } from '../../src/shared/eventstore/port';
 import { eventStoreContract } from './event-store.contract';
 
+/** Records the SQL of every query run through `all` that `counts` picks (every statement shares one prototype). */
+function recordQueries(counts: (sql: string) => boolean) {
+  const probe = new Database(':memory:');
+  const proto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Database.Statement;
+  probe.close();
+  const ran: string[] = [];
+  const all = proto.all;
+  const queries = jest.spyOn(proto, 'all').mockImplementation(function (this: Database.Statement, ...params: unknown[]) {
+    if (counts(this.source)) ran.push(this.source);
+    return all.apply(this, params);
+  });
+  return { ran, queries };
+}
+
 describe('SQLite event store (in memory)', () => {
   eventStoreContract(async () => new SqliteEventStore(':memory:'));
 });
@@ -46,17 +60,8 @@ describe('SQLite event store (file)', () => {
       await a.append([{ stream: 'x', expectedRevision: 'no_stream', events: [{ id: randomUUID(), type: 'A', data: {} }] }]);
       const [own] = await a.readAll(null, 10);
       expect(await a.readAll(own.position, 10)).toEqual([]);
-      // Every statement shares one prototype: record the SQL each `all` runs.
-      const probe = new Database(':memory:');
-      const proto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Database.Statement;
-      probe.close();
-      const ran: string[] = [];
-      const all = proto.all;
-      const queries = jest.spyOn(proto, 'all').mockImplementation(function (this: Database.Statement, ...params: unknown[]) {
-        // Only reads of the log count: b's append reads its own slots for the duplicate rule.
-        if (this.source.includes('position >')) ran.push(this.source);
-        return all.apply(this, params);
-      });
+      // Only reads of the log count: b's append reads its own slots for the duplicate rule.
+      const { ran, queries } = recordQueries((sql) => sql.includes('position >'));
       expect(await a.readAll(own.position, 10)).toEqual([]);
       expect(ran).toEqual([]);
 
@@ -78,15 +83,7 @@ describe('SQLite event store (file)', () => {
     try {
       expect(await a.readStream('s')).toEqual([]);
       await a.append([{ stream: 's', expectedRevision: 'no_stream', events: [event('A')] }]);
-      const probe = new Database(':memory:');
-      const proto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Database.Statement;
-      probe.close();
-      const ran: string[] = [];
-      const all = proto.all;
-      const queries = jest.spyOn(proto, 'all').mockImplementation(function (this: Database.Statement, ...params: unknown[]) {
-        if (this.source.startsWith('SELECT * FROM events WHERE stream = ? AND revision >= ?')) ran.push(this.source);
-        return all.apply(this, params);
-      });
+      const { ran, queries } = recordQueries((sql) => sql.startsWith('SELECT * FROM events WHERE stream = ? AND revision >= ?'));
       // Its own append moved the head it knows: nothing past revision 0, and no query to say so.
       expect(await a.readStream('s', 1n)).toEqual([]);
       expect(ran).toEqual([]);
