@@ -36,7 +36,7 @@ interface Appender {
 interface Ground {
   readonly database: PeerRow['database'];
   readonly serverCpuMs?: () => number;
-  /** Called before each store is measured, so that neither inherits the other's pending work (a checkpoint). */
+  /** Called before each store is opened, so that neither pays for the other's leftovers (its vacuum, its dirty pages). */
   readonly settle?: () => Promise<void>;
 }
 
@@ -200,9 +200,9 @@ async function pair(ground: Ground, makers: ReadonlyArray<() => Promise<Appender
     const onStray = (reason: unknown) => stray.push(String(reason));
     process.on('unhandledRejection', onStray);
     try {
+      await ground.settle?.();
       const store = await make();
       try {
-        await ground.settle?.();
         const measured = await measure(store, ground, appends);
         await new Promise((resolve) => setTimeout(resolve, 200));
         rows.push(...measured.map((r) => (r.error && stray.length > 0 ? { ...r, error: `${r.error}; then, unawaited: ${[...new Set(stray)].join('; ')}` } : r)));
@@ -228,15 +228,24 @@ export async function sqlitePeers(dir: string, appends = 1_000): Promise<PeerRow
 
 /** `--pg-peers DIR`: the PostgreSQL pair, on `server` (a fresh cluster: the database and schema names are fixed). */
 export async function postgresPeers(dir: string, server: BenchPostgres, appends = 1_000): Promise<PeerRow[]> {
+  const emmettUrl = new URL(server.url);
+  emmettUrl.pathname = '/peers_emmett';
   const admin = new Client({ connectionString: server.url });
+  const emmettAdmin = new Client({ connectionString: emmettUrl.toString() });
   await admin.connect();
   try {
     await admin.query('CREATE DATABASE peers_emmett');
-    const emmettUrl = new URL(server.url);
-    emmettUrl.pathname = '/peers_emmett';
-    const ground: Ground = { database: 'postgres', serverCpuMs: () => server.cpuMs(), settle: async () => void (await admin.query('CHECKPOINT')) };
+    await emmettAdmin.connect();
+    // Autovacuum would otherwise clean up after the first store while the second is measured. Before
+    // a store's schema exists: its tables start never analyzed, as they do on a fresh cluster.
+    const settle = async () => {
+      for (const client of [admin, emmettAdmin]) await client.query('VACUUM (ANALYZE)');
+      await admin.query('CHECKPOINT');
+    };
+    const ground: Ground = { database: 'postgres', serverCpuMs: () => server.cpuMs(), settle };
     return await pair(ground, [() => oursOnPostgres(server.url, 'peers_ours'), () => emmettOnPostgres(dir, emmettUrl.toString())], appends);
   } finally {
+    await emmettAdmin.end().catch(() => undefined);
     await admin.end();
   }
 }
