@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
+import type { EventStore } from '../../src/shared/eventstore/port';
 import { PostgresEventStore } from '../../src/shared/eventstore/postgres';
 import { SqliteEventStore } from '../../src/shared/eventstore/sqlite';
 import { Postgres } from '../../src/shared/postgres';
@@ -42,38 +43,32 @@ interface Ground {
 
 const event = (i: number) => ({ type: 'PointsCharged', data: { userId: 'u', amount: 100, balanceAfter: 100 * (i + 1), occurredAt: new Date().toISOString() } });
 
-/** Our stores take the port's StreamWrite; the ids are the caller's. */
-const ourEvents = (events: number) => Array.from({ length: events }, (_, i) => ({ id: randomUUID(), ...event(i) }));
-
-function oursOnSqlite(file: string): Appender {
-  const store = new SqliteEventStore(file);
+/** Either of our stores, through the port (the event ids are the caller's). */
+function ourAppender(name: string, store: EventStore, close: () => Promise<void>): Appender {
   return {
-    name: 'eventmart SqliteEventStore (synchronous FULL: fsync per group commit)',
+    name,
     async append(stream, events, expected) {
-      const result = await store.append([{ stream, expectedRevision: expected, events: ourEvents(events) }]);
+      const result = await store.append([{ stream, expectedRevision: expected, events: Array.from({ length: events }, (_, i) => ({ id: randomUUID(), ...event(i) })) }]);
       return result.revisions.get(stream)!;
     },
     read: async (stream) => (await store.readStream(stream)).length,
-    close: () => store.close(),
+    close,
   };
+}
+
+function oursOnSqlite(file: string): Appender {
+  const store = new SqliteEventStore(file);
+  return ourAppender('eventmart SqliteEventStore (synchronous FULL: fsync per group commit)', store, () => store.close());
 }
 
 async function oursOnPostgres(url: string, schema: string): Promise<Appender> {
   // As the app opens it (src/composition/compose.ts), with the configuration's default pool.
   const pg = new Postgres({ url, schema });
   const store = await PostgresEventStore.open(pg);
-  return {
-    name: 'eventmart PostgresEventStore (group commit under an advisory lock)',
-    async append(stream, events, expected) {
-      const result = await store.append([{ stream, expectedRevision: expected, events: ourEvents(events) }]);
-      return result.revisions.get(stream)!;
-    },
-    read: async (stream) => (await store.readStream(stream)).length,
-    close: async () => {
-      await store.close();
-      await pg.close();
-    },
-  };
+  return ourAppender('eventmart PostgresEventStore (group commit under an advisory lock)', store, async () => {
+    await store.close();
+    await pg.close();
+  });
 }
 
 interface EmmettStore {
