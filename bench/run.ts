@@ -9,12 +9,14 @@
  *   --connections N     concurrent connections (default 50)
  *   --scale a,b,c       filler events for the log-size runs (default 1,10000,1000000; "none" skips)
  *   --only id,id        run only these scenarios (charge, products, product, popular, coupon-rush, checkout, checkout-hot, my-orders,
- *                       log-size: the charge and checkout on logs of --scale sizes, on every --store)
+ *                       log-size: the charge and checkout on logs of --scale sizes, on every --store; peers: the stores beside Emmett's,
+ *                       with --peers and/or --pg-peers; the reference servers are measured in every run)
  *   --profile           run the app under `node --cpu-prof`; profiles and their summaries go to bench/results/profiles/
  *   --keep              keep the temporary data directories
  *   --store S,S         the stores the scenarios and the log-size runs run on, in turn (sqlite, postgres; default sqlite); postgres is a cluster
  *                       of the bench's own (initdb + pg_ctl on a free port), its server CPU counted beside the app's
  *   --peers DIR         also measure Emmett's SQLite event store, installed in DIR (not a dependency of this repository)
+ *   --pg-peers DIR      also measure Emmett's PostgreSQL event store, installed in DIR, beside ours on a cluster of the bench's own
  *   --coupons N         coupon campaigns the checkout buyers' coupons come from (default 1000)
  *   --app-env K=V,K=V   extra configuration for the app (experiments; recorded in the report)
  *   --app-root DIR      run the app from DIR/dist instead of this repository's (A/B of a patched build)
@@ -41,7 +43,7 @@ import { scaleRun } from './scenarios/log-size';
 import { Pool, checkout } from './scenarios/checkout';
 import { myOrders, placeUserOrders } from './scenarios/my-orders';
 import { streamLength } from './lib/stream-length';
-import { peers } from './scenarios/peers';
+import { postgresPeers, sqlitePeers } from './scenarios/peers';
 
 /** The scenarios on one app over one seeded store, each beside an Express run of its own. */
 async function mainRun(dataPlatformUrl: string, scenarios: ScenarioResult[], store: 'sqlite' | 'postgres', database?: AppDatabase): Promise<{ chargeRps: number; checkoutRps: number }> {
@@ -174,6 +176,19 @@ async function deleteRedisKeys(prefix: string): Promise<number> {
 /** The PostgreSQL clusters this run started (destroyed at the end, also after a failure or Ctrl-C). */
 const databases: BenchPostgres[] = [];
 
+/** `use` on a PostgreSQL cluster of the bench's own, destroyed after it (or by cleanUp after a Ctrl-C). */
+async function onBenchPostgres<T>(purpose: string, use: (server: BenchPostgres) => Promise<T>): Promise<T> {
+  const server = await BenchPostgres.create();
+  databases.push(server);
+  log(`${purpose}: a cluster of the bench's own on 127.0.0.1:${server.port} (PostgreSQL ${server.version}, fsync on)`);
+  try {
+    return await use(server);
+  } finally {
+    await server.destroy();
+    databases.splice(databases.indexOf(server), 1);
+  }
+}
+
 async function cleanUp(): Promise<void> {
   for (const server of [...started]) await server.stop().catch(() => undefined);
   for (const database of databases.splice(0)) await database.destroy().catch((error) => log(`could not remove the bench's PostgreSQL: ${error}`));
@@ -213,24 +228,18 @@ async function main(): Promise<void> {
         if (wants('log-size')) scale.push(...(await logSizeRuns(mock.url, chargeRps, checkoutRps)));
         continue;
       }
-      const server = await BenchPostgres.create();
-      databases.push(server);
-      log(`postgres: a cluster of the bench's own on 127.0.0.1:${server.port} (PostgreSQL ${server.version}, fsync on)`);
-      const database = (schema: string) => ({ url: server.url, schema, cpuMs: () => server.cpuMs() });
-      try {
+      await onBenchPostgres('postgres', async (server) => {
+        const database = (schema: string) => ({ url: server.url, schema, cpuMs: () => server.cpuMs() });
         let rps = { chargeRps: 0, checkoutRps: 0 };
         if (mainScenarios) rps = await mainRun(mock.url, scenarios, store, database('bench_main'));
         if (wants('log-size')) scale.push(...(await logSizeRuns(mock.url, rps.chargeRps, rps.checkoutRps, (filler) => database(`bench_scale_${filler}`))));
-      } finally {
-        await server.destroy();
-        databases.splice(databases.indexOf(server), 1);
-      }
+      });
     }
   } finally {
     await stop(mock);
   }
   if (settings.only === null && !settings.stores.includes('sqlite')) {
-    log('skipped on postgres: the stream-length model and the peers (they run in the bench process on SQLite files; see docs/BENCHMARKS.md)');
+    log('skipped on postgres: the stream-length model (it runs in the bench process on SQLite files; see docs/BENCHMARKS.md)');
   }
   let streams: Awaited<ReturnType<typeof streamLength>> = [];
   const COLD_LOAD_GOAL_MS = 20;
@@ -238,8 +247,12 @@ async function main(): Promise<void> {
     streams = await streamLength(settings.streamLengths);
     for (const r of streams) log(`${r.aggregate} with ${r.priorOrders} orders in its stream: cold load ${r.foldAllMs.toFixed(1)} ms whole, ${r.coldLoadMs.toFixed(1)} ms from its snapshot + ${r.tail} events (CPU ${r.coldLoadCpuMs.toFixed(1)} ms), ${Math.round(r.usPerCommand)} µs per command`);
   }
-  const peerRows = settings.peers === null ? [] : await peers(resolve(settings.peers));
-  for (const r of peerRows) log(`${r.measurement}, ${r.store}: ${r.error ?? `${Math.round(r.perSecond)}/s, ${Math.round(r.cpuUsPerOperation)} µs CPU`}`);
+  const peerRows = wants('peers') && settings.peers !== null ? await sqlitePeers(resolve(settings.peers)) : [];
+  if (wants('peers') && settings.pgPeers !== null) peerRows.push(...(await onBenchPostgres('peers', (server) => postgresPeers(resolve(settings.pgPeers!), server))));
+  for (const r of peerRows) {
+    const server = r.databaseCpuUsPerOperation === undefined ? '' : ` + PostgreSQL ${Math.round(r.databaseCpuUsPerOperation)} µs`;
+    log(`${r.measurement}, ${r.store}: ${r.error ?? `${Math.round(r.perSecond)}/s, ${Math.round(r.cpuUsPerOperation)} µs CPU${server}`}`);
+  }
   // The yardsticks once more at the end: the ratios use the mean, and a drift shows in the report.
   reference.express.push(await measureReference('express'));
   reference.http.push(await measureReference('http'));

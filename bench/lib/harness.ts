@@ -36,6 +36,8 @@ export const settings = {
   keep: option('keep') === 'true',
   /** A directory where `@event-driven-io/emmett-sqlite` is installed: its event store is measured beside ours (bench/scenarios/peers.ts). */
   peers: option('peers') ?? null,
+  /** A directory where `@event-driven-io/emmett-postgresql` is installed (its core conflicts with the SQLite one's, hence apart). */
+  pgPeers: option('pg-peers') ?? null,
   /** Where the app's dist/ is (experiments with a patched build; default this repository). */
   appRoot: resolve(option('app-root') ?? ROOT),
   /** Extra app configuration for experiments (recorded in the report), e.g. --app-env SQLITE_SYNCHRONOUS=NORMAL. */

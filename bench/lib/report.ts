@@ -83,6 +83,22 @@ export interface ScaleResult {
   readonly checks: readonly Check[];
 }
 
+/** One store's figure in one measurement of the side-by-side comparison. */
+export interface PeerRow {
+  readonly measurement: string;
+  readonly store: string;
+  /** Where the pair ran; absent in reports from before the PostgreSQL pair: sqlite. */
+  readonly database?: 'sqlite' | 'postgres';
+  /** Operations per second (for the read: streams read per second). */
+  readonly perSecond: number;
+  /** CPU of the bench process, which runs the store's client side. */
+  readonly cpuUsPerOperation: number;
+  /** CPU of the whole PostgreSQL server over the same window (PostgreSQL only). */
+  readonly databaseCpuUsPerOperation?: number;
+  /** Set when the store failed the measurement: what it threw. */
+  readonly error?: string;
+}
+
 export interface BenchReport {
   readonly startedAt: string;
   readonly finishedAt: string;
@@ -98,8 +114,8 @@ export interface BenchReport {
   };
   readonly scenarios: ScenarioResult[];
   readonly scale: ScaleResult[];
-  /** With --peers: our event store beside Emmett's, in one process (bench/scenarios/peers.ts). */
-  readonly peers?: ReadonlyArray<{ readonly measurement: string; readonly store: string; readonly perSecond: number; readonly cpuUsPerOperation: number; readonly error?: string }>;
+  /** With --peers / --pg-peers: our event store beside Emmett's, driven from the bench process (bench/scenarios/peers.ts). */
+  readonly peers?: readonly PeerRow[];
   readonly streams: ReadonlyArray<{ readonly aggregate: string; readonly priorOrders: number; readonly foldAllMs: number; readonly coldLoadMs: number; readonly coldLoadCpuMs: number; readonly tail: number; readonly usPerCommand: number }>;
   readonly goals: Array<{ readonly goal: string; readonly met: boolean; readonly measured: string }>;
 }
@@ -173,9 +189,22 @@ export function markdown(report: BenchReport): string {
       lines.push(`| ${r.aggregate} | ${n0(r.priorOrders)} | ${n2(r.foldAllMs)} | ${n2(r.coldLoadMs)} | ${n2(r.coldLoadCpuMs)} | ${n0(r.tail)} | ${n0(r.usPerCommand)} |`);
     }
   }
-  if (report.peers && report.peers.length > 0) {
+  const peers = (database: PeerRow['database']) => (report.peers ?? []).filter((r) => (r.database ?? 'sqlite') === database);
+  if (peers('sqlite').length > 0) {
     lines.push('', '## Event stores side by side (in process, same disk)', '', '| measurement | store | per second | CPU µs per operation |', '|---|---|---:|---:|');
-    for (const r of report.peers) lines.push(`| ${r.measurement} | ${r.store} | ${r.error ? `failed: ${r.error}` : n0(r.perSecond)} | ${r.error ? '' : n0(r.cpuUsPerOperation)} |`);
+    for (const r of peers('sqlite')) lines.push(`| ${r.measurement} | ${r.store} | ${r.error ? `failed: ${r.error}` : n0(r.perSecond)} | ${r.error ? '' : n0(r.cpuUsPerOperation)} |`);
+  }
+  if (peers('postgres').length > 0) {
+    lines.push(
+      '',
+      '## Event stores side by side on PostgreSQL (one cluster of the bench\'s own)',
+      '',
+      '| measurement | store | per second | bench process CPU µs per operation | PostgreSQL CPU µs per operation |',
+      '|---|---|---:|---:|---:|',
+    );
+    for (const r of peers('postgres')) {
+      lines.push(`| ${r.measurement} | ${r.store} | ${r.error ? `failed: ${r.error}` : n0(r.perSecond)} | ${r.error ? '' : n0(r.cpuUsPerOperation)} | ${r.error ? '' : n0(r.databaseCpuUsPerOperation ?? NaN)} |`);
+    }
   }
   lines.push('', '## Goals', '', '| goal | measured | met |', '|---|---|:-:|');
   for (const g of report.goals) lines.push(`| ${g.goal} | ${g.measured} | ${g.met ? 'yes' : '**no**'} |`);

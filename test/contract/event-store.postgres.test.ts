@@ -171,6 +171,35 @@ describePostgres('PostgreSQL event store', (pg) => {
     }
   });
 
+  it('looks an append\'s ids up through the id index, not by scanning the log, whatever the log\'s size', async () => {
+    const store = await PostgresEventStore.open(pg());
+    const client = await pg().pool.connect();
+    try {
+      // Ten thousand events: a log an index probe beats scanning, unless the planner takes the
+      // ids for thousands (as it did, scanning every log below about 30,000 events).
+      await client.query(
+        `INSERT INTO ${pg().table('events')} (id, stream, revision, type, data, metadata)
+         SELECT gen_random_uuid()::text, 'filler-' || g, 0, 'Filler', '{}', '{}' FROM generate_series(1, 10000) AS g`,
+      );
+      await client.query(`ANALYZE ${pg().table('events')}`);
+      // auto_explain hands the plan of every statement inside append_batch back as a notice.
+      const plans: string[] = [];
+      client.on('notice', (notice) => plans.push(notice.message ?? ''));
+      await client.query("LOAD 'auto_explain'");
+      await client.query('SET auto_explain.log_min_duration = 0');
+      await client.query('SET auto_explain.log_nested_statements = on');
+      await client.query('SET auto_explain.log_level = notice');
+      await client.query(`SELECT ${pg().table('append_batch')}($1::jsonb)`, [JSON.stringify([[{ s: `probe-${randomUUID()}`, x: 'no_stream', e: [{ i: randomUUID(), t: 'Probe', d: '{}', m: '{}' }] }]])]);
+      const idCheck = plans.filter((plan) => /WHERE id (IN \(SELECT|= ANY)/.test(plan));
+      expect(idCheck).toHaveLength(1);
+      expect(idCheck[0]).not.toMatch(/Seq Scan on events/);
+      expect(idCheck[0]).toMatch(/Index (Only )?Scan using events_id_key/);
+    } finally {
+      client.release();
+      await store.close();
+    }
+  });
+
   it('gives a follower every event exactly once, in position order, while writers on several pools race', async () => {
     // Many writers on several pools (as several instances would be) race; a follower polling
     // "after P" must end up with every event exactly once, in position order.
