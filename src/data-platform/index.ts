@@ -48,6 +48,7 @@ export async function createDataPlatform(services: AppServices, logger: Logger):
       backoffBaseMs: config.DATA_PLATFORM_BACKOFF_BASE_MS,
       backoffMaxMs: config.DATA_PLATFORM_BACKOFF_MAX_MS,
       reconcileMs: config.DATA_PLATFORM_RECONCILE_MS,
+      batchBudgetMs: config.DATA_PLATFORM_TIMEOUT_MS,
     },
   });
   return {

@@ -16,6 +16,12 @@ export interface DeliverySettings {
   readonly backoffMaxMs: number;
   /** How often PENDING deliveries without a job are queued again. */
   readonly reconcileMs: number;
+  /**
+   * How long a worker goes on sending the jobs of one claim: the rest go back on the queue, so a
+   * claim is never held much longer than one request may take (the queue's lease is at least
+   * three times that).
+   */
+  readonly batchBudgetMs: number;
 }
 
 /** After an infrastructure failure (queue or documents away), before the worker tries again. */
@@ -51,9 +57,10 @@ export async function requeuePending(deliveries: Deliveries, queue: Queue): Prom
 }
 
 /**
- * Jobs a worker claims at once. They are sent concurrently, then recorded as delivered in one
- * document write and acked in one queue call: per order, the queue and the read models cost a
- * fraction of a round trip instead of three. Two workers of eight stay within the client's sockets.
+ * Jobs a worker claims at once. They are sent one after another (a worker never has more than
+ * one request on the platform, so the breaker bounds what a failing platform receives), then
+ * recorded as delivered in one document write and acked in one queue call: per order, the queue
+ * and the read models cost a fraction of a round trip instead of three.
  */
 export const CLAIM_BATCH = 8;
 
@@ -153,30 +160,42 @@ export class DeliveryWorkers {
   }
 
   /**
-   * Sends each claimed delivery that is still PENDING, then records the ones the platform took
-   * before acking them (a crash in between re-sends, never loses). A job whose delivery is
-   * delivered or dead already (a repeated job), or gone with a rebuild that will queue it again,
-   * is only acked.
+   * Sends each claimed delivery that is still PENDING, one after another, then records the ones
+   * the platform took before acking them (a crash in between re-sends, never loses). A job whose
+   * delivery is delivered or dead already (a repeated job), or gone with a rebuild that will queue
+   * it again, is only acked. After a failure, or once the claim's time budget is spent, the jobs
+   * not yet sent go back on the queue at once, no attempt counted.
    */
   private async deliver(jobs: readonly ClaimedJob[]): Promise<void> {
-    const { queue, deliveries } = this.deps;
+    const { queue, deliveries, settings } = this.deps;
     const found = new Map((await deliveries.getMany(jobs.map((job) => job.id))).map((delivery) => [delivery.id, delivery]));
     const finished: ClaimedJob[] = [];
     const delivered: string[] = [];
-    await Promise.all(
-      jobs.map(async (job) => {
-        const delivery = found.get(job.id);
-        if (delivery?.status !== 'PENDING') {
-          finished.push(job);
-          return;
-        }
-        const error = await this.attempt(delivery);
-        if (error === undefined) delivered.push(delivery.id);
-        if (error === undefined || (await this.failed(job, delivery, error))) finished.push(job);
-      }),
-    );
+    const unsent: ClaimedJob[] = [];
+    const until = Date.now() + settings.batchBudgetMs;
+    let failing = false;
+    for (const job of jobs) {
+      const delivery = found.get(job.id);
+      if (delivery?.status !== 'PENDING') {
+        finished.push(job);
+        continue;
+      }
+      if (failing || Date.now() > until) {
+        unsent.push(job);
+        continue;
+      }
+      const error = await this.attempt(delivery);
+      if (error === undefined) {
+        delivered.push(delivery.id);
+        finished.push(job);
+        continue;
+      }
+      failing = true;
+      if (await this.failed(job, delivery, error)) finished.push(job);
+    }
     await deliveries.markDelivered(delivered);
     await queue.ack(finished);
+    for (const job of unsent) await queue.release(job, this.deps.client.pausedFor());
   }
 
   /** Undefined when the platform took it, else why not. */
