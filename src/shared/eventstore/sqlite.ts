@@ -314,8 +314,9 @@ export class SqliteEventStore implements EventStore {
       batch.forEach((pending) => pending.reject(error));
       return;
     }
-    // Our own commit leaves data_version as it is, so the heads it moved are noted here.
-    for (const row of written) if (this.heads.has(row.stream)) this.noteHead(row.stream, row.revision);
+    // Our own commit leaves data_version as it is, so the heads it moved are noted here: each
+    // was read inside the write lock, so it is exact, known before or not.
+    for (const row of written) this.noteHead(row.stream, row.revision);
     const syncing = written.length > 0 && this.syncsWal;
     const handOut = (syncError: unknown) => {
       if (syncing) this.unsynced.shift();
